@@ -1,0 +1,28 @@
+#pragma once
+// Principal: who a verified request is. Produced by the one token check (auth/authenticator), used by
+// every component that authorises.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace webstream::auth {
+
+struct Principal {
+  std::string user_id;
+  std::string username;
+  std::string org_id;
+  std::vector<std::string> roles;   // "admin", "org-admin", "user"
+  std::string token_id;             // jti of the token it came from ("" for service principals)
+  std::int64_t expires_at = 0;      // seconds since epoch
+  bool service = false;             // the MCP service principal
+
+  bool has_role(std::string_view role) const {
+    for (const auto& r : roles) {
+      if (r == role) return true;
+    }
+    return false;
+  }
+  bool is_admin() const { return has_role("admin"); }
+};
+
+}  // namespace webstream::auth

@@ -1,0 +1,32 @@
+#include "core/encoding.hpp"
+
+#include <gtest/gtest.h>
+
+namespace webstream {
+namespace {
+
+TEST(Encoding, Base64RoundTripsEveryLength) {
+  std::string bytes;
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(base64_decode(base64_encode(bytes)), bytes);
+    EXPECT_EQ(base64url_decode(base64url_encode(bytes)), bytes);
+    bytes += static_cast<char>(i * 37);
+  }
+}
+
+TEST(Encoding, KnownVectors) {
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Encoding, RejectsBadText) {
+  EXPECT_FALSE(base64_decode("Zm9v!"));
+  EXPECT_FALSE(base64url_decode("Zm9v+"));
+  EXPECT_FALSE(base64url_decode("A"));
+  EXPECT_FALSE(base64url_decode("-_9"));  // non-zero trailing bits: a second spelling of the same bytes
+}
+
+}  // namespace
+}  // namespace webstream

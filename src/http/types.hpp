@@ -1,0 +1,46 @@
+#pragma once
+// The request/response types every handler sees, and the response builders. Handlers never write to a
+// socket: they return a Response, and http/connection writes it.
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace webstream::http {
+
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+// Which listener a request arrived on. kPublic: the browser-facing one (HTTPS, or the HTTP port in
+// development mode); kInternal: the HTTP port when HTTPS is on.
+enum class ListenerKind { kPublic, kInternal };
+
+struct RequestContext {
+  Request& req;
+  std::string path;                 // the target's path, percent-decoded, without the query
+  std::string raw_target;           // the target exactly as received
+  std::string query;                // raw query string without '?', "" if none
+  std::vector<std::string> params;  // values of {} segments in the matched route, in order
+  std::string remote_ip;
+  bool tls = false;
+  ListenerKind listener = ListenerKind::kPublic;
+
+  // The decoded value of query parameter `name`, or "" when absent.
+  std::string query_param(std::string_view name) const;
+  // The value of a request header ("" when absent).
+  std::string_view header(std::string_view name) const;
+};
+
+Response json_response(unsigned status, const boost::json::value& body, const Request& req);
+Response text_response(unsigned status, std::string body, std::string_view content_type, const Request& req);
+// The contract's error body {"error":{"code","message"}}; adds Retry-After when the error has one.
+Response error_response(const Error& error, const Request& req);
+Response error_response(const Error& error, unsigned version, bool keep_alive);
+
+}  // namespace webstream::http

@@ -1,0 +1,31 @@
+#pragma once
+// UserDirectory: what authentication needs to know about users, apart from how IAM stores them.
+// Implemented by the IAM resource store (iam/iam_service); the authenticator and login use it.
+// Thread rules: implementations are thread-safe; calls may block on the store (call from BlockingPool).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace webstream::iam {
+
+struct UserRecord {
+  std::string id;
+  std::string username;
+  std::string org_id;
+  std::vector<std::string> roles;
+  std::string display_name;
+  std::string email;
+  std::string password_hash;  // argon2id string (crypto_pwhash_str format); never leaves the IAM
+  bool disabled = false;
+  std::int64_t credentials_changed_at = 0;  // seconds; tokens issued before it are invalid
+};
+
+class UserDirectory {
+ public:
+  virtual ~UserDirectory() = default;
+  virtual std::optional<UserRecord> find_by_username(const std::string& username) = 0;
+  virtual std::optional<UserRecord> find_by_id(const std::string& user_id) = 0;
+};
+
+}  // namespace webstream::iam

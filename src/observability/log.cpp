@@ -1,0 +1,55 @@
+#include "observability/log.hpp"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace webstream::log {
+namespace {
+std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
+std::mutex g_write_mutex;
+
+const char* level_name(Level level) {
+  switch (level) {
+    case Level::kDebug: return "debug";
+    case Level::kInfo: return "info";
+    case Level::kWarn: return "warn";
+    case Level::kError: return "error";
+  }
+  return "info";
+}
+
+std::string timestamp() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+}  // namespace
+
+void set_min_level(Level level) { g_min_level.store(static_cast<int>(level), std::memory_order_relaxed); }
+
+void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  boost::json::object line;
+  line["ts"] = timestamp();
+  line["level"] = level_name(level);
+  line["msg"] = msg;
+  for (const auto& f : fields) line[f.key] = f.value;
+  std::string text = boost::json::serialize(line);
+  text += '\n';
+  std::lock_guard lock(g_write_mutex);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace webstream::log
