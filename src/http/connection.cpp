@@ -1,0 +1,302 @@
+#include "http/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+
+#include <chrono>
+#include <unordered_map>
+
+#include "observability/log.hpp"
+#include "observability/metrics.hpp"
+
+namespace webstream::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
+
+// Watchdog: a deadline on the current read or write. On expiry it cancels the socket's pending operations
+// (it does not close the socket, unlike beast::tcp_stream's own timeout) so the connection can still answer
+// 408 before closing.
+class Watchdog {
+ public:
+  Watchdog(net::any_io_executor ex, tcp::socket& socket) : timer_(ex), socket_(socket) {}
+  void arm(std::chrono::seconds after) {
+    fired_ = false;
+    timer_.expires_after(after);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      fired_ = true;
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);
+    });
+  }
+  void disarm() { timer_.cancel(); }
+  bool fired() const { return fired_; }
+
+ private:
+  net::steady_timer timer_;
+  tcp::socket& socket_;
+  bool fired_ = false;
+};
+
+metrics::Counter& request_counter(const std::string& route, unsigned status) {
+  thread_local std::unordered_map<std::string, metrics::Counter*> cache;
+  std::string key = route;
+  key += '\n';
+  key += std::to_string(status);
+  auto it = cache.find(key);
+  if (it != cache.end()) return *it->second;
+  auto& c = metrics::Registry::global().counter("webstream_http_requests_total", "HTTP requests by route and status",
+                                                {{"route", route}, {"status", std::to_string(status)}});
+  cache.emplace(std::move(key), &c);
+  return c;
+}
+
+metrics::Histogram& latency_histogram(const std::string& route) {
+  thread_local std::unordered_map<std::string, metrics::Histogram*> cache;
+  auto it = cache.find(route);
+  if (it != cache.end()) return *it->second;
+  auto& h = metrics::Registry::global().histogram("webstream_http_request_duration_seconds",
+                                                  "HTTP request latency by route", {{"route", route}});
+  cache.emplace(route, &h);
+  return h;
+}
+
+bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+// CONTRACT §11 checks on a parsed header; returns an error to answer with, or nullopt.
+std::optional<Error> check_header(const Request& req, const config::LimitsConfig& limits) {
+  std::size_t fields = 0;
+  std::size_t te_count = 0;
+  bool has_cl = false;
+  for (const auto& f : req) {
+    ++fields;
+    for (char c : f.value()) {
+      if (c == '\r' || c == '\n' || c == '\0') return Error::invalid("a header value contains CR, LF or NUL");
+    }
+    if (f.name() == bhttp::field::transfer_encoding) {
+      ++te_count;
+      if (!iequals(f.value(), "chunked")) return Error::invalid("only a single 'Transfer-Encoding: chunked' is accepted");
+    }
+    if (f.name() == bhttp::field::content_length) has_cl = true;
+  }
+  if (fields > limits.max_header_fields) {
+    return Error{431, "header_fields_too_large", "more than " + std::to_string(limits.max_header_fields) + " header fields"};
+  }
+  if (te_count > 1) return Error::invalid("only a single 'Transfer-Encoding: chunked' is accepted");
+  if (te_count == 1 && has_cl) return Error::invalid("both Content-Length and Transfer-Encoding");
+  return std::nullopt;
+}
+
+template <class Stream>
+net::awaitable<bool> write_with_deadline(Stream& stream, Watchdog& dog, Response& res, bool head_only) {
+  dog.arm(std::chrono::seconds(30));
+  boost::system::error_code ec;
+  if (head_only) {
+    bhttp::response_serializer<bhttp::string_body> sr{res};
+    std::tie(ec, std::ignore) = co_await bhttp::async_write_header(stream, sr, kNoThrow);
+  } else {
+    std::tie(ec, std::ignore) = co_await bhttp::async_write(stream, res, kNoThrow);
+  }
+  dog.disarm();
+  co_return !ec;
+}
+
+template <class Stream>
+net::awaitable<void> answer_and_close(Stream& stream, Watchdog& dog, Error error) {
+  Response res = error_response(error, 11, false);
+  co_await write_with_deadline(stream, dog, res, false);
+}
+
+// The request loop over an established (and, for TLS, handshaken) stream. `holder` owns the stream so an
+// upgrade can take it over.
+template <class Stream>
+net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, ConnectionEnv env, bool tls) {
+  Stream& stream = std::get<Stream>(holder);
+  tcp::socket& socket = beast::get_lowest_layer(stream).socket();
+  const auto& limits = *env.limits;
+  Watchdog dog(co_await net::this_coro::executor, socket);
+  bool idle = true;
+  auto registration = env.lifecycle->add(co_await net::this_coro::executor, [&idle, &socket] {
+    if (idle) {
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    }
+  });
+  beast::flat_buffer buffer;
+  for (std::size_t count = 0;; ++count) {
+    // Between requests: wait up to keep-alive idle for the first byte, then header_timeout for the header.
+    idle = true;
+    if (env.lifecycle->stopping()) co_return;
+    if (count > 0 && buffer.size() == 0) {
+      dog.arm(std::chrono::seconds(limits.keepalive_idle_s));
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
+      dog.disarm();
+      if (ec) co_return;  // idle timeout, close by peer, or stop: close quietly
+      buffer.commit(n);
+    }
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+    dog.arm(std::chrono::seconds(limits.header_timeout_s));
+    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kNoThrow);
+    dog.disarm();
+    idle = false;
+    if (hec) {
+      // Build the answer first: GCC 12 mis-destroys temporaries created inside a co_await expression.
+      std::optional<Error> failure;
+      if (dog.fired()) {
+        if (count == 0 || buffer.size() > 0) failure = Error{408, "request_timeout", "request headers not received in time"};
+      } else if (hec == bhttp::error::header_limit) {
+        failure = Error{431, "header_fields_too_large",
+                        "request line and headers exceed " + std::to_string(limits.max_header_bytes) + " bytes"};
+      } else if (hec == bhttp::error::body_limit) {
+        failure = Error{413, "payload_too_large", "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"};
+      } else if (hec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+                 hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message) {
+        failure = Error::invalid("malformed HTTP request");
+      }
+      if (failure) co_await answer_and_close(stream, dog, *failure);
+      co_return;
+    }
+    Request& req = parser.get();
+    if (auto bad = check_header(req, limits)) {
+      co_await answer_and_close(stream, dog, *bad);
+      co_return;
+    }
+    const std::string target(req.target());
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) {
+      co_await answer_and_close(stream, dog, Error::invalid("request target is not a valid origin-form path"));
+      co_return;
+    }
+    const bool upgrade = beast::websocket::is_upgrade(req);
+    // Body: at most body_idle_timeout between bytes, at most max_body_bytes in all.
+    if (!upgrade && !parser.is_done()) {
+      if (iequals(req[bhttp::field::expect], "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, req.version()};
+        co_await bhttp::async_write(stream, cont, kNoThrow);
+      }
+      while (!parser.is_done()) {
+        dog.arm(std::chrono::seconds(limits.body_idle_timeout_s));
+        auto [bec, bn] = co_await bhttp::async_read_some(stream, buffer, parser, kNoThrow);
+        dog.disarm();
+        if (bec) {
+          std::optional<Error> failure;
+          if (dog.fired()) {
+            failure = Error{408, "request_timeout", "request body stalled"};
+          } else if (bec == bhttp::error::body_limit) {
+            failure = Error{413, "payload_too_large", "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"};
+          } else if (bec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+                     bec != bhttp::error::partial_message) {
+            failure = Error::invalid("malformed request body");
+          }
+          if (failure) co_await answer_and_close(stream, dog, *failure);
+          co_return;
+        }
+      }
+    }
+
+    RequestContext ctx{req};
+    ctx.path = std::string(url->path());
+    ctx.raw_target = target;
+    ctx.query = std::string(url->encoded_query());
+    ctx.remote_ip = remote_ip;
+    ctx.tls = tls;
+    ctx.listener = env.listener;
+    const auto started = std::chrono::steady_clock::now();
+    auto match = env.router->match(std::string_view(req.method_string()), ctx.path, env.listener, env.dev_mode);
+    Response res;
+    std::string route_name = "unmatched";
+    if (!match.route) {
+      res = match.status == 405 ? error_response({405, "method_not_allowed", "method not allowed on this path"}, req)
+                                : error_response(Error::not_found("not_found", "no such endpoint"), req);
+      if (match.status == 405) res.set(bhttp::field::allow, match.allow);
+    } else {
+      route_name = match.route->name;
+      ctx.params = std::move(match.params);
+      if (match.route->upgrade) {
+        if (upgrade) {
+          request_counter(route_name, 101).inc();
+          registration.reset();
+          co_await match.route->upgrade(ctx, std::move(holder));
+          co_return;
+        }
+        res = error_response({426, "upgrade_required", "this endpoint only accepts WebSocket upgrades"}, req);
+        res.set(bhttp::field::upgrade, "websocket");
+      } else {
+        res = co_await match.route->handler(ctx);
+      }
+    }
+    if (env.lifecycle->stopping()) res.keep_alive(false);
+    if (upgrade && !res.keep_alive()) res.keep_alive(false);
+    const unsigned status = res.result_int();
+    request_counter(route_name, status).inc();
+    latency_histogram(route_name)
+        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    const bool keep = res.keep_alive() && !upgrade;
+    if (!keep) res.keep_alive(false);
+    if (!co_await write_with_deadline(stream, dog, res, req.method() == bhttp::verb::head)) co_return;
+    if (!keep) co_return;
+  }
+}
+
+template <class Stream>
+net::awaitable<void> shutdown_stream(Stream& stream);
+
+template <>
+net::awaitable<void> shutdown_stream(PlainStream& stream) {
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  co_return;
+}
+
+template <>
+net::awaitable<void> shutdown_stream(TlsStream& stream) {
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  co_await stream.async_shutdown(kNoThrow);
+}
+
+}  // namespace
+
+net::awaitable<void> serve_connection(tcp::socket socket, std::string remote_ip, ConnectionEnv env,
+                                      std::shared_ptr<net::ssl::context> tls) {
+  socket.set_option(tcp::no_delay(true));
+  if (!tls) {
+    ClientStream holder{std::in_place_type<PlainStream>, std::move(socket)};
+    co_await request_loop<PlainStream>(holder, std::move(remote_ip), env, false);
+    if (auto* s = std::get_if<PlainStream>(&holder); s && s->socket().is_open()) co_await shutdown_stream(*s);
+    co_return;
+  }
+  ClientStream holder{std::in_place_type<TlsStream>, std::move(socket), *tls};
+  auto& stream = std::get<TlsStream>(holder);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(env.limits->header_timeout_s));
+  auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, kNoThrow);
+  if (ec) co_return;  // a failed handshake (TLS 1.0/1.1, bad client hello, timeout): nothing to answer
+  beast::get_lowest_layer(stream).expires_never();
+  co_await request_loop<TlsStream>(holder, std::move(remote_ip), env, true);
+  if (auto* s = std::get_if<TlsStream>(&holder); s && beast::get_lowest_layer(*s).socket().is_open()) {
+    co_await shutdown_stream(*s);
+  }
+}
+
+net::awaitable<void> write_response(ClientStream& stream, Response response) {
+  co_await std::visit(
+      [&](auto& s) -> net::awaitable<void> {
+        beast::get_lowest_layer(s).expires_after(std::chrono::seconds(30));
+        co_await bhttp::async_write(s, response, kNoThrow);
+        beast::get_lowest_layer(s).expires_never();
+      },
+      stream);
+}
+
+}  // namespace webstream::http
