@@ -90,7 +90,8 @@ struct StorageConfig {
 };
 
 struct LicenseConfig {
-  std::string file;  // absolute after loading; "" = evaluation licence
+  std::string file;             // absolute after loading; "" = evaluation licence
+  int streamer_timeout_s = 45;  // a streamer silent this long loses its seat (3 × the 15 s check-in)
 };
 
 struct McpConfig {
@@ -106,6 +107,7 @@ struct Config {
   StorageConfig storage;
   LicenseConfig license;
   McpConfig mcp;
+  std::string log_level = "info";     // <logging level="debug|info|warn|error"/>
   std::vector<std::string> warnings;  // logged at start: unknown elements, risky health-check tuning
 };
 

@@ -1,0 +1,196 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "config/config.hpp"
+
+namespace webstream::config {
+namespace {
+
+Config load(const std::string& body) {
+  return load_xml_text("<configuration>" + body + "</configuration>", "/etc/ws", "app.config.xml");
+}
+
+std::string error_of(const std::string& body) {
+  try {
+    load(body);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LoadXml, DefaultsMatchTheContract) {
+  auto c = load("");
+  EXPECT_TRUE(c.gateway.enabled);
+  EXPECT_EQ(c.gateway.public_ip, "0.0.0.0");
+  EXPECT_EQ(c.gateway.port, 9000);
+  EXPECT_EQ(c.gateway.https_port, 443);
+  EXPECT_FALSE(c.gateway.elevate_priority);
+  EXPECT_EQ(c.gateway.load_balancing.strategy, Strategy::kLeastConnections);
+  EXPECT_EQ(c.gateway.load_balancing.session_affinity_timeout_s, 3600);
+  EXPECT_EQ(c.gateway.health_check.interval_s, 10);
+  EXPECT_EQ(c.gateway.health_check.unstable_interval_s, 1);
+  EXPECT_EQ(c.gateway.health_check.timeout_s, 8);
+  EXPECT_EQ(c.gateway.health_check.failure_threshold, 4);
+  EXPECT_EQ(c.gateway.health_check.success_threshold, 2);
+  EXPECT_EQ(c.gateway.sessions.reservation_timeout_s, 120);
+  EXPECT_EQ(c.gateway.sessions.disconnect_grace_s, 300);
+  EXPECT_EQ(c.gateway.limits.max_header_bytes, 16384u);
+  EXPECT_EQ(c.gateway.limits.max_body_bytes, 65536u);
+  EXPECT_EQ(c.gateway.limits.max_connections_per_ip, 256u);
+  EXPECT_EQ(c.access.mode, AccessMode::kBuiltin);
+  EXPECT_EQ(c.access.token_lifetime_s, 3600);
+  EXPECT_EQ(c.storage.provider, "sqlite");
+  EXPECT_EQ(c.storage.path, "/etc/ws/data/webstream.db");
+  EXPECT_EQ(c.license.file, "");
+  EXPECT_EQ(c.mcp.metrics_engine_url, "http://localhost:9009");
+  EXPECT_TRUE(c.mcp.api_keys.empty());
+  EXPECT_FALSE(c.tls.enabled());
+  EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST(LoadXml, EverySettingAsAttributes) {
+  setenv("WS_TEST_PFX_SECRET", "s3cret", 1);
+  auto c = load(R"(
+    <webstreamSettings serverPfxCertificateFile="certs/gw.pfx" serverPfxSecret="env:WS_TEST_PFX_SECRET" />
+    <gateway enabled="true" publicIP="127.0.0.1" port="9100" httpsPort="9443" elevateGatewayPriority="true"
+             workerThreads="3" heartbeatInterval="5">
+      <loadBalancing strategy="weighted" sessionAffinityTimeout="60" />
+      <healthCheck interval="12" unstableInterval="2" timeout="7" failureThreshold="5" successThreshold="3" />
+      <sessions reservationTimeout="30" disconnectGrace="40" />
+      <limits maxHeaderBytes="8192" maxHeaderFields="50" maxBodyBytes="4096" headerTimeout="3" bodyIdleTimeout="4"
+              keepAliveIdle="5" maxWebSocketMessageBytes="2048" backendConnectTimeout="2" backendResponseTimeout="9"
+              maxConnectionsPerListener="100" maxConnectionsPerIp="10" />
+      <backendKeys><add name="hosts-eu" key="0123456789abcdef0123" /></backendKeys>
+    </gateway>
+    <accessManagement mode="standalone" url="http://127.0.0.1:9500" tokenLifetime="600" />
+    <storage provider="SQLite" path="/var/lib/ws.db" />
+    <license file="lic/webstream.lic" streamerTimeout="20" />
+    <mcp metricsEngineUrl="http://127.0.0.1:9009" />
+    <mcpApiKeys>
+      <add name="ops-agent" key="abcdefabcdefabcdef12" />
+      <add name="writer" key="zzzzzzzzzzzzzzzzzzzz" access="readwrite" />
+    </mcpApiKeys>
+    <logging level="debug" />)");
+  EXPECT_EQ(c.tls.pfx_file, "/etc/ws/certs/gw.pfx");
+  EXPECT_EQ(c.tls.pfx_secret, "s3cret");
+  EXPECT_EQ(c.gateway.public_ip, "127.0.0.1");
+  EXPECT_EQ(c.gateway.port, 9100);
+  EXPECT_EQ(c.gateway.https_port, 9443);
+  EXPECT_TRUE(c.gateway.elevate_priority);
+  EXPECT_EQ(c.gateway.worker_threads, 3);
+  EXPECT_EQ(c.gateway.heartbeat_interval_s, 5);
+  EXPECT_EQ(c.gateway.load_balancing.strategy, Strategy::kWeighted);
+  EXPECT_EQ(c.gateway.load_balancing.session_affinity_timeout_s, 60);
+  EXPECT_EQ(c.gateway.health_check.interval_s, 12);
+  EXPECT_EQ(c.gateway.health_check.unstable_interval_s, 2);
+  EXPECT_EQ(c.gateway.health_check.timeout_s, 7);
+  EXPECT_EQ(c.gateway.health_check.failure_threshold, 5);
+  EXPECT_EQ(c.gateway.health_check.success_threshold, 3);
+  EXPECT_EQ(c.gateway.sessions.reservation_timeout_s, 30);
+  EXPECT_EQ(c.gateway.sessions.disconnect_grace_s, 40);
+  EXPECT_EQ(c.gateway.limits.max_header_bytes, 8192u);
+  EXPECT_EQ(c.gateway.limits.max_header_fields, 50u);
+  EXPECT_EQ(c.gateway.limits.max_body_bytes, 4096u);
+  EXPECT_EQ(c.gateway.limits.header_timeout_s, 3);
+  EXPECT_EQ(c.gateway.limits.body_idle_timeout_s, 4);
+  EXPECT_EQ(c.gateway.limits.keepalive_idle_s, 5);
+  EXPECT_EQ(c.gateway.limits.max_ws_message_bytes, 2048u);
+  EXPECT_EQ(c.gateway.limits.backend_connect_timeout_s, 2);
+  EXPECT_EQ(c.gateway.limits.backend_response_timeout_s, 9);
+  EXPECT_EQ(c.gateway.limits.max_connections_per_listener, 100u);
+  EXPECT_EQ(c.gateway.limits.max_connections_per_ip, 10u);
+  ASSERT_EQ(c.gateway.backend_keys.size(), 1u);
+  EXPECT_EQ(c.gateway.backend_keys[0].name, "hosts-eu");
+  EXPECT_EQ(c.access.mode, AccessMode::kStandalone);
+  EXPECT_EQ(c.access.url, "http://127.0.0.1:9500");
+  EXPECT_EQ(c.access.token_lifetime_s, 600);
+  EXPECT_EQ(c.storage.path, "/var/lib/ws.db");
+  EXPECT_EQ(c.license.file, "/etc/ws/lic/webstream.lic");
+  EXPECT_EQ(c.license.streamer_timeout_s, 20);
+  EXPECT_EQ(c.mcp.metrics_engine_url, "http://127.0.0.1:9009");
+  ASSERT_EQ(c.mcp.api_keys.size(), 2u);
+  EXPECT_FALSE(c.mcp.api_keys[0].readwrite);
+  EXPECT_TRUE(c.mcp.api_keys[1].readwrite);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_TRUE(c.warnings.empty()) << c.warnings[0];
+}
+
+TEST(LoadXml, ChildElementSpellingWorksToo) {
+  auto c = load(R"(<gateway><port>9200</port><loadBalancing><strategy>RoundRobin</strategy></loadBalancing></gateway>)");
+  EXPECT_EQ(c.gateway.port, 9200);
+  EXPECT_EQ(c.gateway.load_balancing.strategy, Strategy::kRoundRobin);
+}
+
+TEST(LoadXml, RiskyHealthCheckTuningWarnsAndNamesTheSetting) {
+  auto c = load(R"(<gateway><healthCheck timeout="2" failureThreshold="2" /></gateway>)");
+  ASSERT_EQ(c.warnings.size(), 2u);
+  EXPECT_NE(c.warnings[0].find("gateway.healthCheck.timeout"), std::string::npos);
+  EXPECT_NE(c.warnings[1].find("gateway.healthCheck.failureThreshold"), std::string::npos);
+}
+
+TEST(LoadXml, UnknownElementsWarn) {
+  auto c = load(R"(<gateway colour="red"><turbo /></gateway><mystery />)");
+  EXPECT_EQ(c.warnings.size(), 3u);
+}
+
+struct BadCase {
+  const char* xml;
+  const char* names;  // the message must contain this
+};
+
+class BadValues : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadValues, FailNamingTheSetting) {
+  const auto message = error_of(GetParam().xml);
+  ASSERT_FALSE(message.empty()) << GetParam().xml;
+  EXPECT_NE(message.find(GetParam().names), std::string::npos) << message;
+  EXPECT_NE(message.find("app.config.xml"), std::string::npos) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, BadValues,
+    ::testing::Values(
+        BadCase{R"(<gateway port="70000"/>)", "gateway.port"}, BadCase{R"(<gateway port="abc"/>)", "gateway.port"},
+        BadCase{R"(<gateway port="-1"/>)", "gateway.port"}, BadCase{R"(<gateway httpsPort="99999"/>)", "gateway.httpsPort"},
+        BadCase{R"(<gateway enabled="maybe"/>)", "gateway.enabled"},
+        BadCase{R"(<gateway publicIP="not-an-ip"/>)", "gateway.publicIP"},
+        BadCase{R"(<gateway elevateGatewayPriority="2"/>)", "gateway.elevateGatewayPriority"},
+        BadCase{R"(<gateway><loadBalancing strategy="Random"/></gateway>)", "gateway.loadBalancing.strategy"},
+        BadCase{R"(<gateway><loadBalancing sessionAffinityTimeout="-5"/></gateway>)", "sessionAffinityTimeout"},
+        BadCase{R"(<gateway><healthCheck interval="0"/></gateway>)", "gateway.healthCheck.interval"},
+        BadCase{R"(<gateway><healthCheck timeout="x"/></gateway>)", "gateway.healthCheck.timeout"},
+        BadCase{R"(<gateway><healthCheck failureThreshold="0"/></gateway>)", "failureThreshold"},
+        BadCase{R"(<gateway><healthCheck successThreshold="0"/></gateway>)", "successThreshold"},
+        BadCase{R"(<gateway><healthCheck unstableInterval="0"/></gateway>)", "unstableInterval"},
+        BadCase{R"(<gateway><sessions reservationTimeout="0"/></gateway>)", "reservationTimeout"},
+        BadCase{R"(<gateway><sessions disconnectGrace="-1"/></gateway>)", "disconnectGrace"},
+        BadCase{R"(<gateway><limits maxBodyBytes="1"/></gateway>)", "maxBodyBytes"},
+        BadCase{R"(<gateway><backendKeys><add name="a"/></backendKeys></gateway>)", "key"},
+        BadCase{R"(<gateway><backendKeys><add name="a" key="short"/></backendKeys></gateway>)", "key"},
+        BadCase{R"(<gateway><backendKeys><add name="a" key="0123456789abcdef0"/><add name="a" key="0123456789abcdef1"/></backendKeys></gateway>)", "twice"},
+        BadCase{R"(<accessManagement mode="cloud"/>)", "accessManagement.mode"},
+        BadCase{R"(<accessManagement mode="standalone"/>)", "accessManagement.url"},
+        BadCase{R"(<accessManagement tokenLifetime="1"/>)", "accessManagement.tokenLifetime"},
+        BadCase{R"(<storage provider="oracle"/>)", "storage.provider"},
+        BadCase{R"(<storage path=""/>)", "storage.path"},
+        BadCase{R"(<mcp metricsEngineUrl="ftp://x"/>)", "mcp.metricsEngineUrl"},
+        BadCase{R"(<mcpApiKeys><add name="k" key="0123456789abcdef0" access="admin"/></mcpApiKeys>)", "access"},
+        BadCase{R"(<webstreamSettings serverPfxSecret="env:WS_TEST_SURELY_UNSET_VAR"/>)", "WS_TEST_SURELY_UNSET_VAR"},
+        BadCase{R"(<logging level="loud"/>)", "logging.level"},
+        BadCase{R"(<license streamerTimeout="1"/>)", "license.streamerTimeout"}));
+
+TEST(LoadXml, MalformedXmlAndWrongRoot) {
+  EXPECT_THROW(load_xml_text("<configuration><gateway></configuration>", "/", "a.xml"), ConfigError);
+  EXPECT_THROW(load_xml_text("<settings/>", "/", "a.xml"), ConfigError);
+  EXPECT_THROW(load_xml("/nonexistent/app.config.xml"), ConfigError);
+}
+
+TEST(LoadXml, SecretsNeverAppearInErrors) {
+  const auto message = error_of(R"(<gateway><backendKeys><add name="a" key="tiny"/></backendKeys></gateway>)");
+  EXPECT_EQ(message.find("tiny"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace webstream::config
