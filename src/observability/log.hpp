@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 
 #include <initializer_list>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -13,6 +14,17 @@ namespace webstream::log {
 enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 struct Field {
+  Field(std::string_view k, boost::json::value v) : key(k), value(std::move(v)) {}
+  Field(std::string_view k, const std::string& v) : key(k), value(boost::json::string_view(v)) {}
+  Field(std::string_view k, std::string_view v) : key(k), value(boost::json::string_view(v)) {}
+  Field(std::string_view k, const char* v) : key(k), value(boost::json::string_view(v)) {}
+  Field(std::string_view k, int v) : key(k), value(v) {}
+  Field(std::string_view k, long v) : key(k), value(v) {}
+  Field(std::string_view k, long long v) : key(k), value(v) {}
+  Field(std::string_view k, unsigned v) : key(k), value(v) {}
+  Field(std::string_view k, unsigned long v) : key(k), value(v) {}
+  Field(std::string_view k, double v) : key(k), value(v) {}
+  Field(std::string_view k, bool v) : key(k), value(v) {}
   std::string_view key;
   boost::json::value value;
 };

@@ -1,0 +1,171 @@
+#include "app/gateway.hpp"
+
+#include <boost/asio/signal_set.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include "app/components.hpp"
+#include "app/priority.hpp"
+#include "app/wiring.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "http/tls_context.hpp"
+#include "observability/log.hpp"
+#include "observability/metrics.hpp"
+#include "runtime/blocking_pool.hpp"
+#include "runtime/workers.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+
+namespace webstream::app {
+
+namespace net = boost::asio;
+
+struct Gateway::Impl {
+  config::Config config;
+  Mode mode;
+  std::unique_ptr<runtime::Workers> workers;
+  std::unique_ptr<runtime::BlockingPool> blocking;
+  std::unique_ptr<store::SqliteDb> db;
+  std::shared_ptr<http::TlsContextProvider> tls;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+  std::unique_ptr<Components> components;
+  net::io_context signal_context;
+};
+
+Gateway::Gateway(config::Config config, Mode mode) : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+  impl_->mode = mode;
+}
+
+Gateway::~Gateway() = default;
+
+namespace {
+log::Level parse_level(const std::string& s) {
+  if (s == "debug") return log::Level::kDebug;
+  if (s == "warn") return log::Level::kWarn;
+  if (s == "error") return log::Level::kError;
+  return log::Level::kInfo;
+}
+}  // namespace
+
+Status Gateway::start() {
+  auto& c = impl_->config;
+  log::set_min_level(parse_level(c.log_level));
+  for (const auto& w : c.warnings) log::warn(w, {{"config", c.source_path}});
+
+  // Threads: raise priority on each worker when asked (the seed: WebSocket responsiveness).
+  std::function<void()> on_thread_start;
+  if (c.gateway.elevate_priority) {
+    if (!elevate_current_thread_priority()) {
+      log::warn("gateway.elevateGatewayPriority: not permitted to raise the priority; running at normal priority",
+                {{"errno", errno}});
+    } else {
+      on_thread_start = [] { elevate_current_thread_priority(); };
+    }
+  }
+  impl_->workers = std::make_unique<runtime::Workers>(static_cast<std::size_t>(c.gateway.worker_threads),
+                                                      on_thread_start);
+  impl_->blocking = std::make_unique<runtime::BlockingPool>(2);
+
+  // Store.
+  std::error_code fs_error;
+  std::filesystem::create_directories(std::filesystem::path(c.storage.path).parent_path(), fs_error);
+  auto db = store::SqliteDb::open(c.storage.path);
+  if (!db) return Error::internal(c.source_path + ": storage.path: " + db.error().message);
+  impl_->db = std::move(db.value());
+
+  // TLS (gateway mode only; the access-management service runs behind the gateway on HTTP).
+  const bool https = impl_->mode == Mode::kGateway && c.tls.enabled();
+  if (https) {
+    auto tls = http::TlsContextProvider::load(c.tls.pfx_file, c.tls.pfx_secret);
+    if (!tls) {
+      return Error::internal(c.source_path + ": webstreamSettings.serverPfxCertificateFile: " + tls.error().message);
+    }
+    impl_->tls = std::move(tls.value());
+  }
+
+  // Routes every listener has.
+  impl_->router.add("GET", "/gateway/health", http::Exposure::kBoth,
+                    [](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+                      co_return http::text_response(200, "OK", "text/plain", ctx.req);
+                    });
+  impl_->router.add("GET", "/metrics", http::Exposure::kInternal,
+                    [](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+                      co_return http::text_response(200, metrics::Registry::global().render(),
+                                                    "text/plain; version=0.0.4", ctx.req);
+                    });
+
+  // Components (IAM, registry, sessions, proxy, licence, MCP) and their routes.
+  WiringContext wiring{c, impl_->mode == Mode::kAccessManagement, *impl_->db, *impl_->workers, *impl_->blocking,
+                       impl_->router};
+  auto components = build_components(wiring);
+  if (!components) return components.error();
+  impl_->components = std::move(components.value());
+
+  // Listeners. Without a PFX the HTTP port serves everything (development mode).
+  impl_->server = std::make_unique<http::Server>(impl_->router, c.gateway.limits, *impl_->workers, !https);
+  if (https) {
+    if (auto s = impl_->server->listen(http::ListenerKind::kPublic, c.gateway.public_ip, c.gateway.https_port, impl_->tls);
+        !s) {
+      return Error::internal(c.source_path + ": gateway.httpsPort: " + s.error().message);
+    }
+  }
+  if (auto s = impl_->server->listen(http::ListenerKind::kInternal, c.gateway.public_ip, c.gateway.port, nullptr); !s) {
+    return Error::internal(c.source_path + ": gateway.port: " + s.error().message);
+  }
+  if (!https) {
+    log::warn("no PFX certificate configured: development mode, the HTTP port serves browser traffic without TLS",
+              {{"port", c.gateway.port}});
+  }
+  return Status::success();
+}
+
+int Gateway::run() {
+  auto& impl = *impl_;
+  auto& c = impl.config;
+  impl.server->start();
+  impl.workers->start();
+  start_components(*impl.components);
+  log::info(impl.mode == Mode::kGateway ? "gateway started" : "access-management service started",
+            {{"http", c.gateway.public_ip + ":" + std::to_string(impl.server->bound_port(impl.tls ? 1 : 0))},
+             {"https", impl.tls ? c.gateway.public_ip + ":" + std::to_string(impl.server->bound_port(0)) : ""},
+             {"store", c.storage.path},
+             {"version", WEBSTREAM_VERSION}});
+
+  net::signal_set signals(impl.signal_context, SIGTERM, SIGINT, SIGHUP);
+  bool stop = false;
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      log::info("SIGHUP: reloading");
+      reload(*impl.components, c.source_path, impl.tls.get());
+      signals.async_wait(on_signal);
+      return;
+    }
+    log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    stop = true;
+  };
+  signals.async_wait(on_signal);
+  while (!stop) impl.signal_context.run_one();
+
+  // Graceful stop: no new connections; idle ones close; in-flight HTTP finishes (up to 10 s); WebSockets
+  // close with 1001; then background work stops and the store is flushed.
+  impl.server->begin_stop();
+  stop_components_accepting(*impl.components);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (impl.server->active_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop_components(*impl.components);
+  impl.workers->stop_and_join(std::chrono::seconds(2));
+  flush_components(*impl.components);
+  impl.blocking->stop();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace webstream::app

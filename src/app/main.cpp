@@ -1,0 +1,84 @@
+// webstream: the WebStream Gateway binary.
+//   webstream -gw | -gateway | --gateway [--config PATH]   run the Gateway
+//   webstream -am | --access-management [--config PATH]     run only the IAM (access-management service)
+//   webstream iam …                                         IAM admin commands against the store
+//   webstream license …                                     issue / show / keygen licence files
+// Start-up errors print one line on stderr and exit 2.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "app/cli_commands.hpp"
+#include "app/gateway.hpp"
+#include "config/config.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: webstream -gw|-gateway|--gateway [--config PATH]\n"
+    "       webstream -am|--access-management [--config PATH]\n"
+    "       webstream iam <command> [options] [--config PATH]   (webstream iam --help)\n"
+    "       webstream license <command> [options]              (webstream license --help)\n"
+    "       webstream --help | --version\n"
+    "\n"
+    "  -gw, -gateway, --gateway   run the Gateway (HTTPS when a PFX is configured, HTTP registry port)\n"
+    "  -am, --access-management   run only the IAM service (for accessManagement.mode=standalone)\n"
+    "  --config PATH              app.config.xml to read (default: ./app.config.xml)\n"
+    "  --help                     this text\n"
+    "  --version                  print the version\n";
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "webstream: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using webstream::app::Mode;
+  if (argc >= 2 && std::strcmp(argv[1], "iam") == 0) return webstream::app::run_iam_command(argc - 1, argv + 1);
+  if (argc >= 2 && (std::strcmp(argv[1], "license") == 0 || std::strcmp(argv[1], "licence") == 0)) {
+    return webstream::app::run_license_command(argc - 1, argv + 1);
+  }
+  std::string config_path = "app.config.xml";
+  int mode = -1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h" || arg == "-?") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--version" || arg == "-v") {
+      std::printf("webstream %s\n", WEBSTREAM_VERSION);
+      return 0;
+    }
+    if (arg == "-gw" || arg == "-gateway" || arg == "--gateway") {
+      mode = static_cast<int>(Mode::kGateway);
+    } else if (arg == "-am" || arg == "--access-management" || arg == "-accessmanagement") {
+      mode = static_cast<int>(Mode::kAccessManagement);
+    } else if (arg == "--config" || arg == "-config") {
+      if (i + 1 >= argc) return fail("--config needs a path");
+      config_path = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      config_path = arg.substr(9);
+    } else {
+      return fail("unknown argument '" + arg + "' (see webstream --help)");
+    }
+  }
+  if (mode < 0) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  webstream::config::Config config;
+  try {
+    config = webstream::config::load_xml(config_path);
+  } catch (const webstream::config::ConfigError& e) {
+    return fail(e.what());
+  }
+  if (static_cast<Mode>(mode) == Mode::kGateway && !config.gateway.enabled) {
+    return fail(config_path + ": gateway.enabled is false: enable gateway mode to run webstream -gw");
+  }
+  webstream::app::Gateway gateway(std::move(config), static_cast<Mode>(mode));
+  if (auto status = gateway.start(); !status) return fail(status.error().message);
+  return gateway.run();
+}
