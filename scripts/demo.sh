@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The demo: builds the gateway, starts it with the embedded SQLite store and a demo app.config.xml, starts
+# two simulated session hosts that register into it, seeds a demo user entitled to a demo workspace, and
+# prints the URL and the passwords. Ctrl-C stops everything.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/setup.sh"
+"$root/scripts/build.sh" release
+exec python3 "$root/scripts/demo.py" --build "$root/build/release" "$@"

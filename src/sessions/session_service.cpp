@@ -1,0 +1,297 @@
+#include "sessions/session_service.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/json.hpp>
+#include <mutex>
+
+#include "core/encoding.hpp"
+#include "core/ids.hpp"
+#include "core/time_format.hpp"
+#include "observability/log.hpp"
+
+namespace webstream::sessions {
+
+namespace json = boost::json;
+
+SessionService::SessionService(const config::SessionsConfig& config, store::SessionStore& store,
+                               iam::EntitlementResolver& resolver, BackendRouting& routing, const Clock& clock)
+    : config_(config), store_(store), resolver_(resolver), routing_(routing), clock_(clock) {
+  token_secret_ = store_.connect_token_secret();
+}
+
+void SessionService::load() {
+  auto sessions = store_.live_sessions();
+  std::unique_lock lock(mutex_);
+  for (auto& r : sessions) {
+    auto live = std::make_shared<LiveSession>();
+    live->connect_token = make_connect_token(r);
+    live->last_activity.store(r.last_activity_at);
+    live->active.store(r.state == store::kActive);
+    routing_.add_pinned(r.backend_id, 1);
+    live->record = std::move(r);
+    live_[live->record.id] = std::move(live);
+  }
+  if (!live_.empty()) log::info("sessions restored from the store", {{"live", live_.size()}});
+}
+
+std::string SessionService::make_connect_token(const store::SessionRecord& r) const {
+  // A connect token is an HMAC of the session's identity under a secret kept in the store: it needs no
+  // storage of its own, survives a restart, and cannot be forged or moved to another session.
+  const std::string message = r.id + '\n' + r.user_id + '\n' + std::to_string(r.created_at);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), token_secret_.data(), static_cast<int>(token_secret_.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
+  return "ct." + base64url_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
+
+json::object SessionService::answer(const LiveSession& s) const {
+  const auto& r = s.record;
+  json::object o;
+  o["sessionId"] = r.id;
+  o["state"] = s.active.load() ? store::kActive : store::kReserved;
+  o["workspaceId"] = r.workspace_id;
+  o["appId"] = r.app_id.empty() ? json::value(nullptr) : json::value(r.app_id);
+  o["backendId"] = r.backend_id;
+  o["connectToken"] = s.connect_token;
+  o["expiresAt"] = iso8601(r.created_at + static_cast<Millis>(config_.reservation_timeout_s) * 1000);
+  return o;
+}
+
+Result<json::object> SessionService::select(const auth::Principal& who, const std::string& session_id,
+                                            const SelectRequest& request) {
+  // Fast path: the same live session again answers the same, with no second slot.
+  {
+    std::shared_lock lock(mutex_);
+    auto it = live_.find(session_id);
+    if (it != live_.end()) {
+      const auto& r = it->second->record;
+      if (r.user_id != who.user_id) return Error{409, "session_conflict", "this session id belongs to another user"};
+      if (r.workspace_id == request.workspace_id && (!request.app_id || *request.app_id == r.app_id)) {
+        return answer(*it->second);
+      }
+      return Error{409, "session_conflict", "this session id is already running another workspace or app"};
+    }
+  }
+  auto resolution = resolver_.resolve(who.user_id, request.workspace_id, request.app_id);
+  if (!resolution) return resolution.error();
+  auto& res = resolution.value();
+  // The app's exe and args come from the IAM, never from the browser.
+  const std::string exe = res.app ? res.app->exe : "";
+  const std::string args = res.app ? res.app->args : "";
+  if ((request.app_exe && *request.app_exe != exe) || (request.app_args && *request.app_args != args)) {
+    return Error{403, "app_mismatch", "appExe/appArgs differ from the application defined in the IAM"};
+  }
+  std::int64_t user_max = 1;
+  if (auto it = res.policy.find("maxConcurrentSessions"); it != res.policy.end() && it->value().is_number()) {
+    user_max = it->value().to_number<std::int64_t>();
+  }
+  store::SessionRecord record;
+  record.id = session_id;
+  record.user_id = who.user_id;
+  record.username = who.username;
+  record.org_id = who.org_id;
+  record.workspace_id = res.workspace.id;
+  record.workspace_name = res.workspace.name;
+  record.workspace_type = res.workspace.type;
+  record.app_id = res.app ? res.app->id : "";
+  record.app_exe = exe;
+  record.app_args = args;
+  record.policy_json = json::serialize(res.policy);
+  record.created_at = clock_.now_ms();
+
+  const BackendRequirements requirements{res.workspace.required_tags, res.workspace.required_capabilities};
+  const std::string affinity_key = who.user_id + '\n' + res.workspace.id;
+  std::vector<std::string> exclude;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto picked = routing_.pick(requirements, affinity_key, exclude);
+    if (!picked) return picked.error();
+    record.backend_id = picked->id;
+    store::ReserveLimits limits{user_max, res.org_max_concurrent_sessions, picked->max_sessions, picked->reported_load};
+    auto reserved = store_.reserve(record, limits);
+    if (!reserved) {
+      // The backend filled up between the snapshot and the transaction: try another one.
+      if (reserved.error().status == 503) {
+        exclude.push_back(picked->id);
+        continue;
+      }
+      return reserved.error();
+    }
+    auto live = std::make_shared<LiveSession>();
+    live->record = reserved->session;
+    live->connect_token = make_connect_token(live->record);
+    live->last_activity.store(live->record.last_activity_at);
+    live->active.store(live->record.state == store::kActive);
+    if (!reserved->existing) {
+      routing_.add_pinned(live->record.backend_id, 1);
+      routing_.remember_affinity(affinity_key, live->record.backend_id);
+    }
+    {
+      std::unique_lock lock(mutex_);
+      live_[session_id] = live;
+    }
+    log::info("session reserved", {{"sessionId", session_id}, {"userId", who.user_id},
+                                   {"workspaceId", record.workspace_id}, {"backendId", live->record.backend_id}});
+    return answer(*live);
+  }
+  Error none{503, "no_backend_available", "no session host has capacity; try again shortly"};
+  none.retry_after = 5;
+  return none;
+}
+
+void SessionService::forget(const std::string& session_id) {
+  std::shared_ptr<LiveSession> gone;
+  {
+    std::unique_lock lock(mutex_);
+    auto it = live_.find(session_id);
+    if (it == live_.end()) return;
+    gone = std::move(it->second);
+    live_.erase(it);
+  }
+  routing_.add_pinned(gone->record.backend_id, -1);
+}
+
+Status SessionService::release(const auth::Principal& who, const std::string& session_id) {
+  auto live = lookup(session_id, who.user_id);
+  if (!live) {
+    auto stored = store_.get(session_id);
+    if (!stored || stored->user_id != who.user_id) {
+      return Error::not_found("session_not_found", "no such session");
+    }
+    return Status::success();  // already released, expired or ended: releasing again is fine
+  }
+  auto changed = store_.set_state(session_id, store::kReleased, clock_.now_ms());
+  if (!changed) return changed.error();
+  forget(session_id);
+  log::info("session released", {{"sessionId", session_id}, {"userId", who.user_id}});
+  return Status::success();
+}
+
+Result<json::object> SessionService::status(const auth::Principal& who, const std::string& session_id) {
+  store::SessionRecord r;
+  std::string state;
+  Millis last_activity = 0;
+  if (auto live = lookup(session_id, who.user_id)) {
+    r = live->record;
+    state = live->active.load() ? store::kActive : store::kReserved;
+    last_activity = live->last_activity.load();
+  } else {
+    auto stored = store_.get(session_id);
+    if (!stored || stored->user_id != who.user_id) return Error::not_found("session_not_found", "no such session");
+    r = *stored;
+    state = r.state;
+    last_activity = r.last_activity_at;
+  }
+  auto location = routing_.locate(r.backend_id);
+  json::object o;
+  o["sessionId"] = r.id;
+  o["state"] = state;
+  o["workspaceId"] = r.workspace_id;
+  o["appId"] = r.app_id.empty() ? json::value(nullptr) : json::value(r.app_id);
+  o["backendId"] = r.backend_id;
+  o["backendHealthy"] = location && location->healthy;
+  o["createdAt"] = iso8601(r.created_at);
+  o["lastActivityAt"] = iso8601(last_activity);
+  return o;
+}
+
+std::shared_ptr<LiveSession> SessionService::lookup(const std::string& session_id, const std::string& user_id) const {
+  std::shared_lock lock(mutex_);
+  auto it = live_.find(session_id);
+  if (it == live_.end() || it->second->record.user_id != user_id) return nullptr;
+  return it->second;
+}
+
+std::shared_ptr<LiveSession> SessionService::lookup_by_connect_token(const std::string& session_id,
+                                                                     const std::string& token) const {
+  std::shared_lock lock(mutex_);
+  auto it = live_.find(session_id);
+  if (it == live_.end() || !constant_time_equals(it->second->connect_token, token)) return nullptr;
+  return it->second;
+}
+
+void SessionService::mark_used(const std::shared_ptr<LiveSession>& s) {
+  const auto now = clock_.now_ms();
+  s->last_activity.store(now);
+  if (!s->active.exchange(true)) {
+    (void)store_.set_state(s->record.id, store::kActive, now);
+  } else {
+    (void)store_.touch(s->record.id, now);
+  }
+}
+
+void SessionService::websocket_opened(const std::shared_ptr<LiveSession>& s) {
+  s->open_websockets.fetch_add(1);
+  mark_used(s);
+}
+
+void SessionService::websocket_closed(const std::shared_ptr<LiveSession>& s) {
+  s->open_websockets.fetch_sub(1);
+  const auto now = clock_.now_ms();
+  s->last_activity.store(now);
+  (void)store_.touch(s->record.id, now);
+}
+
+std::size_t SessionService::expire_due() {
+  const auto now = clock_.now_ms();
+  std::vector<std::string> due;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [id, s] : live_) {
+      if (!s->active.load()) {
+        if (now - s->record.created_at >= static_cast<Millis>(config_.reservation_timeout_s) * 1000) due.push_back(id);
+      } else if (s->open_websockets.load() == 0 &&
+                 now - s->last_activity.load() >= static_cast<Millis>(config_.disconnect_grace_s) * 1000) {
+        due.push_back(id);
+      }
+    }
+  }
+  for (const auto& id : due) {
+    if (store_.set_state(id, store::kExpired, now)) {
+      forget(id);
+      log::info("session expired", {{"sessionId", id}});
+    }
+  }
+  return due.size();
+}
+
+void SessionService::end_for_backend(const std::string& backend_id) {
+  auto ended = store_.end_for_backend(backend_id, clock_.now_ms());
+  if (!ended) {
+    log::error("could not end the sessions of an unregistered backend",
+               {{"backendId", backend_id}, {"error", ended.error().message}});
+    return;
+  }
+  for (const auto& id : ended.value()) forget(id);
+  if (!ended->empty()) log::info("sessions ended: backend unregistered", {{"backendId", backend_id}, {"count", ended->size()}});
+}
+
+std::size_t SessionService::live_count() const {
+  std::shared_lock lock(mutex_);
+  return live_.size();
+}
+
+json::array SessionService::describe() const {
+  json::array out;
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, s] : live_) {
+    json::object o;
+    o["sessionId"] = id;
+    o["state"] = s->active.load() ? store::kActive : store::kReserved;
+    o["userId"] = s->record.user_id;
+    o["username"] = s->record.username;
+    o["orgId"] = s->record.org_id;
+    o["workspaceId"] = s->record.workspace_id;
+    o["appId"] = s->record.app_id;
+    o["backendId"] = s->record.backend_id;
+    o["openWebSockets"] = s->open_websockets.load();
+    o["createdAt"] = iso8601(s->record.created_at);
+    o["lastActivityAt"] = iso8601(s->last_activity.load());
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace webstream::sessions

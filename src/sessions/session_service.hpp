@@ -1,0 +1,94 @@
+#pragma once
+// SessionService: select / release / status (CONTRACT §7) and the session lookups the proxy makes.
+//
+// Every decision that changes counts (reserve a slot + pin) is one SessionStore transaction. Live sessions
+// are also kept in an in-memory index so the proxy's per-request lookup never touches the store.
+//
+// Thread rules: all methods are thread-safe. Methods that write the store block (fsync): call them from
+// runtime::BlockingPool, never on an I/O thread. lookup()/verify_connect_token() do not block.
+#include <boost/json/object.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "auth/principal.hpp"
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "iam/entitlement_resolver.hpp"
+#include "sessions/backend_routing.hpp"
+#include "store/session_store.hpp"
+
+namespace webstream::sessions {
+
+struct SelectRequest {
+  std::string workspace_id;
+  std::optional<std::string> workspace_type;
+  std::optional<std::string> app_id;
+  std::optional<std::string> app_exe;
+  std::optional<std::string> app_args;
+};
+
+// A live session as the proxy sees it: immutable identity plus counters.
+struct LiveSession {
+  store::SessionRecord record;  // identity fields never change after select
+  std::string connect_token;
+  std::atomic<int> open_websockets{0};
+  std::atomic<Millis> last_activity{0};
+  std::atomic<bool> active{false};
+};
+
+class SessionService {
+ public:
+  SessionService(const config::SessionsConfig& config, store::SessionStore& store, iam::EntitlementResolver& resolver,
+                 BackendRouting& routing, const Clock& clock);
+
+  // Loads live sessions from the store (after a restart) and re-counts pins per backend.
+  void load();
+
+  Result<boost::json::object> select(const auth::Principal& who, const std::string& session_id,
+                                     const SelectRequest& request);
+  Status release(const auth::Principal& who, const std::string& session_id);
+  Result<boost::json::object> status(const auth::Principal& who, const std::string& session_id);
+
+  // The live session `session_id` if it belongs to `user_id`.
+  std::shared_ptr<LiveSession> lookup(const std::string& session_id, const std::string& user_id) const;
+  // The live session whose connect token is `token`.
+  std::shared_ptr<LiveSession> lookup_by_connect_token(const std::string& session_id, const std::string& token) const;
+
+  // Proxy activity. mark_used(): a proxied request used the session (reserved → active).
+  void mark_used(const std::shared_ptr<LiveSession>& session);
+  void websocket_opened(const std::shared_ptr<LiveSession>& session);
+  void websocket_closed(const std::shared_ptr<LiveSession>& session);
+
+  // Expires reserved sessions unused for reservationTimeout and active ones with no WebSocket for
+  // disconnectGrace. Returns how many expired.
+  std::size_t expire_due();
+  // A backend unregistered: its sessions end and free their slots.
+  void end_for_backend(const std::string& backend_id);
+
+  // Counts by state for /metrics and the admin page.
+  std::size_t live_count() const;
+  boost::json::array describe() const;
+
+ private:
+  std::string make_connect_token(const store::SessionRecord& r) const;
+  boost::json::object answer(const LiveSession& s) const;
+  void forget(const std::string& session_id);
+
+  const config::SessionsConfig config_;
+  store::SessionStore& store_;
+  iam::EntitlementResolver& resolver_;
+  BackendRouting& routing_;
+  const Clock& clock_;
+  std::string token_secret_;
+
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<LiveSession>> live_;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace webstream::sessions

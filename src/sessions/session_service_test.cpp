@@ -1,0 +1,221 @@
+#include "sessions/session_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/testing/fake_clock.hpp"
+#include "store/sqlite/sqlite_session_store.hpp"
+
+namespace webstream::sessions {
+namespace {
+
+class FakeResolver : public iam::EntitlementResolver {
+ public:
+  Result<iam::Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
+                                  const std::optional<std::string>& app_id) override {
+    if (workspace_id != "ws-1" || user_id == "u-stranger") return Error{403, "not_entitled", "no"};
+    iam::Resolution r;
+    r.workspace = {"ws-1", "org-1", "Desktop", "app", {"app-1"}, {"gpu"}, {}};
+    if (app_id && *app_id != "app-1") return Error{403, "not_entitled", "no"};
+    r.app = iam::AppInfo{"app-1", "Notepad", "notepad.exe", "/A"};
+    r.policy = {{"maxConcurrentSessions", max_sessions}};
+    r.org_max_concurrent_sessions = org_max;
+    return r;
+  }
+  std::int64_t max_sessions = 2;
+  std::optional<std::int64_t> org_max;
+};
+
+class FakeRouting : public BackendRouting {
+ public:
+  Result<PickedBackend> pick(const BackendRequirements& req, const std::string&,
+                             const std::vector<std::string>& exclude) override {
+    last_requirements = req;
+    for (const auto& id : backends) {
+      if (std::find(exclude.begin(), exclude.end(), id) == exclude.end()) return PickedBackend{id, capacity, 0};
+    }
+    Error e{503, "no_backend_available", "none"};
+    e.retry_after = 5;
+    return e;
+  }
+  std::optional<BackendLocation> locate(const std::string& id) override {
+    return BackendLocation{id, "http://127.0.0.1:1", true};
+  }
+  void add_pinned(const std::string& id, int delta) override { pinned[id] += delta; }
+  void remember_affinity(const std::string& key, const std::string& id) override { affinity[key] = id; }
+
+  std::vector<std::string> backends{"b-1"};
+  std::int64_t capacity = 10;
+  std::map<std::string, int> pinned;
+  std::map<std::string, std::string> affinity;
+  BackendRequirements last_requirements;
+};
+
+auth::Principal user(const std::string& id) {
+  auth::Principal p;
+  p.user_id = id;
+  p.username = id + "-name";
+  p.org_id = "org-1";
+  p.roles = {"user"};
+  return p;
+}
+
+class SessionServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = store::SqliteDb::open(":memory:").value();
+    store_ = store::SqliteSessionStore::open(*db_).value();
+    config_.reservation_timeout_s = 120;
+    config_.disconnect_grace_s = 300;
+    service_ = std::make_unique<SessionService>(config_, *store_, resolver_, routing_, clock_);
+  }
+  SelectRequest launch() { return SelectRequest{"ws-1", std::nullopt, std::string("app-1"), std::nullopt, std::nullopt}; }
+
+  testing::FakeClock clock_;
+  config::SessionsConfig config_;
+  std::unique_ptr<store::SqliteDb> db_;
+  std::unique_ptr<store::SqliteSessionStore> store_;
+  FakeResolver resolver_;
+  FakeRouting routing_;
+  std::unique_ptr<SessionService> service_;
+};
+
+TEST_F(SessionServiceTest, SelectReservesAndPins) {
+  auto r = service_->select(user("u-1"), "s-1", launch());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->at("state").as_string(), "reserved");
+  EXPECT_EQ(r->at("backendId").as_string(), "b-1");
+  EXPECT_EQ(r->at("appId").as_string(), "app-1");
+  EXPECT_FALSE(r->at("connectToken").as_string().empty());
+  EXPECT_EQ(routing_.pinned["b-1"], 1);
+  EXPECT_EQ(routing_.last_requirements.tags, std::vector<std::string>{"gpu"});
+  EXPECT_EQ(r->find("serverUrl"), r->end());
+}
+
+TEST_F(SessionServiceTest, SameSessionAgainIsTheSameAnswerWithoutASecondSlot) {
+  auto a = service_->select(user("u-1"), "s-1", launch());
+  auto b = service_->select(user("u-1"), "s-1", launch());
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->at("connectToken"), b->at("connectToken"));
+  EXPECT_EQ(routing_.pinned["b-1"], 1);
+  auto other = service_->select(user("u-2"), "s-1", launch());
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, "session_conflict");
+}
+
+TEST_F(SessionServiceTest, ConcurrencyLimitFromThePolicy) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  ASSERT_TRUE(service_->select(user("u-1"), "s-2", launch()));
+  auto third = service_->select(user("u-1"), "s-3", launch());
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().status, 409);
+  EXPECT_EQ(third.error().code, "concurrency_limit");
+  ASSERT_TRUE(service_->release(user("u-1"), "s-1"));
+  EXPECT_TRUE(service_->select(user("u-1"), "s-3", launch()));
+}
+
+TEST_F(SessionServiceTest, OrgLimit) {
+  resolver_.org_max = 1;
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  auto r = service_->select(user("u-2"), "s-2", launch());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "concurrency_limit");
+}
+
+TEST_F(SessionServiceTest, FullBackendIsNoCandidate) {
+  routing_.capacity = 1;
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  auto r = service_->select(user("u-2"), "s-2", launch());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 503);
+  EXPECT_EQ(r.error().retry_after, 5);
+}
+
+TEST_F(SessionServiceTest, AppExeFromTheBrowserMustMatch) {
+  auto req = launch();
+  req.app_exe = "cmd.exe";
+  auto r = service_->select(user("u-1"), "s-1", req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "app_mismatch");
+  req.app_exe = "notepad.exe";
+  req.app_args = "/A";
+  EXPECT_TRUE(service_->select(user("u-1"), "s-1", req));
+}
+
+TEST_F(SessionServiceTest, NotEntitledPassesThrough) {
+  auto r = service_->select(user("u-stranger"), "s-1", launch());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "not_entitled");
+}
+
+TEST_F(SessionServiceTest, StatusAndReleaseAreIdempotentAndPrivate) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  auto st = service_->status(user("u-1"), "s-1");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->at("state").as_string(), "reserved");
+  EXPECT_TRUE(st->at("backendHealthy").as_bool());
+  EXPECT_EQ(service_->status(user("u-2"), "s-1").error().code, "session_not_found");
+  EXPECT_FALSE(service_->release(user("u-2"), "s-1"));
+  ASSERT_TRUE(service_->release(user("u-1"), "s-1"));
+  ASSERT_TRUE(service_->release(user("u-1"), "s-1"));
+  EXPECT_EQ(service_->status(user("u-1"), "s-1")->at("state").as_string(), "released");
+  EXPECT_EQ(routing_.pinned["b-1"], 0);
+  EXPECT_EQ(service_->status(user("u-1"), "nope").error().status, 404);
+}
+
+TEST_F(SessionServiceTest, ReservedExpiresAfterReservationTimeout) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  clock_.advance_s(119);
+  EXPECT_EQ(service_->expire_due(), 0u);
+  clock_.advance_s(1);
+  EXPECT_EQ(service_->expire_due(), 1u);
+  EXPECT_EQ(service_->status(user("u-1"), "s-1")->at("state").as_string(), "expired");
+  EXPECT_EQ(routing_.pinned["b-1"], 0);
+}
+
+TEST_F(SessionServiceTest, ActiveExpiresOnlyAfterDisconnectGraceWithNoWebSocket) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  auto live = service_->lookup("s-1", "u-1");
+  ASSERT_TRUE(live);
+  service_->websocket_opened(live);
+  EXPECT_EQ(service_->status(user("u-1"), "s-1")->at("state").as_string(), "active");
+  clock_.advance_s(1000);
+  EXPECT_EQ(service_->expire_due(), 0u);  // a WebSocket is open
+  service_->websocket_closed(live);
+  clock_.advance_s(299);
+  EXPECT_EQ(service_->expire_due(), 0u);
+  clock_.advance_s(1);
+  EXPECT_EQ(service_->expire_due(), 1u);
+}
+
+TEST_F(SessionServiceTest, ConnectTokenFindsOnlyItsSession) {
+  auto r = service_->select(user("u-1"), "s-1", launch());
+  ASSERT_TRUE(r);
+  const std::string token(r->at("connectToken").as_string());
+  EXPECT_TRUE(service_->lookup_by_connect_token("s-1", token));
+  EXPECT_FALSE(service_->lookup_by_connect_token("s-1", token + "x"));
+  EXPECT_FALSE(service_->lookup_by_connect_token("s-2", token));
+}
+
+TEST_F(SessionServiceTest, BackendUnregisterEndsItsSessions) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  service_->end_for_backend("b-1");
+  EXPECT_EQ(service_->status(user("u-1"), "s-1")->at("state").as_string(), "ended");
+  EXPECT_EQ(service_->live_count(), 0u);
+}
+
+TEST_F(SessionServiceTest, SessionsSurviveARestart) {
+  auto r = service_->select(user("u-1"), "s-1", launch());
+  ASSERT_TRUE(r);
+  FakeRouting fresh_routing;
+  SessionService restarted(config_, *store_, resolver_, fresh_routing, clock_);
+  restarted.load();
+  EXPECT_EQ(fresh_routing.pinned["b-1"], 1);
+  auto again = restarted.select(user("u-1"), "s-1", launch());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->at("connectToken"), r->at("connectToken"));
+}
+
+}  // namespace
+}  // namespace webstream::sessions
