@@ -6,6 +6,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <optional>
 #include <type_traits>
 
 namespace webstream::runtime {
@@ -22,9 +23,18 @@ class BlockingPool {
   template <class F>
   boost::asio::awaitable<std::invoke_result_t<F>> run(F fn) {
     using R = std::invoke_result_t<F>;
-    co_return co_await boost::asio::co_spawn(
-        pool_.get_executor(), [fn = std::move(fn)]() mutable -> boost::asio::awaitable<R> { co_return fn(); },
-        boost::asio::use_awaitable);
+    if constexpr (std::is_void_v<R>) {
+      co_await boost::asio::co_spawn(
+          pool_.get_executor(), [fn = std::move(fn)]() mutable -> boost::asio::awaitable<void> { fn(); co_return; },
+          boost::asio::use_awaitable);
+    } else {
+      // co_spawn needs a default-constructible result; Result<T> is not, so carry it in an optional.
+      auto out = co_await boost::asio::co_spawn(
+          pool_.get_executor(),
+          [fn = std::move(fn)]() mutable -> boost::asio::awaitable<std::optional<R>> { co_return std::optional<R>(fn()); },
+          boost::asio::use_awaitable);
+      co_return std::move(*out);
+    }
   }
 
   boost::asio::thread_pool::executor_type executor() { return pool_.get_executor(); }

@@ -1,0 +1,33 @@
+#include "sessions/expiry_sweeper.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace webstream::sessions {
+
+namespace net = boost::asio;
+
+void ExpirySweeper::start(net::any_io_executor executor) {
+  timer_ = std::make_shared<net::steady_timer>(executor);
+  net::co_spawn(
+      executor,
+      [this, timer = timer_, stopped = stopped_]() -> net::awaitable<void> {
+        while (!stopped->load()) {
+          timer->expires_after(std::chrono::seconds(1));
+          auto [ec] = co_await timer->async_wait(net::as_tuple(net::use_awaitable));
+          if (ec || stopped->load()) co_return;
+          co_await blocking_.run([this] { return service_.expire_due(); });
+        }
+      },
+      net::detached);
+}
+
+void ExpirySweeper::stop() {
+  stopped_->store(true);
+  if (timer_) net::post(timer_->get_executor(), [timer = timer_] { timer->cancel(); });
+}
+
+}  // namespace webstream::sessions

@@ -1,0 +1,28 @@
+#pragma once
+// ExpirySweeper: once a second, expires sessions whose reservation or disconnect grace ran out
+// (SessionService::expire_due). The store write runs on the blocking pool, never on the I/O thread.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+
+#include "runtime/blocking_pool.hpp"
+#include "sessions/session_service.hpp"
+
+namespace webstream::sessions {
+
+class ExpirySweeper {
+ public:
+  ExpirySweeper(SessionService& service, runtime::BlockingPool& blocking) : service_(service), blocking_(blocking) {}
+  void start(boost::asio::any_io_executor executor);
+  void stop();
+
+ private:
+  SessionService& service_;
+  runtime::BlockingPool& blocking_;
+  std::shared_ptr<boost::asio::steady_timer> timer_;
+  std::shared_ptr<std::atomic<bool>> stopped_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+}  // namespace webstream::sessions

@@ -1,0 +1,98 @@
+#include "sessions/sessions_api.hpp"
+
+#include "core/json_fields.hpp"
+
+namespace webstream::sessions {
+
+namespace net = boost::asio;
+namespace jf = json_fields;
+
+bool is_valid_session_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Authenticates and reads X-Session-ID; the error to answer with otherwise.
+Result<std::pair<auth::Principal, std::string>> caller(const http::RequestContext& ctx, const Authenticate& authenticate) {
+  auto who = authenticate(ctx);
+  if (!who) return who.error();
+  const std::string session_id(ctx.header("X-Session-ID"));
+  if (!is_valid_session_id(session_id)) {
+    return Error::invalid("header 'X-Session-ID' must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-'");
+  }
+  return std::make_pair(std::move(who.value()), session_id);
+}
+
+Result<SelectRequest> parse_select(const std::string& body) {
+  auto o = jf::parse_object(body);
+  if (!o) return o.error();
+  SelectRequest r;
+  auto ws = jf::required_string(*o, "workspaceId", 128);
+  if (!ws) return ws.error();
+  r.workspace_id = std::move(ws.value());
+  auto type = jf::optional_string(*o, "workspaceType", 32);
+  if (!type) return type.error();
+  auto app = jf::optional_string(*o, "appId", 128);
+  if (!app) return app.error();
+  auto exe = jf::optional_string(*o, "appExe", 1024);
+  if (!exe) return exe.error();
+  auto args = jf::optional_string(*o, "appArgs", 4096);
+  if (!args) return args.error();
+  r.workspace_type = std::move(type.value());
+  r.app_id = std::move(app.value());
+  if (r.app_id && r.app_id->empty()) r.app_id.reset();
+  r.app_exe = std::move(exe.value());
+  r.app_args = std::move(args.value());
+  return r;
+}
+
+}  // namespace
+
+void register_session_routes(http::Router& router, SessionService& service, runtime::BlockingPool& blocking,
+                             Authenticate authenticate) {
+  router.add("POST", "/gateway/session/select", http::Exposure::kPublic,
+             [&service, &blocking, authenticate](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+               auto who = caller(ctx, authenticate);
+               if (!who) co_return http::error_response(who.error(), ctx.req);
+               auto request = parse_select(ctx.req.body());
+               if (!request) co_return http::error_response(request.error(), ctx.req);
+               auto principal = who->first;
+               auto session_id = who->second;
+               auto body = request.value();
+               auto result = co_await blocking.run(
+                   [&service, principal, session_id, body] { return service.select(principal, session_id, body); });
+               if (!result) co_return http::error_response(result.error(), ctx.req);
+               co_return http::json_response(200, result.value(), ctx.req);
+             });
+  router.add("POST", "/gateway/session/release", http::Exposure::kPublic,
+             [&service, &blocking, authenticate](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+               auto who = caller(ctx, authenticate);
+               if (!who) co_return http::error_response(who.error(), ctx.req);
+               auto principal = who->first;
+               auto session_id = who->second;
+               auto status =
+                   co_await blocking.run([&service, principal, session_id] { return service.release(principal, session_id); });
+               if (!status) co_return http::error_response(status.error(), ctx.req);
+               boost::json::object ok{{"success", true}};
+               co_return http::json_response(200, ok, ctx.req);
+             });
+  router.add("GET", "/gateway/session/status", http::Exposure::kPublic,
+             [&service, &blocking, authenticate](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+               auto who = caller(ctx, authenticate);
+               if (!who) co_return http::error_response(who.error(), ctx.req);
+               auto principal = who->first;
+               auto session_id = who->second;
+               auto result =
+                   co_await blocking.run([&service, principal, session_id] { return service.status(principal, session_id); });
+               if (!result) co_return http::error_response(result.error(), ctx.req);
+               co_return http::json_response(200, result.value(), ctx.req);
+             });
+}
+
+}  // namespace webstream::sessions

@@ -1,0 +1,21 @@
+#pragma once
+// The browser's session endpoints (CONTRACT §7): POST /gateway/session/select, POST /release,
+// GET /status. Each needs a valid Bearer token (401) and an X-Session-ID header (400).
+#include <functional>
+
+#include "auth/principal.hpp"
+#include "http/router.hpp"
+#include "runtime/blocking_pool.hpp"
+#include "sessions/session_service.hpp"
+
+namespace webstream::sessions {
+
+using Authenticate = std::function<Result<auth::Principal>(const http::RequestContext&)>;
+
+// X-Session-ID: 1–128 characters of [A-Za-z0-9_-].
+bool is_valid_session_id(std::string_view id);
+
+void register_session_routes(http::Router& router, SessionService& service, runtime::BlockingPool& blocking,
+                             Authenticate authenticate);
+
+}  // namespace webstream::sessions
