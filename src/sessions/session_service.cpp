@@ -216,9 +216,7 @@ void SessionService::mark_used(const std::shared_ptr<LiveSession>& s) {
   const auto now = clock_.now_ms();
   s->last_activity.store(now);
   if (!s->active.exchange(true)) {
-    (void)store_.set_state(s->record.id, store::kActive, now);
-  } else {
-    (void)store_.touch(s->record.id, now);
+    writer_([this, id = s->record.id, now] { (void)store_.set_state(id, store::kActive, now); });
   }
 }
 
@@ -231,7 +229,8 @@ void SessionService::websocket_closed(const std::shared_ptr<LiveSession>& s) {
   s->open_websockets.fetch_sub(1);
   const auto now = clock_.now_ms();
   s->last_activity.store(now);
-  (void)store_.touch(s->record.id, now);
+  // Persisted so that a restarted gateway counts the disconnect grace from the real last activity.
+  writer_([this, id = s->record.id, now] { (void)store_.touch(id, now); });
 }
 
 std::size_t SessionService::expire_due() {

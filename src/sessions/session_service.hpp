@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -60,7 +61,12 @@ class SessionService {
   // The live session whose connect token is `token`.
   std::shared_ptr<LiveSession> lookup_by_connect_token(const std::string& session_id, const std::string& token) const;
 
-  // Proxy activity. mark_used(): a proxied request used the session (reserved → active).
+  // Where store writes caused by proxy activity go (the blocking pool in production, inline in tests),
+  // so the proxy never waits for an fsync.
+  void set_background_writer(std::function<void(std::function<void()>)> writer) { writer_ = std::move(writer); }
+
+  // Proxy activity; these never block. mark_used(): a proxied request used the session (reserved → active;
+  // the state change is written in the background, activity times stay in memory).
   void mark_used(const std::shared_ptr<LiveSession>& session);
   void websocket_opened(const std::shared_ptr<LiveSession>& session);
   void websocket_closed(const std::shared_ptr<LiveSession>& session);
@@ -86,6 +92,7 @@ class SessionService {
   BackendRouting& routing_;
   const Clock& clock_;
   std::string token_secret_;
+  std::function<void(std::function<void()>)> writer_ = [](std::function<void()> work) { work(); };
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<LiveSession>> live_;  // GUARDED_BY(mutex_)

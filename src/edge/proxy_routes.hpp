@@ -1,0 +1,42 @@
+#pragma once
+// The proxied browser routes (CONTRACT §8): GET /getConnection and the WebSockets /capture, /control,
+// /audio. Each finds the caller's live session (sessions), the pinned backend (registry), builds the
+// identity headers (proxy/header_policy) with the signed assertion (proxy/assertion), and forwards
+// (proxy/http_forwarder) or relays (proxy/ws_relay).
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "auth/principal.hpp"
+#include "http/lifecycle.hpp"
+#include "http/router.hpp"
+#include "proxy/assertion.hpp"
+#include "proxy/http_forwarder.hpp"
+#include "proxy/ws_relay.hpp"
+#include "sessions/backend_routing.hpp"
+#include "sessions/session_service.hpp"
+
+namespace webstream::edge {
+
+struct EdgeAuth {
+  // Authorization: Bearer … → the principal, or 401.
+  std::function<Result<auth::Principal>(const http::RequestContext&)> bearer;
+  // A JWT from ?token= → the principal, or 401.
+  std::function<Result<auth::Principal>(std::string_view jwt)> token;
+  // Cheap re-check for open WebSockets (logout, user disabled or deleted): false closes with 1008.
+  std::function<bool(const auth::Principal&)> still_valid;
+};
+
+struct ProxyRoutesDeps {
+  sessions::SessionService& sessions;
+  sessions::BackendRouting& routing;
+  const proxy::HttpForwarder& forwarder;
+  proxy::AssertionCache& assertions;
+  http::Lifecycle& lifecycle;
+  proxy::RelayOptions relay_options;
+  EdgeAuth auth;
+};
+
+void register_proxy_routes(http::Router& router, ProxyRoutesDeps deps);
+
+}  // namespace webstream::edge
