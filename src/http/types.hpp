@@ -5,10 +5,12 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/value.hpp>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "auth/principal.hpp"
 #include "core/error.hpp"
 
 namespace webstream::http {
@@ -30,6 +32,9 @@ struct RequestContext {
   std::string remote_ip;
   bool tls = false;
   ListenerKind listener = ListenerKind::kPublic;
+  // Set only by in-process dispatch (the MCP proxy's /mcp/iam/*): the caller is this service principal and
+  // no token is read. A client can never set it.
+  std::shared_ptr<const auth::Principal> preauthenticated;
 
   // The decoded value of query parameter `name`, or "" when absent.
   std::string query_param(std::string_view name) const;
