@@ -258,8 +258,10 @@ def _stop_process(proc, collector, sig, grace):
 class GatewayProcess:
     """One run of `webstream -gw --config PATH`."""
 
-    def __init__(self, config_path, port, env=None, binary=None, extra_args=None, log_dir=None, name="gateway"):
+    def __init__(self, config_path, port, env=None, binary=None, extra_args=None, log_dir=None, name="gateway",
+                 mode_arg="-gw"):
         self.config_path = config_path
+        self.mode_arg = mode_arg  # -gw, -gateway or --gateway
         self.port = port
         self.binary = binary or gateway_bin()
         self.extra_args = list(extra_args or [])
@@ -279,7 +281,7 @@ class GatewayProcess:
     def start(self, wait=True, timeout=HEALTH_TIMEOUT):
         if not os.path.exists(self.binary):
             raise RuntimeError("gateway binary not found: %s (set WEBSTREAM_BIN)" % self.binary)
-        args = [self.binary, "-gw", "--config", self.config_path] + self.extra_args
+        args = [self.binary, self.mode_arg, "--config", self.config_path] + self.extra_args
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=self.env, cwd=os.path.dirname(self.config_path))
         self.output = _OutputCollector(self.proc, self.log_dir, self.name)
