@@ -1,0 +1,224 @@
+#include "proxy/header_policy.hpp"
+
+#include <boost/url/decode_view.hpp>
+#include <boost/url/parse_query.hpp>
+
+#include <array>
+
+#include "core/encoding.hpp"
+
+namespace webstream::proxy {
+namespace {
+
+// Header names compare case-insensitively with '_' equal to '-' (see the header comment).
+char fold(char c) {
+  if (c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
+  if (c == '_') return '-';
+  return c;
+}
+
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (fold(a[i]) != fold(b[i])) return false;
+  }
+  return true;
+}
+
+bool has_prefix(std::string_view name, std::string_view lower_prefix) {
+  return name.size() >= lower_prefix.size() && same_name(name.substr(0, lower_prefix.size()), lower_prefix);
+}
+
+// Names injected by the gateway (also stripped from the client).
+constexpr std::string_view kXWorkspaceId = "X-Workspace-ID";
+constexpr std::string_view kXWorkspaceName = "X-Workspace-Name";
+constexpr std::string_view kXWorkspaceType = "X-Workspace-Type";
+constexpr std::string_view kXAppId = "X-App-ID";
+constexpr std::string_view kXAppExe = "X-App-Exe";
+constexpr std::string_view kXAppArgs = "X-App-Args";
+constexpr std::string_view kXUserId = "X-User-ID";
+constexpr std::string_view kXUsername = "X-Username";
+constexpr std::string_view kXOrgId = "X-Org-ID";
+constexpr std::string_view kXPolicyJson = "X-Policy-JSON";
+constexpr std::string_view kXSessionId = "X-Session-ID";
+constexpr std::string_view kXForwardedFor = "X-Forwarded-For";
+constexpr std::string_view kXForwardedProto = "X-Forwarded-Proto";
+constexpr std::string_view kXForwardedHost = "X-Forwarded-Host";
+constexpr std::string_view kXRealIp = "X-Real-IP";
+constexpr std::string_view kXAssertion = "X-WebStream-Assertion";
+
+// Always removed from a client request (exact names; prefixes are handled apart).
+constexpr std::array<std::string_view, 30> kStrippedRequestNames = {
+    // identity (kept in step with inject())
+    kXWorkspaceId, kXWorkspaceName, kXWorkspaceType, kXAppId, kXAppExe, kXAppArgs, kXUserId, kXUsername,
+    kXOrgId, kXPolicyJson, kXSessionId, kXForwardedFor, kXForwardedProto, kXForwardedHost, kXRealIp,
+    kXAssertion, "Forwarded",
+    // hop-by-hop (RFC 9110 §7.6.1 and the usual proxy extras)
+    "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+    "Proxy-Authorization", "Proxy-Authenticate",
+    // gateway credentials
+    "Authorization", "Cookie", "X-MCP-Key", "X-Backend-Key"};
+// Prefixes the gateway owns: any client header starting with one is removed.
+constexpr std::array<std::string_view, 2> kStrippedPrefixes = {"x-forwarded-", "x-webstream-"};
+
+// Hop-by-hop names removed from a backend's answer, with the cookies it may not set.
+constexpr std::array<std::string_view, 11> kStrippedResponseNames = {
+    "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+    "Proxy-Authorization", "Proxy-Authenticate", "Set-Cookie", "Set-Cookie2"};
+
+// Fields of the client's own WebSocket handshake that must not be copied to the backend's.
+constexpr std::array<std::string_view, 5> kClientHandshakeNames = {
+    "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Accept"};
+
+template <std::size_t N>
+bool in(const std::array<std::string_view, N>& names, std::string_view name) {
+  for (auto n : names) {
+    if (same_name(n, name)) return true;
+  }
+  return false;
+}
+
+// The tokens of every Connection header, concatenated into `storage` (comma separated) so they survive
+// the erasure of the Connection header itself.
+std::string connection_tokens(const bhttp::fields& headers) {
+  std::string storage;
+  for (const auto& f : headers) {
+    if (f.name() != bhttp::field::connection) continue;
+    if (!storage.empty()) storage.push_back(',');
+    storage.append(f.value());
+  }
+  return storage;
+}
+
+bool named_by_connection(std::string_view tokens, std::string_view name) {
+  while (!tokens.empty()) {
+    const auto comma = tokens.find(',');
+    auto token = tokens.substr(0, comma);
+    tokens = comma == std::string_view::npos ? std::string_view{} : tokens.substr(comma + 1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (!token.empty() && same_name(token, name)) return true;
+  }
+  return false;
+}
+
+bool strip_request_field(std::string_view name, std::string_view tokens) {
+  return is_stripped_request_header(name) || named_by_connection(tokens, name);
+}
+
+bool clean_value(std::string_view v) {
+  for (unsigned char c : v) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+void inject(bhttp::fields& h, const Identity& id, const ForwardInfo& fwd) {
+  h.insert(kXWorkspaceId, id.workspace_id);
+  h.insert(kXWorkspaceName, id.workspace_name);
+  h.insert(kXWorkspaceType, id.workspace_type);
+  h.insert(kXAppId, id.app_id);
+  h.insert(kXAppExe, id.app_exe);
+  h.insert(kXAppArgs, id.app_args);
+  h.insert(kXUserId, id.user_id);
+  h.insert(kXUsername, id.username);
+  h.insert(kXOrgId, id.org_id);
+  h.insert(kXPolicyJson, policy_header_value(id.policy_json));
+  h.insert(kXSessionId, id.session_id);
+  h.insert(kXForwardedFor, fwd.client_ip);
+  h.insert(kXRealIp, fwd.client_ip);
+  h.insert(kXForwardedProto, fwd.proto);
+  h.insert(kXForwardedHost, fwd.host);
+  if (!id.assertion.empty()) h.insert(kXAssertion, id.assertion);
+}
+
+}  // namespace
+
+std::string policy_header_value(std::string_view policy_json) { return base64_encode(policy_json); }
+
+bool is_stripped_request_header(std::string_view name) {
+  if (in(kStrippedRequestNames, name)) return true;
+  for (auto prefix : kStrippedPrefixes) {
+    if (has_prefix(name, prefix)) return true;
+  }
+  return name.empty() || same_name(name, "Expect");
+}
+
+Status validate(const Identity& id, const ForwardInfo& fwd) {
+  const std::pair<std::string_view, const std::string*> values[] = {
+      {kXWorkspaceId, &id.workspace_id}, {kXWorkspaceName, &id.workspace_name},
+      {kXWorkspaceType, &id.workspace_type}, {kXAppId, &id.app_id},
+      {kXAppExe, &id.app_exe}, {kXAppArgs, &id.app_args},
+      {kXUserId, &id.user_id}, {kXUsername, &id.username},
+      {kXOrgId, &id.org_id}, {kXSessionId, &id.session_id},
+      {kXAssertion, &id.assertion}, {kXForwardedFor, &fwd.client_ip},
+      {kXForwardedProto, &fwd.proto}, {kXForwardedHost, &fwd.host}};
+  // policy_json is sent base64-encoded, so any byte is safe in it.
+  for (const auto& [name, value] : values) {
+    if (!clean_value(*value)) {
+      return Error{500, "invalid_identity",
+                   std::string("identity header ") + std::string(name) + " would contain a control character"};
+    }
+  }
+  return Status::success();
+}
+
+Status apply(bhttp::fields& headers, const Identity& identity, const ForwardInfo& forward) {
+  if (auto st = validate(identity, forward); !st) return st;
+  const std::string tokens = connection_tokens(headers);
+  for (auto it = headers.begin(); it != headers.end();) {
+    if (strip_request_field(it->name_string(), tokens)) {
+      it = headers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  inject(headers, identity, forward);
+  return Status::success();
+}
+
+Status apply_websocket(const bhttp::fields& client_upgrade, bhttp::fields& out, const Identity& identity,
+                       const ForwardInfo& forward) {
+  if (auto st = validate(identity, forward); !st) return st;
+  out.clear();
+  const std::string tokens = connection_tokens(client_upgrade);
+  for (const auto& f : client_upgrade) {
+    const auto name = f.name_string();
+    if (strip_request_field(name, tokens) || in(kClientHandshakeNames, name)) continue;
+    out.insert(name, f.value());
+  }
+  inject(out, identity, forward);
+  return Status::success();
+}
+
+void filter_response(bhttp::fields& headers) {
+  const std::string tokens = connection_tokens(headers);
+  for (auto it = headers.begin(); it != headers.end();) {
+    const auto name = it->name_string();
+    if (in(kStrippedResponseNames, name) || named_by_connection(tokens, name)) {
+      it = headers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::string remove_query_param(std::string_view raw_query, std::string_view name) {
+  auto params = boost::urls::parse_query(raw_query);
+  // A query that does not parse may still carry the secret: forward none of it.
+  if (!params) return {};
+  std::string out;
+  out.reserve(raw_query.size());
+  for (const auto& p : *params) {
+    if (*p.key == name) continue;
+    if (!out.empty()) out.push_back('&');
+    out.append(p.key.data(), p.key.size());
+    if (p.has_value) {
+      out.push_back('=');
+      out.append(p.value.data(), p.value.size());
+    }
+  }
+  return out;
+}
+
+}  // namespace webstream::proxy
