@@ -54,6 +54,12 @@ Result<json::object> body_object(const Request& req) {
   return std::move(v.as_object());
 }
 
+// A whole number as a JSON integer (30, not 3E1), anything else as a double.
+json::value number(double v) {
+  if (v == static_cast<double>(static_cast<std::int64_t>(v))) return static_cast<std::int64_t>(v);
+  return v;
+}
+
 Response streamer_details(const Host& host, const Request& req, const HostState& s) {
   const auto& o = host.options();
   HeaderList headers;
@@ -76,13 +82,13 @@ Response streamer_details(const Host& host, const Request& req, const HostState&
           {"frameBytes", o.frame_bytes},
           {"width", geometry.width},
           {"height", geometry.height},
-          {"fps", o.fps}}},
+          {"fps", number(o.fps)}}},
         {"audio",
          {{"format", "s16le"},
           {"sampleRate", o.audio_rate},
           {"channels", 1},
           {"frameMs", o.audio_frame_ms},
-          {"toneHz", o.tone_hz}}}}}};
+          {"toneHz", number(o.tone_hz)}}}}}};
   Response res = json_response(200, body, req.version());
   // A cookie and a marker header, so tests can check which response headers a proxy passes or drops.
   res.set(http::field::set_cookie, "webstream-sim=1; Path=/; HttpOnly");
