@@ -699,7 +699,14 @@ def http_request(port, method, path, headers=None, body=None, host=LOCALHOST, ti
         hdrs.append(("Connection", "close"))
     head = "%s %s HTTP/1.1\r\n" % (method, path) + "".join("%s: %s\r\n" % (k, v) for k, v in hdrs) + "\r\n"
     with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(head.encode("latin-1") + payload)
+        try:
+            sock.sendall(head.encode("latin-1") + payload)
+        except (BrokenPipeError, ConnectionResetError) as send_error:
+            # The server answered early (e.g. 413) and closed while we were still sending: read its answer.
+            try:
+                return _read_response(_Reader(sock), method)
+            except (OSError, ValueError):
+                raise send_error
         return _read_response(_Reader(sock), method)
 
 

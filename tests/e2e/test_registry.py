@@ -7,7 +7,6 @@ it; otherwise from the metrics gauge webstream_backends{state="…"} (counts onl
 import collections
 import os
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -217,10 +216,8 @@ class HostLifecycleTests(GatewayTestCase):
         self.view.wait({sick: "Healthy", well: "Healthy"}, FIRST_HEALTHY_WITHIN)
 
         sim.set_health(0, "failing")
-        t0 = time.monotonic()
         self.view.wait({sick: "Unreachable", well: "Healthy"}, UNREACHABLE_WITHIN,
                        "failing host Unreachable within %.0f s" % UNREACHABLE_WITHIN)
-        took = time.monotonic() - t0
 
         probes_before = sim.stats(0)["connections"]["healthRequests"]
         sim.set_health(0, "healthy")
@@ -230,7 +227,6 @@ class HostLifecycleTests(GatewayTestCase):
         # probe may fall between reading the counter and switching the knob).
         self.assertGreaterEqual(probes, 2, "Healthy after fewer than successThreshold probes")
         self.assertLessEqual(probes, 4, "took %d probes to be Healthy again" % probes)
-        self.assertLess(took, UNREACHABLE_WITHIN + 0.5)
 
     def test_hanging_host_times_out_to_unreachable(self):
         sim = self.start_sim(hosts=1, args=["--heartbeat-interval", "1"])
@@ -409,12 +405,13 @@ class BadBodyTests(unittest.TestCase):
         url = self.url()
         for path, base in (("/gateway/register", register_body(url)), ("/gateway/heartbeat", heartbeat_body(url)),
                            ("/gateway/unregister", {"serverUrl": url})):
-            body = dict(base, padding="x" * (65 * 1024))
-            with self.subTest(path=path):
-                r = self.raw_post(path, body)
-                self.assertEqual(r.status, 413, r.text[:200])
-                if r.body:
-                    self.assertIn("error", r.json())
+            for size in (65 * 1024, 4 * 1024 * 1024):
+                body = dict(base, padding="x" * size)
+                with self.subTest(path=path, size=size):
+                    r = self.raw_post(path, body)
+                    self.assertEqual(r.status, 413, r.text[:200])
+                    if r.body:
+                        self.assertIn("error", r.json())
         # Just under the limit is read (and then judged on its content).
         r = self.raw_post("/gateway/register", dict(register_body(url), padding="x" * (60 * 1024)))
         self.assertEqual(r.status, 200, r.text[:200])
