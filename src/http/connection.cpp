@@ -237,6 +237,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
         res = co_await match.route->handler(ctx);
       }
     }
+    if (tls) res.set(bhttp::field::strict_transport_security, "max-age=31536000");
     if (env.lifecycle->stopping()) res.keep_alive(false);
     if (upgrade && !res.keep_alive()) res.keep_alive(false);
     const unsigned status = res.result_int();

@@ -1,0 +1,167 @@
+"""End to end: HTTPS termination from a PFX (CONTRACT §2, §1 SIGHUP; issue 6)."""
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import (Gateway, GatewayProcess, SimProcess, free_port, http_request, run_gateway_once, wait_until,
+                     write_config)
+
+SECRET = "Pfx-Secret-123!"
+
+
+def make_pfx(directory, name, cn, secret=SECRET, days=30, legacy=False):
+    key = os.path.join(directory, name + ".key")
+    crt = os.path.join(directory, name + ".crt")
+    pfx = os.path.join(directory, name + ".pfx")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", str(days), "-subj", "/CN=" + cn], check=True, capture_output=True)
+    cmd = ["openssl", "pkcs12", "-export", "-in", crt, "-inkey", key, "-out", pfx, "-passout", "pass:" + secret]
+    if legacy:
+        cmd.append("-legacy")
+    subprocess.run(cmd, check=True, capture_output=True)
+    return pfx
+
+
+def https_get(port, path, timeout=5, context=None):
+    ctx = context or ssl._create_unverified_context()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path).encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            cert = s.getpeercert(binary_form=True)
+            return data, cert, s.version()
+
+
+def status_of(data):
+    return int(data.split(b" ", 2)[1])
+
+
+class Https(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="webstream-tls-")
+        cls.pfx = make_pfx(cls.dir, "gw", "gateway-one")
+        cls.https_port = free_port()
+        cls.gw = Gateway(gateway_attrs={"httpsPort": cls.https_port},
+                         extra_xml='  <webstreamSettings serverPfxCertificateFile="%s" serverPfxSecret="env:PFX_SECRET" />'
+                         % cls.pfx, env={"PFX_SECRET": SECRET})
+        cls.gw.start()
+        wait_until(lambda: status_of(https_get(cls.https_port, "/gateway/health")[0]) == 200, timeout=10)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_health_over_https_with_hsts(self):
+        data, _, version = https_get(self.https_port, "/gateway/health")
+        self.assertEqual(status_of(data), 200)
+        self.assertTrue(data.endswith(b"OK"))
+        self.assertIn(b"Strict-Transport-Security", data)
+        self.assertIn(version, ("TLSv1.2", "TLSv1.3"))
+
+    def test_registry_and_metrics_are_not_on_https(self):
+        data, _, _ = https_get(self.https_port, "/metrics")
+        self.assertEqual(status_of(data), 404)
+        # the registry answers 404 on HTTPS (any method)
+        ctx = ssl._create_unverified_context()
+        with socket.create_connection(("127.0.0.1", self.https_port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                body = b'{"serverUrl":"http://127.0.0.1:1"}'
+                s.sendall(b"POST /gateway/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                data = s.recv(65536)
+        self.assertEqual(status_of(data), 404)
+        # ... and keep working on the HTTP listener, with /metrics there
+        self.assertEqual(http_request(self.gw.port, "GET", "/metrics").status, 200)
+        # browser routes are not on the HTTP listener when HTTPS is on
+        r = http_request(self.gw.port, "POST", "/iam/auth/login", body={"username": "a", "password": "b"})
+        self.assertEqual(r.status, 404)
+
+    def test_tls_1_0_and_1_1_are_refused(self):
+        for flag in ("-tls1", "-tls1_1"):
+            p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.https_port, flag,
+                                "-cipher", "DEFAULT@SECLEVEL=0"], input=b"", capture_output=True, timeout=10)
+            self.assertNotEqual(p.returncode, 0, flag)
+        for flag in ("-tls1_2", "-tls1_3"):
+            p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.https_port, flag],
+                               input=b"", capture_output=True, timeout=10)
+            self.assertEqual(p.returncode, 0, flag + p.stderr.decode()[-300:])
+
+    def test_curl_speaks_https(self):
+        if not shutil.which("curl"):
+            self.skipTest("curl is not installed")
+        p = subprocess.run(["curl", "-sk", "https://127.0.0.1:%d/gateway/health" % self.https_port],
+                           capture_output=True, timeout=10)
+        self.assertEqual(p.stdout, b"OK")
+
+    def test_zz_sighup_reloads_the_certificate(self):
+        _, before, _ = https_get(self.https_port, "/gateway/health")
+        second = make_pfx(self.dir, "gw2", "gateway-two")
+        shutil.copyfile(second, self.pfx)
+        self.gw.process.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: https_get(self.https_port, "/gateway/health")[1] != before, timeout=10,
+                   message="a new connection to see the new certificate")
+        self.assertTrue(self.gw.process.running())
+
+
+class BadPfx(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="webstream-tls-bad-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_with(self, pfx, secret):
+        config = write_config(self.dir, free_port(), gateway_attrs={"httpsPort": free_port()},
+                              extra_xml='  <webstreamSettings serverPfxCertificateFile="%s" serverPfxSecret="%s" />'
+                              % (pfx, secret))
+        return run_gateway_once(["-gw", "--config", config])
+
+    def test_wrong_secret_exits_2_naming_the_file_not_the_secret(self):
+        pfx = make_pfx(self.dir, "gw", "x")
+        code, out, err = self.run_with(pfx, "Wrong-Secret-987")
+        self.assertEqual(code, 2)
+        self.assertIn(pfx, err)
+        self.assertNotIn("Wrong-Secret-987", err + out)
+        self.assertEqual(len(err.strip().splitlines()), 1)
+
+    def test_missing_and_garbage_files_exit_2(self):
+        code, _, err = self.run_with(os.path.join(self.dir, "absent.pfx"), SECRET)
+        self.assertEqual(code, 2)
+        garbage = os.path.join(self.dir, "garbage.pfx")
+        with open(garbage, "wb") as f:
+            f.write(b"not a pfx at all")
+        code, _, err = self.run_with(garbage, SECRET)
+        self.assertEqual(code, 2)
+        self.assertIn("garbage.pfx", err)
+
+    def test_legacy_pfx_loads(self):
+        pfx = make_pfx(self.dir, "legacy", "legacy", legacy=True)
+        port, https_port = free_port(), free_port()
+        config = write_config(self.dir, port, gateway_attrs={"httpsPort": https_port},
+                              extra_xml='  <webstreamSettings serverPfxCertificateFile="%s" serverPfxSecret="%s" />'
+                              % (pfx, SECRET))
+        proc = GatewayProcess(config, port)
+        proc.start()
+        try:
+            data, _, _ = https_get(https_port, "/gateway/health")
+            self.assertEqual(status_of(data), 200)
+        finally:
+            proc.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
