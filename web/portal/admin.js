@@ -3,7 +3,7 @@
 // entitlements.
 
 import { request, describeError } from "./api.js";
-import { $, el, table, listText, formatAgo, formatDateTime } from "./ui.js";
+import { $, el, fill, table, listText, formatAgo, formatDateTime } from "./ui.js";
 import { renderUsers, renderWorkspaces, renderEntitlements } from "./admin_iam.js";
 
 const REFRESH_MS = 5000;
@@ -114,10 +114,10 @@ async function renderBackends(panel) {
   const r = await request("GET", "/gateway/admin/backends");
   if (!visible || activeTab !== "backends") return;
   const error = failure(r, "load the backends");
-  if (error) return panel.replaceChildren(el("h3", {}, "Backends"), error);
+  if (error) return fill(panel, el("h3", {}, "Backends"), error);
   const items = (r.data && r.data.items) || [];
   const routable = items.filter((b) => ["healthy", "suspect"].includes(String(b.state).toLowerCase())).length;
-  panel.replaceChildren(
+  fill(panel,
     el("h3", {}, "Backends"),
     el("p", { class: "summary", id: "backends-summary" },
       items.length + (items.length === 1 ? " backend" : " backends") + ", " + routable + " healthy or suspect."),
@@ -144,9 +144,9 @@ async function renderSessions(panel) {
   const r = await request("GET", "/gateway/admin/sessions");
   if (!visible || activeTab !== "sessions") return;
   const error = failure(r, "load the sessions");
-  if (error) return panel.replaceChildren(el("h3", {}, "Sessions"), error);
+  if (error) return fill(panel, el("h3", {}, "Sessions"), error);
   const items = (r.data && r.data.items) || [];
-  panel.replaceChildren(
+  fill(panel,
     el("h3", {}, "Sessions"),
     el("p", { class: "summary" }, items.length + (items.length === 1 ? " session." : " sessions.")),
     table({

@@ -3,7 +3,7 @@
 // there are more.
 
 import { request, describeError, auth } from "./api.js";
-import { el, table, listText, announce } from "./ui.js";
+import { el, fill, table, listText, announce } from "./ui.js";
 import { failure } from "./admin.js";
 
 const PAGE = 500;
@@ -87,7 +87,7 @@ function checked(form, name) {
 export async function renderUsers(panel) {
   const users = await list("/iam/users");
   const error = failure(users.r, "load the users");
-  if (error) return panel.replaceChildren(el("h3", {}, "Users"), error);
+  if (error) return fill(panel, el("h3", {}, "Users"), error);
   const me = auth.user() || {};
   const toggle = (user) => el("button", {
     type: "button",
@@ -128,7 +128,7 @@ export async function renderUsers(panel) {
     onDone: () => renderUsers(panel),
   });
 
-  panel.replaceChildren(
+  fill(panel,
     el("h3", {}, "Users"),
     table({
       caption: "Users",
@@ -152,7 +152,7 @@ export async function renderUsers(panel) {
 export async function renderWorkspaces(panel) {
   const [apps, workspaces] = await Promise.all([list("/iam/apps"), list("/iam/workspaces")]);
   const error = failure(apps.r, "load the apps") || failure(workspaces.r, "load the workspaces");
-  if (error) return panel.replaceChildren(el("h3", {}, "Workspaces & apps"), error);
+  if (error) return fill(panel, el("h3", {}, "Workspaces & apps"), error);
   const appName = new Map(apps.items.map((a) => [a.id, a.name]));
 
   const appForm = createForm({
@@ -190,7 +190,7 @@ export async function renderWorkspaces(panel) {
     onDone: () => renderWorkspaces(panel),
   });
 
-  panel.replaceChildren(
+  fill(panel,
     el("h3", {}, "Workspaces"),
     table({
       caption: "Workspaces",
@@ -228,7 +228,7 @@ export async function renderEntitlements(panel) {
   const [ents, users, groups, orgs, workspaces, apps, policies] = await Promise.all(
     ["/iam/entitlements", "/iam/users", "/iam/groups", "/iam/orgs", "/iam/workspaces", "/iam/apps", "/iam/policies"].map(list));
   const error = failure(ents.r, "load the entitlements") || failure(workspaces.r, "load the workspaces");
-  if (error) return panel.replaceChildren(el("h3", {}, "Entitlements"), error);
+  if (error) return fill(panel, el("h3", {}, "Entitlements"), error);
   const names = {
     user: new Map(users.items.map((u) => [u.id, u.username])),
     group: new Map(groups.items.map((g) => [g.id, g.name])),
@@ -282,7 +282,7 @@ export async function renderEntitlements(panel) {
     onDone: () => renderEntitlements(panel),
   });
 
-  panel.replaceChildren(
+  fill(panel,
     el("h3", {}, "Entitlements"),
     table({
       caption: "Entitlements",

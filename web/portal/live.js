@@ -105,8 +105,13 @@ export class LiveSession {
     });
   }
 
+  isOpen(channel) {
+    const ws = this.sockets[channel];
+    return Boolean(ws && ws.readyState === WebSocket.OPEN);
+  }
+
   allOpen() {
-    return this.channels.every((c) => this.sockets[c] && this.sockets[c].readyState === WebSocket.OPEN);
+    return this.channels.every((c) => this.isOpen(c));
   }
 
   onAllOpen() {
@@ -396,6 +401,11 @@ export class LiveSession {
     if (!this.channels.includes("audio")) $("st-audio").textContent = "Off (policy)";
     $("sound-button").hidden = !this.channels.includes("audio");
     $("reconnect-banner").hidden = true;
+    // A new session starts from a black screen, not the previous session's last picture.
+    this.context.fillStyle = "#000";
+    this.context.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    delete this.canvas.dataset.frame;
+    delete $("st-rtt").dataset.ms;
     this.renderConnection();
   }
 
@@ -407,6 +417,8 @@ export class LiveSession {
     });
     $("st-connection").textContent = parts.join(", ");
     $("st-connection").dataset.open = String(this.allOpen());
+    // The last picture stays, greyed out, while the screen socket is down.
+    this.canvas.parentElement.classList.toggle("stale", !this.stopped && !this.isOpen("capture"));
   }
 
   renderStats() {

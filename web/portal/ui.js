@@ -99,6 +99,11 @@ export function sleep(ms, signal) {
   });
 }
 
+// Replaces a container's children, skipping null/undefined/false (replaceChildren would print "null").
+export function fill(container, ...children) {
+  container.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 // A data table inside a horizontally scrollable, keyboard-focusable region (for narrow screens).
 // columns: [{label, render(item) → Node|string, class?}]
 export function table({ caption, columns, items, empty = "Nothing to show.", rowKey }) {
