@@ -128,7 +128,7 @@ function route() {
     showView("session-view");
     return;
   }
-  showView("launcher-view", { focus: hash !== "" });
+  showView("launcher-view");
   renderCurrentSessionCard();
 }
 
