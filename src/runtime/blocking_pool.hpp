@@ -24,15 +24,16 @@ class BlockingPool {
   boost::asio::awaitable<std::invoke_result_t<F>> run(F fn) {
     using R = std::invoke_result_t<F>;
     if constexpr (std::is_void_v<R>) {
-      co_await boost::asio::co_spawn(
-          pool_.get_executor(), [fn = std::move(fn)]() mutable -> boost::asio::awaitable<void> { fn(); co_return; },
-          boost::asio::use_awaitable);
+      // The closure is a named local, never a temporary inside the co_await: GCC 12 destroys such
+      // temporaries twice (docs/dev/HELPERS.md), which frees fn's captures twice.
+      auto task = [fn = std::move(fn)]() mutable -> boost::asio::awaitable<void> { fn(); co_return; };
+      co_await boost::asio::co_spawn(pool_.get_executor(), std::move(task), boost::asio::use_awaitable);
     } else {
       // co_spawn needs a default-constructible result; Result<T> is not, so carry it in an optional.
-      auto out = co_await boost::asio::co_spawn(
-          pool_.get_executor(),
-          [fn = std::move(fn)]() mutable -> boost::asio::awaitable<std::optional<R>> { co_return std::optional<R>(fn()); },
-          boost::asio::use_awaitable);
+      auto task = [fn = std::move(fn)]() mutable -> boost::asio::awaitable<std::optional<R>> {
+        co_return std::optional<R>(fn());
+      };
+      auto out = co_await boost::asio::co_spawn(pool_.get_executor(), std::move(task), boost::asio::use_awaitable);
       co_return std::move(*out);
     }
   }
