@@ -1,0 +1,35 @@
+#pragma once
+// FlushLoop: writes the registry's in-memory heartbeat refreshes to the store every `period`
+// (Registry::flush() on the blocking pool, never on an I/O thread). See registry.hpp "Persistence".
+//
+// Thread rules: start()/stop() from any thread. stop() cancels the wait; it does not flush: at shutdown
+// the gateway calls Registry::flush() itself once the listeners are closed. The Registry and BlockingPool
+// must outlive the executor's last run of the loop.
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "registry/registry.hpp"
+#include "runtime/blocking_pool.hpp"
+
+namespace webstream::registry {
+
+class FlushLoop {
+ public:
+  FlushLoop(boost::asio::any_io_executor executor, runtime::BlockingPool& blocking, Registry& registry,
+            std::chrono::milliseconds period);
+  ~FlushLoop();
+  FlushLoop(const FlushLoop&) = delete;
+  FlushLoop& operator=(const FlushLoop&) = delete;
+
+  void start();
+  void stop();
+
+  struct Core;
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace webstream::registry
