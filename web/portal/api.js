@@ -134,7 +134,8 @@ export async function request(method, path, options = {}) {
   if (!response.ok) {
     const e = data && typeof data === "object" && data.error ? data.error : {};
     error = { code: String(e.code || "http_" + response.status), message: String(e.message || response.statusText || "") };
-    if (response.status === 401 && signedIn && token && reportUnauthorized) {
+    // Signed-in calls only: a login's 401 is a wrong password, not an expired sign-in.
+    if (response.status === 401 && signedIn && reportUnauthorized) {
       for (const listener of unauthorizedListeners) listener(error);
     }
   }

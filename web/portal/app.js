@@ -103,9 +103,7 @@ async function resumeSessionIfAny() {
   const r = await request("GET", "/gateway/session/status", { sessionId: saved.sessionId });
   if (r.ok && r.data && (r.data.state === "reserved" || r.data.state === "active")) {
     startLive({ ...saved, state: r.data.state }, { show: false });
-    notify("info", "Your session " + label(saved) + " is still running.", {
-      actionLabel: "Return to it", onAction: () => { location.hash = "#/session"; },
-    });
+    announce("Your session " + label(saved) + " is still running.");
   } else {
     currentSession.clear();
   }

@@ -415,7 +415,9 @@ export class LiveSession {
       const state = !ws ? "closed" : ws.readyState === WebSocket.OPEN ? "open" : ws.readyState === WebSocket.CONNECTING ? "connecting" : "closed";
       return CHANNEL_LABELS[c] + " " + state;
     });
-    $("st-connection").textContent = parts.join(", ");
+    $("st-connection").textContent = this.allOpen()
+      ? "Connected (" + this.channels.map((c) => CHANNEL_LABELS[c]).join(", ") + ")"
+      : parts.join(", ");
     $("st-connection").dataset.open = String(this.allOpen());
     // The last picture stays, greyed out, while the screen socket is down.
     this.canvas.parentElement.classList.toggle("stale", !this.stopped && !this.isOpen("capture"));
