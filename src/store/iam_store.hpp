@@ -164,6 +164,8 @@ class IamStore {
 
   // The audit log, newest first.
   virtual Result<PageOf<AuditRow>> list_audit(const ListQuery& query) = 0;
+  // An audit entry that goes with no IAM change (e.g. an /mcp/iam/* call, a lockout).
+  virtual Status append_audit(const AuditRow& audit) = 0;
 };
 
 }  // namespace webstream::store

@@ -147,7 +147,7 @@ Result<PageOf<ObjectRow>> SqliteIamStore::list_objects(const std::string& type, 
     c.reset();
     auto& q = d.prepare(std::string("SELECT ") + kObjectColumns +
                         " FROM iam_objects WHERE type=?1 AND (?2 IS NULL OR org_id=?2)"
-                        " ORDER BY created_at, id LIMIT ?3 OFFSET ?4");
+                        " ORDER BY created_at, rowid LIMIT ?3 OFFSET ?4");
     q.bind(1, type).bind(2, query.org_id).bind(3, query.limit).bind(4, query.offset);
     while (q.step()) page.items.push_back(read_object(q));
     q.reset();
@@ -245,7 +245,7 @@ Result<PageOf<MemberRow>> SqliteIamStore::list_members(const std::string& group_
     page.total = iam_sql::count(d, "SELECT COUNT(*) FROM iam_group_members WHERE group_id=?", group_id);
     auto& q = d.prepare(
         "SELECT m.user_id, u.username, m.added_at FROM iam_group_members m JOIN iam_users u ON u.id=m.user_id"
-        " WHERE m.group_id=? ORDER BY m.added_at, m.user_id LIMIT ? OFFSET ?");
+        " WHERE m.group_id=? ORDER BY m.added_at, m.rowid LIMIT ? OFFSET ?");
     q.bind(1, group_id).bind(2, limit).bind(3, offset);
     while (q.step()) page.items.push_back(MemberRow{q.text(0), q.text(1), q.integer(2)});
     q.reset();
@@ -303,7 +303,7 @@ Result<PageOf<EntitlementRow>> SqliteIamStore::list_entitlements(const ListQuery
     c.reset();
     auto& q = d.prepare(std::string("SELECT ") + kEntitlementColumns +
                         " FROM iam_entitlements WHERE (?1 IS NULL OR org_id=?1)"
-                        " ORDER BY created_at, id LIMIT ?2 OFFSET ?3");
+                        " ORDER BY created_at, rowid LIMIT ?2 OFFSET ?3");
     q.bind(1, query.org_id).bind(2, query.limit).bind(3, query.offset);
     while (q.step()) page.items.push_back(read_entitlement(q));
     q.reset();

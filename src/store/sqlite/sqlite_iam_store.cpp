@@ -219,7 +219,7 @@ Result<PageOf<OrgRow>> SqliteIamStore::list_orgs(const ListQuery& query) {
     page.total = c.integer(0);
     c.reset();
     auto& q = d.prepare(std::string("SELECT ") + kOrgColumns +
-                        " FROM iam_orgs WHERE (?1 IS NULL OR id=?1) ORDER BY created_at, id LIMIT ?2 OFFSET ?3");
+                        " FROM iam_orgs WHERE (?1 IS NULL OR id=?1) ORDER BY created_at, rowid LIMIT ?2 OFFSET ?3");
     q.bind(1, query.org_id).bind(2, query.limit).bind(3, query.offset);
     while (q.step()) page.items.push_back(read_org(q));
     q.reset();
@@ -285,7 +285,7 @@ Result<PageOf<UserRow>> SqliteIamStore::list_users(const ListQuery& query) {
     page.total = c.integer(0);
     c.reset();
     auto& q = d.prepare(std::string("SELECT ") + kUserColumns +
-                        " FROM iam_users WHERE (?1 IS NULL OR org_id=?1) ORDER BY created_at, id LIMIT ?2 OFFSET ?3");
+                        " FROM iam_users WHERE (?1 IS NULL OR org_id=?1) ORDER BY created_at, rowid LIMIT ?2 OFFSET ?3");
     q.bind(1, query.org_id).bind(2, query.limit).bind(3, query.offset);
     while (q.step()) page.items.push_back(read_user(q));
     q.reset();
@@ -324,6 +324,13 @@ Status SqliteIamStore::delete_user(const std::string& id, const AuditRow& audit)
 }
 
 // ---- audit
+
+Status SqliteIamStore::append_audit(const AuditRow& audit) {
+  return db_.transaction([&](SqliteDb& db) -> Status {
+    iam_sql::write_audit(db, audit);
+    return Status::success();
+  });
+}
 
 Result<PageOf<AuditRow>> SqliteIamStore::list_audit(const ListQuery& query) {
   return iam_sql::read<PageOf<AuditRow>>(db_, [&](SqliteDb& d) -> Result<PageOf<AuditRow>> {

@@ -50,6 +50,7 @@ class SqliteIamStore final : public IamStore {
   Result<std::vector<EntitlementRow>> entitlements_of(const std::string& org_id, const std::string& user_id,
                                                       const std::vector<std::string>& group_ids) override;
   Result<PageOf<AuditRow>> list_audit(const ListQuery& query) override;
+  Status append_audit(const AuditRow& audit) override;
 
  private:
   explicit SqliteIamStore(SqliteDb& db) : db_(db) {}

@@ -233,6 +233,10 @@ TEST_F(SqliteIamStoreTest, AuditIsWrittenWithEveryChangeAndListedNewestFirst) {
   auto dup = store_->create_org(OrgRow{"org_c", "a", std::nullopt, 1, 1}, audit("create", "org", "org_c", "org_c"));
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(store_->list_audit(ListQuery{std::nullopt, 10, 0}).value().total, 3);
+  ASSERT_TRUE(store_->append_audit(audit("mcp_call", "mcp", "GET /iam/users", "")).ok());
+  auto after = store_->list_audit(ListQuery{std::nullopt, 10, 0}).value();
+  EXPECT_EQ(after.total, 4);
+  EXPECT_EQ(after.items[0].action, "mcp_call");
 }
 
 TEST(SqliteIamStoreFile, AWriteSurvivesReopening) {

@@ -1,0 +1,49 @@
+#pragma once
+// The IAM resource endpoints (CONTRACT §6): /iam/orgs, /iam/users (+ /{id}/password), /iam/groups
+// (+ /{id}/members), /iam/roles, /iam/apps, /iam/workspaces, /iam/policies, /iam/entitlements,
+// GET /iam/me/entitlements and GET /iam/audit. docs/api/iam.yaml describes each; docs/iam-policy.md the
+// rules (RBAC, deletes, policy merge).
+//
+// Conventions: list → 200 {"items","total","limit","offset"} (?limit=1..1000, default 50; ?offset=;
+// admin may add ?orgId=); create → 201 Created with the object and a Location header; GET/PATCH → 200 with
+// the object; DELETE (and PUT password, DELETE member) → 204. Errors: 400 invalid_request naming the field,
+// 401 from `authenticate`, 403 forbidden, 404 not_found (also for another org's objects), 409 conflict.
+//
+// Thread rules: handlers run on I/O threads but do all store work, password hashing and on_user_changed
+// on `blocking`.
+#include <functional>
+#include <string>
+
+#include "auth/principal.hpp"
+#include "core/clock.hpp"
+#include "http/router.hpp"
+#include "iam/entitlements.hpp"
+#include "iam/passwords.hpp"
+#include "runtime/blocking_pool.hpp"
+#include "store/iam_store.hpp"
+
+namespace webstream::iam {
+
+// The one token check (auth/authenticator): the request's principal, or 401.
+using Authenticate = std::function<Result<auth::Principal>(const http::RequestContext&)>;
+// Tells the authenticator (auth::Authenticator::on_user_changed) that a user was disabled, deleted, or had
+// its password, roles or username changed, so its tokens and open WebSockets stop working at once. Returns
+// the cutoff (seconds; tokens issued before it are invalid) that the IAM stores as the user's
+// credentials_changed_at; 0 lets the IAM use now + 1 s. Called on a BlockingPool thread just before the
+// change is written; must not block on the store.
+using UserChanged = std::function<std::int64_t(const std::string& user_id)>;
+
+struct ResourceDeps {
+  store::IamStore& store;
+  EntitlementService& entitlements;
+  runtime::BlockingPool& blocking;
+  const Clock& clock;
+  Authenticate authenticate;
+  UserChanged on_user_changed;
+  const PasswordHasher& passwords;  // argon2id; runs on the BlockingPool thread of the operation
+};
+
+// Registers every route above on `router` (Exposure::kPublic). `deps`' references must outlive the router.
+void register_resource_routes(http::Router& router, ResourceDeps deps);
+
+}  // namespace webstream::iam
