@@ -1,0 +1,66 @@
+// The authentication stores: signing keys, revoked tokens, login failures.
+#include <gtest/gtest.h>
+
+#include "store/sqlite/sqlite_key_store.hpp"
+#include "store/sqlite/sqlite_login_failure_store.hpp"
+#include "store/sqlite/sqlite_token_store.hpp"
+
+namespace webstream::store {
+namespace {
+
+TEST(SqliteKeyStoreTest, KeysRoundTripWithBinaryBytes) {
+  auto db = SqliteDb::open(":memory:").value();
+  auto keys = SqliteKeyStore::open(*db).value();
+  EXPECT_TRUE(keys->load_keys()->empty());
+  SigningKeyRow row{"kid-1", "EdDSA", std::string("\0\x01\xff pub", 7), std::string("\0sec\xfe", 5), 42};
+  ASSERT_TRUE(keys->insert_key(row).ok());
+  SigningKeyRow newer{"kid-2", "EdDSA", "p2", "s2", 43};
+  ASSERT_TRUE(keys->insert_key(newer).ok());
+  EXPECT_FALSE(keys->insert_key(row).ok());  // duplicate kid
+  auto loaded = keys->load_keys();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].kid, "kid-1");
+  EXPECT_EQ((*loaded)[0].public_key, row.public_key);
+  EXPECT_EQ((*loaded)[0].secret_key, row.secret_key);
+  EXPECT_EQ((*loaded)[0].created_at, 42);
+  EXPECT_EQ((*loaded)[1].kid, "kid-2");
+  // Opening again (a restart) applies no migration twice and keeps the rows.
+  auto again = SqliteKeyStore::open(*db).value();
+  EXPECT_EQ(again->load_keys()->size(), 2u);
+}
+
+TEST(SqliteTokenStoreTest, RevokeListAndPrune) {
+  auto db = SqliteDb::open(":memory:").value();
+  auto tokens = SqliteTokenStore::open(*db).value();
+  ASSERT_TRUE(tokens->revoke({"j-1", 100}).ok());
+  ASSERT_TRUE(tokens->revoke({"j-2", 200}).ok());
+  ASSERT_TRUE(tokens->revoke({"j-1", 100}).ok());  // idempotent
+  auto all = tokens->revoked_since(0);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+  auto live = tokens->revoked_since(150);
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].jti, "j-2");
+  EXPECT_EQ(*tokens->prune_revoked(150), 1);
+  EXPECT_EQ(tokens->revoked_since(0)->size(), 1u);
+}
+
+TEST(SqliteLoginFailureStoreTest, RecordClearListAndPrune) {
+  auto db = SqliteDb::open(":memory:").value();
+  auto failures = SqliteLoginFailureStore::open(*db).value();
+  ASSERT_TRUE(failures->record_failures({{"ip", "k-ip", 10}, {"user", "k-user", 10}}).ok());
+  ASSERT_TRUE(failures->record_failures({{"user", "k-user", 20}, {"user", "k-other", 30}}).ok());
+  EXPECT_EQ(failures->failures_since(0)->size(), 4u);
+  EXPECT_EQ(failures->failures_since(15)->size(), 2u);
+  ASSERT_TRUE(failures->clear_failures("user", "k-user").ok());
+  auto left = failures->failures_since(0);
+  ASSERT_EQ(left->size(), 2u);
+  EXPECT_EQ((*left)[0].key, "k-ip");
+  EXPECT_EQ((*left)[1].key, "k-other");
+  EXPECT_EQ(*failures->prune_failures(15), 1);
+  EXPECT_EQ(failures->failures_since(0)->size(), 1u);
+}
+
+}  // namespace
+}  // namespace webstream::store
