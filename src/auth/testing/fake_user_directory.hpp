@@ -1,0 +1,57 @@
+#pragma once
+// FakeUserDirectory: an in-memory iam::UserDirectory for authentication tests. Thread-safe; counts lookups
+// so tests can tell a cache hit (no lookup) from a miss.
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <map>
+#include <mutex>
+
+#include "iam/user_directory.hpp"
+
+namespace webstream::auth::fakes {
+
+class FakeUserDirectory final : public iam::UserDirectory {
+ public:
+  void put(iam::UserRecord user) {
+    std::lock_guard lock(mutex_);
+    users_[user.id] = std::move(user);
+  }
+  void remove(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    users_.erase(id);
+  }
+  template <class F>
+  void change(const std::string& id, F&& fn) {
+    std::lock_guard lock(mutex_);
+    fn(users_.at(id));
+  }
+
+  std::optional<iam::UserRecord> find_by_username(const std::string& username) override {
+    lookups_.fetch_add(1);
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, u] : users_) {
+      if (lower(u.username) == lower(username)) return u;
+    }
+    return std::nullopt;
+  }
+  std::optional<iam::UserRecord> find_by_id(const std::string& user_id) override {
+    lookups_.fetch_add(1);
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user_id);
+    if (it == users_.end()) return std::nullopt;
+    return it->second;
+  }
+  int lookups() const { return lookups_.load(); }
+
+ private:
+  static std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+  }
+  std::mutex mutex_;
+  std::map<std::string, iam::UserRecord> users_;
+  std::atomic<int> lookups_{0};
+};
+
+}  // namespace webstream::auth::fakes
