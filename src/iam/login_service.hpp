@@ -1,0 +1,78 @@
+#pragma once
+// LoginService: POST /iam/auth/login without the HTTP (CONTRACT §6): lockout check, user lookup,
+// argon2id verification, token issue, failure bookkeeping.
+//
+// Every failure answers the same 401 `invalid_credentials` — unknown user, wrong password, disabled user,
+// a user without a password — and costs the same: the unknown user's password is checked against the
+// hasher's dummy hash, a disabled user's against their real one. Lockout (login_limiter.hpp) answers 429
+// `locked_out` with Retry-After before any password is looked at.
+//
+// Persistence of failures (store/login_failure_store.hpp), so a restart does not reset a lockout:
+//  - per address: always;
+//  - per username: only when the username belongs to a user. A name that is no user's is tracked in memory
+//    only: there is no account to protect, and the store never receives a text that may be a password
+//    typed into the wrong field. (A restart therefore resets lockouts of non-existent names only.)
+// Store errors while recording a failure are logged and do not change the answer.
+//
+// Metrics: webstream_login_failures_total, webstream_login_lockouts_total{scope="user"|"ip"} (lockouts that
+// began), webstream_login_locked_attempts_total (attempts answered 429), webstream_logins_total (successes).
+// Logs never carry the typed username or password: a failure logs the user id when the name is a user's.
+//
+// Thread rules: any thread; login() and load() BLOCK (argon2id, store): call them from runtime::BlockingPool.
+#include <atomic>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth/authenticator.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "iam/login_limiter.hpp"
+#include "iam/passwords.hpp"
+#include "iam/token_service.hpp"
+#include "iam/user_directory.hpp"
+#include "store/login_failure_store.hpp"
+
+namespace webstream::metrics {
+class Counter;
+}
+
+namespace webstream::iam {
+
+struct LoginResult {
+  IssuedToken token;
+  UserRecord user;  // password_hash cleared
+};
+
+class LoginService {
+ public:
+  LoginService(UserDirectory& users, const PasswordHasher& passwords, const TokenService& tokens,
+               auth::Authenticator& authenticator, LoginLimiter& limiter, store::LoginFailureStore& failures,
+               const Clock& clock);
+
+  // Restores the failures of the last window into the limiter and prunes older rows. Blocks.
+  Status load();
+
+  // 200 → the token and the user; 401 invalid_credentials; 429 locked_out (retry_after set). Blocks.
+  Result<LoginResult> login(std::string_view username, std::string_view password, std::string_view client_ip);
+
+ private:
+  void record_failure(const LoginLimiter::Attempt& attempt, const std::optional<UserRecord>& user);
+
+  UserDirectory& users_;
+  const PasswordHasher& passwords_;
+  const TokenService& tokens_;
+  auth::Authenticator& authenticator_;
+  LoginLimiter& limiter_;
+  store::LoginFailureStore& failures_;
+  const Clock& clock_;
+  std::atomic<Millis> last_prune_ms_{0};
+
+  metrics::Counter& logins_;
+  metrics::Counter& failed_;
+  metrics::Counter& locked_attempts_;
+  metrics::Counter& user_lockouts_;
+  metrics::Counter& ip_lockouts_;
+};
+
+}  // namespace webstream::iam
