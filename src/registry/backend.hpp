@@ -32,7 +32,8 @@ struct Backend {
   Millis registered_at = 0;
   Millis last_heartbeat_at = 0;     // gateway clock when the last register/heartbeat arrived
   std::string owner_key;            // NAME of the backend key that registered it; "" when keys are off
-  HealthRecord health;              // state + consecutive successes/failures (not persisted)
+  HealthRecord health;              // probe state (not persisted); in a Snapshot the state is current,
+                                    // the counters are as of the last publish
   std::int64_t pinned = 0;          // live sessions this gateway has pinned here (not persisted)
 
   // CONTRACT §4: load = max(sessions pinned here, last reported activeSessions).
