@@ -195,6 +195,12 @@ std::int64_t Authenticator::on_user_changed(const std::string& user_id) {
     c = std::max(c, cutoff);
     state_size_.store(revoked_.size() + cutoffs_.size(), std::memory_order_release);
   }
+  // The cutoff already refuses the user's cached tokens; dropping them as well means that once the cutoff is
+  // pruned, an old token meets the store check (credentials_changed_at) again instead of a stale cache entry.
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    std::erase_if(shard.entries, [&](const auto& kv) { return kv.second.principal.user_id == user_id; });
+  }
   if (now - last_prune_s_.load(std::memory_order_relaxed) >= options_.prune_interval_s) prune_memory(now);
   return cutoff;
 }

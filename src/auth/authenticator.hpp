@@ -52,7 +52,8 @@ namespace webstream::auth {
 struct AuthenticatorOptions {
   std::size_t max_cached_tokens = 100'000;  // verified tokens kept in memory
   // The longest lifetime a token can have (accessManagement.tokenLifetime): a user cutoff older than this
-  // (plus leeway) can no longer matter and is forgotten.
+  // (plus leeway) can no longer matter and is forgotten. (Set too low, an old token is not let through: it
+  // misses the cache and meets the store's credentials_changed_at.)
   std::int64_t max_token_lifetime_s = 3600;
   std::int64_t prune_interval_s = 600;  // revoke() prunes expired revocations at most this often
 };
@@ -81,7 +82,8 @@ class Authenticator {
 
   // A user was disabled, deleted, or changed password, roles or org: their tokens issued before the
   // returned instant (seconds; now + 1) stop working now. Store the returned value as the user's
-  // credentials_changed_at. Never blocks on the store.
+  // credentials_changed_at. Also drops the user's cached tokens (one pass over the cache: user changes are
+  // rare). Never blocks on the store.
   std::int64_t on_user_changed(const std::string& user_id);
   // The user's in-memory cutoff (0 when none): TokenService::issue's not_before for a fresh login.
   std::int64_t not_before(const std::string& user_id) const;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "auth/testing/fake_user_directory.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "iam/token_service.hpp"
@@ -106,8 +109,10 @@ TEST_F(AuthenticatorTest, UserChangeRevokesCachedTokensAtOnceAndAFreshLoginWorks
   const auto unrelated = auth_->authenticate_token(token_for("u-2"));
   ASSERT_TRUE(unrelated.ok());
 
+  ASSERT_EQ(auth_->cached_tokens(), 2u);
   const std::int64_t cutoff = auth_->on_user_changed("u-1");
   EXPECT_EQ(cutoff, clock_.now_s() + 1);
+  EXPECT_EQ(auth_->cached_tokens(), 1u);  // the user's cached token is gone, the other user's stays
   EXPECT_EQ(auth_->not_before("u-1"), cutoff);
   expect_401(auth_->authenticate_token(jwt), "issued before the change, cache hit");
   EXPECT_FALSE(auth_->still_valid(*p));
@@ -219,6 +224,32 @@ TEST_F(AuthenticatorTest, PruneForgetsExpiredRevocations) {
   ASSERT_TRUE(auth_->prune().ok());
   EXPECT_EQ(revoked_->revoked_since(0)->size(), 0u);
   EXPECT_TRUE(auth_->still_valid(*p));  // forgotten: its exp refuses it now
+}
+
+TEST_F(AuthenticatorTest, ConcurrentChecksSeeARevocationAsSoonAsItReturns) {
+  const auto jwt = token_for("u-1");
+  auto p = auth_->authenticate_token(jwt);
+  ASSERT_TRUE(p.ok());
+  std::atomic<bool> revoked{false};
+  std::atomic<int> late_accepts{0};
+  std::atomic<int> checks{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        const bool was_revoked = revoked.load();
+        const bool ok = auth_->authenticate_token(jwt).ok() && auth_->still_valid(*p);
+        if (was_revoked && ok) late_accepts.fetch_add(1);
+        checks.fetch_add(1);
+      }
+    });
+  }
+  while (checks.load() < 2000) std::this_thread::yield();
+  ASSERT_TRUE(auth_->revoke(*p).ok());
+  revoked.store(true);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(late_accepts.load(), 0);
+  EXPECT_FALSE(auth_->authenticate_token(jwt).ok());
 }
 
 }  // namespace
