@@ -99,15 +99,17 @@ Status Gateway::start() {
                                                     "text/plain; version=0.0.4", ctx.req);
                     });
 
+  // The server exists before the components (relays register with its lifecycle); it listens after.
+  impl_->server = std::make_unique<http::Server>(impl_->router, c.gateway.limits, *impl_->workers, !https);
+
   // Components (IAM, registry, sessions, proxy, licence, MCP) and their routes.
   WiringContext wiring{c, impl_->mode == Mode::kAccessManagement, *impl_->db, *impl_->workers, *impl_->blocking,
-                       impl_->router};
+                       impl_->router, &impl_->server->lifecycle()};
   auto components = build_components(wiring);
   if (!components) return components.error();
   impl_->components = std::move(components.value());
 
   // Listeners. Without a PFX the HTTP port serves everything (development mode).
-  impl_->server = std::make_unique<http::Server>(impl_->router, c.gateway.limits, *impl_->workers, !https);
   if (https) {
     if (auto s = impl_->server->listen(http::ListenerKind::kPublic, c.gateway.public_ip, c.gateway.https_port, impl_->tls);
         !s) {

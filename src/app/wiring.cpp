@@ -1,17 +1,121 @@
 #include "app/wiring.hpp"
 
 #include "app/components.hpp"
+#include "edge/admin_routes.hpp"
+#include "edge/proxy_routes.hpp"
+#include "mcp/mcp_proxy.hpp"
 #include "observability/log.hpp"
+#include "observability/metrics.hpp"
+#include "portal/portal.hpp"
+#include "registry/registry_api.hpp"
+#include "registry/registry_metrics.hpp"
+#include "sessions/sessions_api.hpp"
 
 namespace webstream::app {
 
+namespace {
+
+Status build_registry(WiringContext& ctx, Components& c) {
+  auto store = store::SqliteRegistryStore::open(ctx.db);
+  if (!store) return store.error();
+  c.registry_store = std::move(store.value());
+  c.registry = std::make_unique<registry::Registry>(ctx.config.gateway, *c.registry_store, SystemClock::instance());
+  if (auto s = c.registry->load(); !s) return s;
+  c.probe = std::make_unique<registry::BeastHealthProbe>();
+  c.prober = std::make_unique<registry::HealthProber>(ctx.workers.at(0).get_executor(), *c.registry, *c.probe);
+  c.registry_flush = std::make_unique<registry::FlushLoop>(ctx.workers.at(0).get_executor(), ctx.blocking,
+                                                           *c.registry, std::chrono::seconds(5));
+  c.routing = std::make_unique<RegistryRouting>(*c.registry);
+  registry::add_registry_metrics(metrics::Registry::global(), *c.registry, SystemClock::instance());
+  auto* keys = &c.backend_keys;
+  registry::register_routes(ctx.router, *c.registry, ctx.blocking, [keys] { return keys->get(); });
+  return Status::success();
+}
+
+Status build_sessions(WiringContext& ctx, Components& c) {
+  auto store = store::SqliteSessionStore::open(ctx.db);
+  if (!store) return store.error();
+  c.session_store = std::move(store.value());
+  c.sessions = std::make_unique<sessions::SessionService>(ctx.config.gateway.sessions, *c.session_store,
+                                                          c.iam->resolver(), *c.routing, SystemClock::instance());
+  auto* blocking = &ctx.blocking;
+  c.sessions->set_background_writer([blocking](std::function<void()> work) {
+    boost::asio::post(blocking->executor(), std::move(work));
+  });
+  c.sessions->load();
+  c.sweeper = std::make_unique<sessions::ExpirySweeper>(*c.sessions, ctx.blocking);
+  auto* sessions = c.sessions.get();
+  auto* assertions_slot = &c.assertions;
+  c.registry->on_unregistered([sessions, blocking](const std::string& backend_id) {
+    boost::asio::post(blocking->executor(), [sessions, backend_id] { sessions->end_for_backend(backend_id); });
+  });
+  (void)assertions_slot;
+  sessions::register_session_routes(ctx.router, *c.sessions, ctx.blocking, c.iam->bearer());
+  return Status::success();
+}
+
+void build_proxy(WiringContext& ctx, Components& c, http::Lifecycle& lifecycle) {
+  const auto& limits = ctx.config.gateway.limits;
+  c.forwarder = std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(limits), SystemClock::instance());
+  c.assertions = std::make_unique<proxy::AssertionCache>(c.iam->assertion_signer(), SystemClock::instance());
+  edge::EdgeAuth auth{c.iam->bearer(), c.iam->token(), c.iam->still_valid()};
+  edge::register_proxy_routes(ctx.router, edge::ProxyRoutesDeps{*c.sessions, *c.routing, *c.forwarder, *c.assertions,
+                                                                lifecycle, proxy::RelayOptions::from_limits(limits),
+                                                                std::move(auth)});
+  auto* reg = c.registry.get();
+  auto* sessions = c.sessions.get();
+  edge::register_admin_routes(ctx.router, edge::AdminRoutesDeps{c.iam->bearer(), [reg] { return reg->describe(); },
+                                                                [sessions] { return sessions->describe(); }});
+}
+
+Status build_mcp(WiringContext& ctx, Components& c) {
+  auto* keys = &c.mcp_keys;
+  auto* iam = c.iam.get();
+  return mcp::register_mcp_routes(
+      ctx.router, mcp::McpDeps{[keys] { return keys->get(); }, ctx.config.mcp.metrics_engine_url, *c.forwarder,
+                               ctx.router,
+                               [iam](const std::string& key, const std::string& method, const std::string& path,
+                                     unsigned status) { iam->audit_mcp(key, method, path, status); }});
+}
+
+void register_collectors(Components& c) {
+  auto* sessions = c.sessions.get();
+  metrics::Registry::global().add_collector([sessions](std::string& out) {
+    out += "# HELP webstream_sessions_live Live sessions (reserved or active)\n# TYPE webstream_sessions_live gauge\n";
+    out += "webstream_sessions_live " + std::to_string(sessions->live_count()) + "\n";
+  });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Components>> build_components(WiringContext& ctx) {
-  auto c = std::make_unique<Components>();
-  c->config = ctx.config;
+  auto c = std::make_unique<Components>(ctx.config);
+  c->workers = &ctx.workers;
+  c->blocking = &ctx.blocking;
+  auto iam = build_iam_parts(ctx);
+  if (!iam) return iam.error();
+  c->iam = std::move(iam.value());
+  if (ctx.access_management_only) return c;  // webstream -am serves the IAM only
+
+  if (auto s = build_registry(ctx, *c); !s) return s.error();
+  if (auto s = build_sessions(ctx, *c); !s) return s.error();
+  build_proxy(ctx, *c, *ctx.lifecycle);
+  if (auto s = build_mcp(ctx, *c); !s) return s.error();
+  auto licence = build_licence_parts(ctx, *c->blocking, [keys = &c->backend_keys] { return keys->get(); });
+  if (!licence) return licence.error();
+  c->licence = std::move(licence.value());
+  portal::register_portal_routes(ctx.router);
+  register_collectors(*c);
   return c;
 }
 
-void start_components(Components&) {}
+void start_components(Components& c) {
+  if (c.prober) c.prober->start();
+  if (c.registry_flush) c.registry_flush->start();
+  if (c.sweeper) c.sweeper->start(c.workers->at(0).get_executor());
+  if (c.licence) c.licence->start(c.workers->at(0).get_executor());
+  if (c.iam) c.iam->start(c.workers->at(0).get_executor());
+}
 
 void reload(Components& c, const std::string& config_path, http::TlsContextProvider* tls) {
   config::Config next;
@@ -28,11 +132,35 @@ void reload(Components& c, const std::string& config_path, http::TlsContextProvi
       log::info("SIGHUP: certificate reloaded", {{"subject", tls->subject()}});
     }
   }
+  c.backend_keys.set(next.gateway.backend_keys);
+  c.mcp_keys.set(next.mcp.api_keys);
+  if (c.registry) c.registry->reload(next.gateway);
+  if (c.licence) c.licence->reload(next.license);
+  log::info("SIGHUP: reloaded",
+            {{"backendKeys", next.gateway.backend_keys.size()},
+             {"mcpApiKeys", next.mcp.api_keys.size()},
+             {"strategy", config::to_string(next.gateway.load_balancing.strategy)},
+             {"healthCheckInterval", next.gateway.health_check.interval_s},
+             {"healthCheckTimeout", next.gateway.health_check.timeout_s}});
   c.config = std::move(next);
 }
 
-void stop_components_accepting(Components&) {}
-void stop_components(Components&) {}
-void flush_components(Components&) {}
+void stop_components_accepting(Components& c) {
+  if (c.sweeper) c.sweeper->stop();
+}
+
+void stop_components(Components& c) {
+  if (c.prober) c.prober->stop();
+  if (c.registry_flush) c.registry_flush->stop();
+  if (c.licence) c.licence->stop();
+  if (c.iam) c.iam->stop();
+}
+
+void flush_components(Components& c) {
+  if (c.registry) {
+    if (auto s = c.registry->flush(); !s) log::error("registry flush failed", {{"error", s.error().message}});
+  }
+  if (c.licence) c.licence->flush();
+}
 
 }  // namespace webstream::app

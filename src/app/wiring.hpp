@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "http/lifecycle.hpp"
 #include "http/router.hpp"
 #include "http/tls_context.hpp"
 #include "runtime/blocking_pool.hpp"
@@ -21,6 +22,7 @@ struct WiringContext {
   runtime::Workers& workers;
   runtime::BlockingPool& blocking;
   http::Router& router;
+  http::Lifecycle* lifecycle;  // the server's: relays register their 1001 close here
 };
 
 struct Components;  // components.hpp: owns every component
