@@ -206,7 +206,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
       }
     }
 
-    RequestContext ctx{req};
+    RequestContext ctx{req, {}, {}, {}, {}, {}, false, ListenerKind::kPublic, nullptr};
     ctx.path = std::string(url->path());
     ctx.raw_target = target;
     ctx.query = std::string(url->encoded_query());

@@ -77,7 +77,7 @@ class ApiFixture : public ::testing::Test {
     if (!who.empty()) req.set("X-Test-As", who);
     req.body() = body;
     req.prepare_payload();
-    http::RequestContext ctx{req};
+    http::RequestContext ctx{req, {}, {}, {}, {}, {}, false, http::ListenerKind::kPublic, nullptr};
     ctx.path = path;
     ctx.raw_target = target;
     ctx.query = q == std::string::npos ? "" : target.substr(q + 1);
