@@ -111,12 +111,15 @@ net::awaitable<http::Response> get_connection(http::RequestContext& ctx, const P
 net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& stream, const ProxyRoutesDeps& deps) {
   auto caller = find_caller(ctx, deps, true);
   if (!caller) {
-    co_await http::write_response(stream, http::error_response(caller.error(), ctx.req.version(), false));
+    // Named before the co_await: GCC 12 destroys temporaries inside a co_await twice.
+    http::Response refusal = http::error_response(caller.error(), ctx.req.version(), false);
+    co_await http::write_response(stream, std::move(refusal));
     co_return;
   }
   auto upstream = upstream_for(*caller->session, deps);
   if (!upstream) {
-    co_await http::write_response(stream, http::error_response(upstream.error(), ctx.req.version(), false));
+    http::Response refusal = http::error_response(upstream.error(), ctx.req.version(), false);
+    co_await http::write_response(stream, std::move(refusal));
     co_return;
   }
   const auto slash = ctx.raw_target.find('?');
@@ -143,7 +146,8 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
     registration->reset();
     deps.sessions.websocket_closed(session);
   };
-  const auto outcome = co_await proxy::relay(std::move(stream), ctx.req, target, upstream->identity, forward_info(ctx),
+  const proxy::ForwardInfo forward = forward_info(ctx);
+  const auto outcome = co_await proxy::relay(std::move(stream), ctx.req, target, upstream->identity, forward,
                                              deps.relay_options, std::move(hooks));
   log::info(outcome.refused_status ? "websocket refused" : "websocket closed",
             {{"path", path},

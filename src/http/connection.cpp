@@ -176,7 +176,8 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
     const std::string target(req.target());
     auto url = boost::urls::parse_origin_form(target);
     if (!url) {
-      co_await answer_and_close(stream, dog, Error::invalid("request target is not a valid origin-form path"));
+      Error bad_target = Error::invalid("request target is not a valid origin-form path");
+      co_await answer_and_close(stream, dog, std::move(bad_target));
       co_return;
     }
     const bool upgrade = beast::websocket::is_upgrade(req);

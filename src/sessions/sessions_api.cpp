@@ -65,8 +65,9 @@ void register_session_routes(http::Router& router, SessionService& service, runt
                auto principal = who->first;
                auto session_id = who->second;
                auto body = request.value();
-               auto result = co_await blocking.run(
-                   [&service, principal, session_id, body] { return service.select(principal, session_id, body); });
+               // Named before the co_await: GCC 12 destroys temporaries inside a co_await twice.
+               auto work = [&service, principal, session_id, body] { return service.select(principal, session_id, body); };
+               auto result = co_await blocking.run(std::move(work));
                if (!result) co_return http::error_response(result.error(), ctx.req);
                co_return http::json_response(200, result.value(), ctx.req);
              });
@@ -76,8 +77,8 @@ void register_session_routes(http::Router& router, SessionService& service, runt
                if (!who) co_return http::error_response(who.error(), ctx.req);
                auto principal = who->first;
                auto session_id = who->second;
-               auto status =
-                   co_await blocking.run([&service, principal, session_id] { return service.release(principal, session_id); });
+               auto work = [&service, principal, session_id] { return service.release(principal, session_id); };
+               auto status = co_await blocking.run(std::move(work));
                if (!status) co_return http::error_response(status.error(), ctx.req);
                boost::json::object ok{{"success", true}};
                co_return http::json_response(200, ok, ctx.req);
@@ -88,8 +89,8 @@ void register_session_routes(http::Router& router, SessionService& service, runt
                if (!who) co_return http::error_response(who.error(), ctx.req);
                auto principal = who->first;
                auto session_id = who->second;
-               auto result =
-                   co_await blocking.run([&service, principal, session_id] { return service.status(principal, session_id); });
+               auto work = [&service, principal, session_id] { return service.status(principal, session_id); };
+               auto result = co_await blocking.run(std::move(work));
                if (!result) co_return http::error_response(result.error(), ctx.req);
                co_return http::json_response(200, result.value(), ctx.req);
              });
