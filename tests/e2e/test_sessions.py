@@ -89,7 +89,7 @@ class SessionFlow(SessionsBase):
         q = "?sessionId=flow-1&token=" + sel["connectToken"]
         control = WebSocket.connect(self.gw.port, "/control" + q)
         control.send_text("hello")
-        self.assertEqual(control.recv().data, b"hello")
+        self.assertEqual(control.recv().data, "hello")
         control.send_binary(b"\x00\x01\x02", fragments=3)
         m = control.recv()
         self.assertEqual((m.kind, m.data), ("binary", b"\x00\x01\x02"))
@@ -309,7 +309,7 @@ class RestartAndFailures(SessionsBase):
         self.assertEqual(status, 409)
         ws = WebSocket.connect(self.gw.port, "/control?sessionId=rs-1&token=" + sel["connectToken"])
         ws.send_text("after restart")
-        self.assertEqual(ws.recv().data, b"after restart")
+        self.assertEqual(ws.recv().data, "after restart")
         ws.send_close(1000)
         json_request(self.gw.port, "POST", "/gateway/session/release", headers=headers(user, "rs-1"))
 
