@@ -4,7 +4,7 @@ local i = 0
 request = function()
   i = (i % n) + 1
   local body = string.format(
-    '{"serverUrl":"http://10.%d.%d.%d:8080","status":"Ready","activeSessions":%d,"maxSessions":20,' ..
+    '{"serverUrl":"http://127.%d.%d.%d:9","status":"Ready","activeSessions":%d,"maxSessions":20,' ..
     '"instanceType":"sim","tags":[],"cpuUsage":12.5,"memoryUsage":40.0,"timestamp":"2026-11-26T00:00:00Z"}',
     math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256, i % 20)
   return wrk.format("POST", "/gateway/heartbeat", {["Content-Type"] = "application/json"}, body)

@@ -2,8 +2,8 @@
 # Issue 2 benchmark: the gateway taking heartbeats from 10,000 simulated backends at their 10 s interval
 # (1,000 req/s) for 60 s, printing CPU used and the p99 latency of /gateway/health meanwhile.
 # A heartbeat from an unknown serverUrl registers it, so 10,000 backends appear; the health prober is left
-# on as in production (their 10.x addresses are not reachable from this sandbox, so the probes fail by
-# timeout), so the CPU figure includes probing. Usage: bench/heartbeat_bench.sh [seconds]
+# on as in production (their serverUrls are closed ports on 127.x.y.z, so each probe is refused at once),
+# so the CPU figure includes probing. Usage: bench/heartbeat_bench.sh [seconds]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-60}"
