@@ -25,7 +25,8 @@ namespace {
 // The IAM running in this process (accessManagement.mode=builtin, and the -am service).
 class BuiltinIam final : public IamParts {
  public:
-  explicit BuiltinIam(WiringContext& ctx) : ctx_(ctx) {}
+  // `ctx` is only used while build() runs (it lives on Gateway::start()'s stack); what outlives it is kept.
+  explicit BuiltinIam(WiringContext& ctx) : ctx_(ctx), blocking_(ctx.blocking) {}
 
   Status build() {
     const Clock& clock = SystemClock::instance();
@@ -104,7 +105,7 @@ class BuiltinIam final : public IamParts {
     row.object_type = "mcp";
     row.object_id = path;
     // The audit write fsyncs: keep it off the I/O thread.
-    boost::asio::post(ctx_.blocking.executor(), [store = iam_store_.get(), row] {
+    boost::asio::post(blocking_.executor(), [store = iam_store_.get(), row] {
       if (auto s = store->append_audit(row); !s) log::error("MCP audit write failed", {{"error", s.error().message}});
     });
   }
@@ -112,7 +113,8 @@ class BuiltinIam final : public IamParts {
   void stop() override {}
 
  private:
-  WiringContext& ctx_;
+  WiringContext& ctx_;  // valid during build() only
+  runtime::BlockingPool& blocking_;
   std::unique_ptr<store::SqliteIamStore> iam_store_;
   std::unique_ptr<store::SqliteKeyStore> key_store_;
   std::unique_ptr<store::SqliteTokenStore> token_store_;
