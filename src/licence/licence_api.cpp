@@ -4,6 +4,7 @@
 
 #include "core/ids.hpp"
 #include "core/json_fields.hpp"
+#include "licence/claim_batcher.hpp"
 #include "observability/metrics.hpp"
 
 namespace webstream::licence {
@@ -37,15 +38,15 @@ http::Response refuse(const Error& error, const http::Request& req, bool checkin
   return http::error_response(error, req);
 }
 
-net::awaitable<http::Response> handle_checkin(http::RequestContext& ctx, SeatRegistry& seats,
-                                              runtime::BlockingPool& blocking, const BackendKeySource& keys) {
+net::awaitable<http::Response> handle_checkin(http::RequestContext& ctx, SeatRegistry& seats, ClaimBatcher& batcher,
+                                              const BackendKeySource& keys) {
   if (auto ok = authorise(ctx, keys); !ok) co_return refuse(ok.error(), ctx.req, true);
   auto guid = parse_streamer_body(ctx.req.body());
   if (!guid) co_return refuse(guid.error(), ctx.req, true);
   std::optional<Result<CheckinAnswer>> answer = seats.try_checkin_in_memory(guid.value());
   if (!answer) {
-    auto job = [&seats, g = guid.value()] { return seats.checkin(g); };
-    Result<CheckinAnswer> claimed = co_await blocking.run(std::move(job));
+    std::string g = guid.value();
+    Result<CheckinAnswer> claimed = co_await batcher.checkin(std::move(g));
     answer.emplace(std::move(claimed));
   }
   if (!answer->ok()) co_return refuse(answer->error(), ctx.req, true);
@@ -99,9 +100,11 @@ Result<std::string> parse_streamer_body(std::string_view body) {
 
 void register_licence_routes(http::Router& router, SeatRegistry& seats, runtime::BlockingPool& blocking,
                              BackendKeySource backend_keys) {
+  // New seats go through the batcher (group commit); it lives as long as the route.
+  std::shared_ptr<ClaimBatcher> batcher = ClaimBatcher::create(seats, blocking);
   router.add("POST", "/gateway/license/streamer-checkin", http::Exposure::kInternal,
-             [&seats, &blocking, backend_keys](http::RequestContext& ctx) -> net::awaitable<http::Response> {
-               return handle_checkin(ctx, seats, blocking, backend_keys);
+             [&seats, batcher, backend_keys](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+               return handle_checkin(ctx, seats, *batcher, backend_keys);
              });
   router.add("POST", "/gateway/license/streamer-checkout", http::Exposure::kInternal,
              [&seats, &blocking, backend_keys](http::RequestContext& ctx) -> net::awaitable<http::Response> {

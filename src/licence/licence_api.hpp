@@ -7,8 +7,9 @@
 // compare, checked before the body is read); 400 invalid_request for a body that is not a JSON object or a
 // streamerGuid that is missing, not a string or not a GUID. The 64 KiB body limit (413) is the server's.
 //
-// A refresh of a streamer holding a seat here is answered on the I/O thread (memory only); a new seat and a
-// checkout write the store, so they run on the BlockingPool.
+// A refresh of a streamer holding a seat here is answered on the I/O thread (memory only). A new seat and a
+// checkout write the store, so they run on the BlockingPool: new seats through a ClaimBatcher (many claims per
+// transaction, one fsync), checkouts one transaction each.
 #include <functional>
 #include <memory>
 #include <string>

@@ -160,27 +160,53 @@ std::optional<Result<CheckinAnswer>> SeatRegistry::try_checkin_in_memory(const s
 }
 
 Result<CheckinAnswer> SeatRegistry::checkin(const std::string& guid) {
-  if (auto fast = try_checkin_in_memory(guid)) return std::move(*fast);
-  std::lock_guard store_lock(store_mutex_);
-  const Millis now = clock_.now_ms();
-  const std::int64_t max = max_streamers();
-  auto claim = store_.claim_seat(guid, now, stale_before(now), max);
-  store_claims_.inc();
-  if (!claim) {
-    log::error("licence store: a seat could not be claimed", {{"error", claim.error().message}});
-    return claim.error();
+  return std::move(checkin_many({guid}).front());
+}
+
+std::vector<Result<CheckinAnswer>> SeatRegistry::checkin_many(const std::vector<std::string>& guids) {
+  std::vector<std::optional<Result<CheckinAnswer>>> answers(guids.size());
+  std::vector<std::string> claims;
+  std::vector<std::size_t> claim_index;
+  for (std::size_t i = 0; i < guids.size(); ++i) {
+    answers[i] = try_checkin_in_memory(guids[i]);
+    if (!answers[i]) {
+      claims.push_back(guids[i]);
+      claim_index.push_back(i);
+    }
   }
-  active_.store(claim->active, std::memory_order_relaxed);
-  active_gauge_.set(claim->active);
-  if (!claim->granted) {
-    return Error{409, "capacity_reached",
-                 "all " + std::to_string(max) + " licensed streamer seats are in use"};
+  if (!claims.empty()) {
+    std::lock_guard store_lock(store_mutex_);
+    const Millis now = clock_.now_ms();
+    const std::int64_t max = max_streamers();
+    auto claimed = store_.claim_seats(claims, now, stale_before(now), max);
+    store_claims_.inc();
+    if (!claimed) {
+      log::error("licence store: seats could not be claimed", {{"error", claimed.error().message}});
+      for (std::size_t i : claim_index) answers[i].emplace(claimed.error());
+    } else {
+      std::int64_t active = active_count();
+      {
+        std::lock_guard lock(seats_mutex_);
+        for (std::size_t k = 0; k < claims.size(); ++k) {
+          const store::SeatClaim& c = claimed.value()[k];
+          active = c.active;
+          if (c.granted) {
+            seats_[claims[k]] = Seat{now, false};
+            answers[claim_index[k]].emplace(CheckinAnswer{c.active, max});
+          } else {
+            answers[claim_index[k]].emplace(
+                Error{409, "capacity_reached", "all " + std::to_string(max) + " licensed streamer seats are in use"});
+          }
+        }
+      }
+      active_.store(active, std::memory_order_relaxed);
+      active_gauge_.set(active);
+    }
   }
-  {
-    std::lock_guard lock(seats_mutex_);
-    seats_[guid] = Seat{now, false};
-  }
-  return CheckinAnswer{claim->active, max};
+  std::vector<Result<CheckinAnswer>> out;
+  out.reserve(guids.size());
+  for (auto& a : answers) out.push_back(std::move(*a));
+  return out;
 }
 
 Result<std::int64_t> SeatRegistry::checkout(const std::string& guid) {

@@ -67,6 +67,10 @@ class SeatRegistry {
   // The whole check-in (200 answer, 403, 409 capacity_reached, 500 on a store failure). Blocks.
   Result<CheckinAnswer> checkin(const std::string& guid);
 
+  // Many check-ins at once (group commit): those that need a seat share ONE store transaction, each still
+  // counted against maxStreamers in turn. One answer per guid, in order. Blocks. ClaimBatcher feeds it.
+  std::vector<Result<CheckinAnswer>> checkin_many(const std::vector<std::string>& guids);
+
   // Frees the seat of `guid` if it has one; returns the active seats after. Idempotent. Blocks.
   Result<std::int64_t> checkout(const std::string& guid);
 

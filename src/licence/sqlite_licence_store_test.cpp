@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace webstream::store {
 namespace {
 
@@ -86,6 +88,39 @@ TEST_F(SqliteLicenceStoreTest, TouchesNeverMoveLastSeenBackwards) {
   ASSERT_TRUE(store->claim_seat("a", 9000, 0, 3)->granted);
   ASSERT_TRUE(store->flush_and_expire({{"a", 8000}}, 0, 3).ok());
   EXPECT_EQ(store->active_seats(0)->at(0).last_seen, 9000);
+}
+
+TEST_F(SqliteLicenceStoreTest, CountStaysEqualToTheActiveRowsThroughAnyMix) {
+  // The seat count is kept by triggers; compare it with the rows after every kind of write.
+  std::mt19937 rng(7);
+  Millis now = 100'000;
+  const Millis timeout = 45'000;
+  for (int step = 0; step < 400; ++step) {
+    now += static_cast<Millis>(rng() % 3000);
+    const Millis stale_before = now - timeout + 1;
+    const std::string g = "g" + std::to_string(rng() % 60);
+    std::int64_t reported = 0;
+    switch (rng() % 3) {
+      case 0: {
+        auto c = store->claim_seats({g, "g" + std::to_string(rng() % 60)}, now, stale_before, 25);
+        ASSERT_TRUE(c.ok());
+        reported = c->back().active;
+        break;
+      }
+      case 1:
+        reported = store->release_seat(g, stale_before).value();
+        break;
+      default: {
+        auto f = store->flush_and_expire({{g, now}}, stale_before, 25);
+        ASSERT_TRUE(f.ok());
+        reported = f->active;
+      }
+    }
+    auto rows = store->active_seats(stale_before);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(reported, static_cast<std::int64_t>(rows->size())) << "step " << step;
+    ASSERT_LE(reported, 25);
+  }
 }
 
 }  // namespace

@@ -42,10 +42,19 @@ class LicenceStore {
  public:
   virtual ~LicenceStore() = default;
 
-  // In one transaction: an active seat of `guid` → lastSeen = now, granted (existing); else, when fewer than
-  // `max` seats are active → inserted, granted; else not granted. A stale row of `guid` is replaced.
-  virtual Result<SeatClaim> claim_seat(const std::string& guid, Millis now, Millis stale_before,
-                                       std::int64_t max) = 0;
+  // In ONE transaction (group commit: one fsync for the lot), for each guid in order: an active seat of
+  // `guid` → lastSeen = now, granted (existing); else, when fewer than `max` seats are active → inserted,
+  // granted; else not granted. A stale row of `guid` is replaced. One SeatClaim per guid, in order; each
+  // claim's `active` is the count right after it.
+  virtual Result<std::vector<SeatClaim>> claim_seats(const std::vector<std::string>& guids, Millis now,
+                                                     Millis stale_before, std::int64_t max) = 0;
+
+  // claim_seats for one streamer.
+  Result<SeatClaim> claim_seat(const std::string& guid, Millis now, Millis stale_before, std::int64_t max) {
+    auto claims = claim_seats({guid}, now, stale_before, max);
+    if (!claims) return claims.error();
+    return claims->front();
+  }
 
   // Deletes the seat of `guid` (idempotent). Returns the active seats after.
   virtual Result<std::int64_t> release_seat(const std::string& guid, Millis stale_before) = 0;

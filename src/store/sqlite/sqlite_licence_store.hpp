@@ -14,7 +14,8 @@ class SqliteLicenceStore final : public LicenceStore {
   static Result<std::unique_ptr<SqliteLicenceStore>> open(SqliteDb& db);
 
   // LicenceStore
-  Result<SeatClaim> claim_seat(const std::string& guid, Millis now, Millis stale_before, std::int64_t max) override;
+  Result<std::vector<SeatClaim>> claim_seats(const std::vector<std::string>& guids, Millis now, Millis stale_before,
+                                             std::int64_t max) override;
   Result<std::int64_t> release_seat(const std::string& guid, Millis stale_before) override;
   Result<SeatFlush> flush_and_expire(const std::vector<SeatTouch>& touches, Millis stale_before,
                                      std::int64_t max) override;
