@@ -196,7 +196,7 @@ describe("portal in Chromium", { concurrency: false }, () => {
 
     // Status from GET /gateway/session/status.
     await page.waitForFunction(() => document.getElementById("st-state").textContent === "active", null, { timeout: 10000 });
-    await page.waitForFunction(() => /healthy/.test(document.getElementById("st-backend").textContent), null, { timeout: 10000 });
+    await page.waitForFunction(() => /^Healthy/.test(document.getElementById("st-backend").textContent), null, { timeout: 10000 });
     await sleep(600);  // one more stats refresh for the screenshot
     await shot(page, "03-live-session");
   });
@@ -273,6 +273,7 @@ describe("portal in Chromium", { concurrency: false }, () => {
     for (const i of [0, 1]) assert.equal((await simStatus(i, { status: "Ready" })).status, 200);
     await page.locator("#session-view").waitFor({ state: "visible", timeout: 40000 });
     await page.waitForFunction(() => Number(document.getElementById("screen").dataset.frame || -1) > 3, null, { timeout: 15000 });
+    assert.ok(await page.locator("#notice").isHidden(), "the 'no session host' warning is gone once launched");
   });
 
   test("phone-sized window: no sideways scrolling, the screen fits", async () => {

@@ -233,6 +233,7 @@ async function launch(item, app, button) {
       const r = await request("POST", "/gateway/session/select", { sessionId, body });
       if (signal.aborted) return;
       if (r.ok && r.data) {
+        clearNotice();  // e.g. the "no session host, trying again" warning
         const session = { ...r.data, sessionId: r.data.sessionId || sessionId, ...names };
         currentSession.set(session);
         startLive(session, { show: true });

@@ -7,7 +7,7 @@
 // jitter) and reopen the closed sockets. One recovery runs at a time for all three sockets.
 
 import { request, describeError } from "./api.js";
-import { $, announce, formatDateTime, sleep } from "./ui.js";
+import { $, el, announce, formatDateTime, sleep } from "./ui.js";
 import { parseFrame, AudioPlayer } from "./media.js";
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
@@ -242,10 +242,15 @@ export class LiveSession {
 
   applyStatus(status) {
     if (!this.recovering || FINAL_STATES.has(status.state)) this.setState(status.state);
-    const healthy = status.backendHealthy;
-    $("st-backend").textContent = (status.backendId || this.session.backendId || "—") +
-      (healthy === true ? " (healthy)" : healthy === false ? " (not responding)" : "");
+    this.renderHost(status.backendId || this.session.backendId, status.backendHealthy);
     if (status.createdAt) $("st-created").textContent = formatDateTime(status.createdAt);
+  }
+
+  // "Healthy" / "Not responding" over the backend's id (long: cut with an ellipsis, whole in the tooltip).
+  renderHost(backendId, healthy) {
+    const health = healthy === true ? "Healthy" : healthy === false ? "Not responding" : "—";
+    $("st-backend").replaceChildren(el("span", { class: healthy === false ? "text-danger" : null }, health),
+      backendId ? el("span", { class: "mono small host-id", title: backendId }, backendId) : "");
   }
 
   setState(state) {
@@ -393,7 +398,7 @@ export class LiveSession {
     const s = this.session;
     $("session-title").textContent = [s.workspaceName, s.appName].filter(Boolean).join(" — ") || "Session";
     $("st-session-id").textContent = s.sessionId;
-    $("st-backend").textContent = s.backendId || "—";
+    this.renderHost(s.backendId, undefined);
     $("st-state").textContent = this.state;
     $("st-state").className = "badge badge-" + this.state;
     $("st-frames").textContent = "0";
