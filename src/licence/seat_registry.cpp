@@ -82,7 +82,9 @@ SeatRegistry::SeatRegistry(store::LicenceStore& store, const Clock& clock, SeatO
 Result<std::unique_ptr<SeatRegistry>> SeatRegistry::open(store::LicenceStore& store, const Clock& clock,
                                                          SeatOptions options, const KeyRing& keys) {
   std::unique_ptr<SeatRegistry> r(new SeatRegistry(store, clock, std::move(options), keys));
-  r->licence_.store(std::make_shared<const LicenceCheck>(r->load_licence(r->licence_path_)));
+  LicenceCheck first = r->load_licence(r->licence_path_);
+  r->time_state_.store(first.state);  // load_licence logged this state
+  r->licence_.store(std::make_shared<const LicenceCheck>(std::move(first)));
   const Millis now = clock.now_ms();
   auto seats = store.active_seats(r->stale_before(now));
   if (!seats) return seats.error();
@@ -114,6 +116,7 @@ LicenceCheck SeatRegistry::reload_licence(std::string path) {
 
 LicenceCheck SeatRegistry::reload_unlocked() {
   LicenceCheck c = load_licence(licence_path_);
+  time_state_.store(c.state);  // load_licence logged this state
   licence_.store(std::make_shared<const LicenceCheck>(c));
   publish_gauges(clock_.now_ms());
   return c;
@@ -277,6 +280,17 @@ Result<SweepOutcome> SeatRegistry::expire_silent() {
 void SeatRegistry::publish_gauges(Millis now) {
   active_gauge_.set(active_count());
   max_gauge_.set(refusal(now) ? 0 : max_streamers());
+  // A licence that reaches its expiresAt (or notBefore) while the gateway runs: say so once, when it happens.
+  auto c = licence_.load();
+  const LicenceState state = c->licence ? time_state(*c->licence, now) : LicenceState::kInvalid;
+  const LicenceState before = time_state_.exchange(state);
+  if (before == state || !c->licence) return;
+  if (state == LicenceState::kExpired) {
+    log::error("licence expired: every streamer check-in answers 403 license_expired",
+               {{"path", c->path}, {"id", c->licence->id}, {"expiresAt", format_utc_timestamp(c->licence->expires_at)}});
+  } else if (state == LicenceState::kValid && before == LicenceState::kNotYetValid) {
+    log::info("licence now valid (notBefore reached)", {{"path", c->path}, {"id", c->licence->id}});
+  }
 }
 
 }  // namespace webstream::licence

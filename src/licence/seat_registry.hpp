@@ -116,6 +116,7 @@ class SeatRegistry {
   std::string licence_path_;  // GUARDED_BY(reload_mutex_) after open()
   std::atomic<std::shared_ptr<const LicenceCheck>> licence_;
   std::atomic<std::int64_t> active_{0};
+  std::atomic<LicenceState> time_state_{LicenceState::kInvalid};  // last state logged (expiry while running)
 
   std::mutex store_mutex_;  // serialises this registry's store calls, so active_ follows commit order
   mutable std::mutex seats_mutex_;

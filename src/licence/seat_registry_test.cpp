@@ -185,8 +185,12 @@ TEST_F(SeatRegistryTest, ExpiredAndNotYetValidLicences) {
   auto gw = gateway(with_licence(3));
   ASSERT_TRUE(gw->seats->checkin(guid(0)).ok());
   EXPECT_EQ(gw->seats->max_streamers(), 3);
-  // The licence runs out while the gateway runs: even a refresh is refused.
+  metrics::Gauge& max_gauge = metrics::Registry::global().gauge("webstream_max_streamers", "");
+  EXPECT_EQ(max_gauge.value(), 3);
+  // The licence runs out while the gateway runs: even a refresh is refused, and the next sweep shows it.
   clock.set_ms(kExpiresAt);
+  ASSERT_TRUE(gw->seats->expire_silent().ok());
+  EXPECT_EQ(max_gauge.value(), 0);
   auto r = gw->seats->checkin(guid(0));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().status, 403);
