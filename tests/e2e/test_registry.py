@@ -193,6 +193,8 @@ class HostLifecycleTests(GatewayTestCase):
         # Registering the same serverUrl again updates it: same backendId.
         status, again, _ = self.post("/gateway/register", register_body(url, maxSessions=5))
         self.assertEqual((status, again["backendId"]), (200, body["backendId"]))
+        if self.view.admin_available():
+            self.assertEqual(self.view.item(url)["maxSessions"], 5)  # the update took
         status, hb, r = self.post("/gateway/heartbeat", heartbeat_body(url))
         self.assertEqual((status, hb), (200, {"success": True}), r.text)
         # A heartbeat from an unknown serverUrl registers it.
@@ -201,7 +203,8 @@ class HostLifecycleTests(GatewayTestCase):
         self.assertEqual(status, 200, r.text)
         if self.view.admin_available():
             self.assertIsNotNone(self.view.item(other), "heartbeat registered the unknown backend")
-            self.assertEqual(self.view.item(url)["maxSessions"], 5)
+            # A heartbeat reports maxSessions too, and the latest report wins.
+            self.assertEqual(self.view.item(url)["maxSessions"], heartbeat_body(url)["maxSessions"])
         else:
             self.assertEqual(sum(self.view.counts().values()), 2)
         # Unregister answers success, also for an unknown serverUrl.
