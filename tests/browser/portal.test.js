@@ -343,6 +343,29 @@ describe("portal in Chromium", { concurrency: false }, () => {
     await shot(page, "13-reconnected");
   });
 
+  test("sign out releases the session and forgets the token", async () => {
+    const page = env.userPage;
+    const sessionId = await page.evaluate(() => JSON.parse(sessionStorage.getItem("webstream.session")).sessionId);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    const r = await call(env.gateway.baseUrl, "GET", "/gateway/admin/sessions", { token: env.adminToken });
+    const mine = r.body.items.find((x) => x.sessionId === sessionId);
+    assert.ok(!mine || !["reserved", "active"].includes(mine.state), "the session is no longer live: " + JSON.stringify(mine));
+  });
+
+  test("a user disabled by an admin is sent back to sign in", async () => {
+    const page = env.userPage;
+    await signIn(page, "demo", DEMO_PASSWORD);
+    await launchFromLauncher(page);
+    const r = await call(env.gateway.baseUrl, "PATCH", "/iam/users/" + env.ids.user, { body: { disabled: true }, token: env.adminToken });
+    assert.equal(r.status, 200, r.text);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: 15000 });
+    assert.match(await page.locator("#notice").textContent(), /sign in again/);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("webstream.token")), null);
+    await shot(page, "14-disabled-user");
+  });
+
   test("no script errors on any page", () => {
     assert.deepEqual(env.pageErrors, []);
   });

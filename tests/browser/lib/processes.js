@@ -89,7 +89,7 @@ class Child {
     this.name = name;
     this.output = "";
     this.exited = null;
-    const log = fs.openSync(path.join(logDir, name + ".log"), "a");
+    const log = fs.openSync(path.join(logDir, name + ".log"), "w");  // this run only
     this.proc = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     const take = (chunk) => {
       this.output += chunk.toString("utf8");
