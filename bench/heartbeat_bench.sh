@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-60}"
 "$root/scripts/setup.sh" --bench >/dev/null
-"$root/scripts/build.sh" release >/dev/null
+"$root/scripts/build.sh" release webstream >/dev/null
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 cat > "$work/app.config.xml" <<XML

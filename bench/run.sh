@@ -5,6 +5,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh" --bench
-"$root/scripts/build.sh" release >/dev/null
+"$root/scripts/build.sh" release webstream webstream-sim ws_bench >/dev/null
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 exec python3 "$root/bench/run.py" --build "$root/build/release" "$@"

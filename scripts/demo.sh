@@ -5,5 +5,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" release
+"$root/scripts/build.sh" release webstream webstream-sim
 exec python3 "$root/scripts/demo.py" --build "$root/build/release" "$@"
