@@ -114,6 +114,7 @@ def main():
             f.write(f"""<configuration>
   <gateway publicIP="127.0.0.1" port="{p_gw}" workerThreads="2">
     <limits maxConnectionsPerIp="100000" maxConnectionsPerListener="100000" />
+    <sessions reservationTimeout="3600" disconnectGrace="3600" />
   </gateway>
   <storage path="{work}/gw.db" />
   <logging level="warn" />
@@ -192,7 +193,8 @@ def main():
             during = rss_kib(pids)
             out, _ = holder.communicate()
             opened = json.loads(out.strip().splitlines()[-1]).get("opened", 0) if out.strip() else 0
-            results[name]["idle"] = {"opened": opened, "kib_per_1000": (during - before) * 1000 / max(1, opened)}
+            results[name]["idle"] = {"opened": opened,
+                                     "kib_per_1000": (during - before) * 1000 / opened if opened else float("nan")}
             time.sleep(1)
 
         def row(label, key, fmt):
