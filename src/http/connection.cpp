@@ -1,6 +1,7 @@
 #include "http/connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -9,9 +10,12 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
+#include <array>
 #include <chrono>
 #include <unordered_map>
 
+#include "http/socket_deadline.hpp"
+#include "http/wire.hpp"
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
 
@@ -22,54 +26,44 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
+constexpr std::size_t kFirstRead = 4096;             // bytes asked for when a request starts
+constexpr std::size_t kMaxKeptScratch = 64 * 1024;  // a larger head buffer is freed after use
 
-// Watchdog: a deadline on the current read or write. On expiry it cancels the socket's pending operations
-// (it does not close the socket, unlike beast::tcp_stream's own timeout) so the connection can still answer
-// 408 before closing.
-class Watchdog {
- public:
-  Watchdog(net::any_io_executor ex, tcp::socket& socket) : timer_(ex), socket_(socket) {}
-  void arm(std::chrono::seconds after) {
-    fired_ = false;
-    timer_.expires_after(after);
-    timer_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      fired_ = true;
-      boost::system::error_code ignored;
-      socket_.cancel(ignored);
-    });
+// Per-thread caches of the metric series, keyed by the route name's address (route names live as long as
+// the router) and the status: no string is built per request.
+struct SeriesKey {
+  const std::string* route;
+  unsigned status;
+  bool operator==(const SeriesKey&) const = default;
+};
+struct SeriesKeyHash {
+  std::size_t operator()(const SeriesKey& k) const noexcept {
+    return std::hash<const void*>()(k.route) * 31u + k.status;
   }
-  void disarm() { timer_.cancel(); }
-  bool fired() const { return fired_; }
-
- private:
-  net::steady_timer timer_;
-  tcp::socket& socket_;
-  bool fired_ = false;
 };
 
 metrics::Counter& request_counter(const std::string& route, unsigned status) {
-  thread_local std::unordered_map<std::string, metrics::Counter*> cache;
-  std::string key = route;
-  key += '\n';
-  key += std::to_string(status);
+  thread_local std::unordered_map<SeriesKey, metrics::Counter*, SeriesKeyHash> cache;
+  const SeriesKey key{&route, status};
   auto it = cache.find(key);
   if (it != cache.end()) return *it->second;
   auto& c = metrics::Registry::global().counter("webstream_http_requests_total", "HTTP requests by route and status",
                                                 {{"route", route}, {"status", std::to_string(status)}});
-  cache.emplace(std::move(key), &c);
+  cache.emplace(key, &c);
   return c;
 }
 
 metrics::Histogram& latency_histogram(const std::string& route) {
-  thread_local std::unordered_map<std::string, metrics::Histogram*> cache;
-  auto it = cache.find(route);
+  thread_local std::unordered_map<const std::string*, metrics::Histogram*> cache;
+  auto it = cache.find(&route);
   if (it != cache.end()) return *it->second;
   auto& h = metrics::Registry::global().histogram("webstream_http_request_duration_seconds",
                                                   "HTTP request latency by route", {{"route", route}});
-  cache.emplace(route, &h);
+  cache.emplace(&route, &h);
   return h;
 }
+
+const std::string kUnmatchedRoute = "unmatched";
 
 bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
 
@@ -97,24 +91,38 @@ std::optional<Error> check_header(const Request& req, const config::LimitsConfig
   return std::nullopt;
 }
 
+// Writes `res` as one head buffer (http/wire.hpp) plus the body: one gather write. `scratch` is the
+// connection's reused head buffer. A chunked response (none of ours; kept for safety) goes through Beast,
+// which chunk-encodes the body.
 template <class Stream>
-net::awaitable<bool> write_with_deadline(Stream& stream, Watchdog& dog, Response& res, bool head_only) {
+net::awaitable<bool> write_with_deadline(Stream& stream, SocketDeadline& dog, Response& res, bool head_only,
+                                         std::string& scratch) {
   dog.arm(std::chrono::seconds(30));
   boost::system::error_code ec;
-  if (head_only) {
-    bhttp::response_serializer<bhttp::string_body> sr{res};
-    std::tie(ec, std::ignore) = co_await bhttp::async_write_header(stream, sr, kNoThrow);
+  if (res.chunked()) {
+    if (head_only) {
+      bhttp::response_serializer<bhttp::string_body> sr{res};
+      std::tie(ec, std::ignore) = co_await bhttp::async_write_header(stream, sr, kNoThrow);
+    } else {
+      std::tie(ec, std::ignore) = co_await bhttp::async_write(stream, res, kNoThrow);
+    }
   } else {
-    std::tie(ec, std::ignore) = co_await bhttp::async_write(stream, res, kNoThrow);
+    scratch.clear();
+    append_response_head(res, scratch);
+    const std::array<net::const_buffer, 2> buffers{net::buffer(scratch),
+                                                   head_only ? net::const_buffer{} : net::buffer(res.body())};
+    std::tie(ec, std::ignore) = co_await net::async_write(stream, buffers, kNoThrow);
+    if (scratch.capacity() > kMaxKeptScratch) scratch = std::string();
   }
   dog.disarm();
   co_return !ec;
 }
 
 template <class Stream>
-net::awaitable<void> answer_and_close(Stream& stream, Watchdog& dog, Error error) {
+net::awaitable<void> answer_and_close(Stream& stream, SocketDeadline& dog, Error error) {
   Response res = error_response(error, 11, false);
-  co_await write_with_deadline(stream, dog, res, false);
+  std::string scratch;
+  co_await write_with_deadline(stream, dog, res, false, scratch);
 }
 
 // The request loop over an established (and, for TLS, handshaken) stream. `holder` owns the stream so an
@@ -124,7 +132,8 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
   Stream& stream = std::get<Stream>(holder);
   tcp::socket& socket = beast::get_lowest_layer(stream).socket();
   const auto& limits = *env.limits;
-  Watchdog dog(co_await net::this_coro::executor, socket);
+  SocketDeadline dog(co_await net::this_coro::executor, socket);
+  std::string scratch;  // the response head, reused across requests
   bool idle = true;
   auto registration = env.lifecycle->add(co_await net::this_coro::executor, [&idle, &socket] {
     if (idle) {
@@ -137,11 +146,20 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
     // Between requests: wait up to keep-alive idle for the first byte, then header_timeout for the header.
     idle = true;
     if (env.lifecycle->stopping()) co_return;
-    if (count > 0 && buffer.size() == 0) {
-      dog.arm(std::chrono::seconds(limits.keepalive_idle_s));
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
+    // One read of up to 4 KiB usually brings the whole head (Beast's parser would read 512 bytes at a time).
+    if (buffer.size() == 0) {
+      dog.arm(std::chrono::seconds(count > 0 ? limits.keepalive_idle_s : limits.header_timeout_s));
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kFirstRead), kNoThrow);
       dog.disarm();
-      if (ec) co_return;  // idle timeout, close by peer, or stop: close quietly
+      if (ec) {
+        // Between requests: idle timeout, close by peer, or stop — close quietly. A first request that
+        // never came in time gets its 408.
+        if (count == 0 && dog.fired()) {
+          Error late{408, "request_timeout", "request headers not received in time"};
+          co_await answer_and_close(stream, dog, std::move(late));
+        }
+        co_return;
+      }
       buffer.commit(n);
     }
     bhttp::request_parser<bhttp::string_body> parser;
@@ -181,6 +199,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
       co_return;
     }
     const bool upgrade = beast::websocket::is_upgrade(req);
+    const bool head_request = req.method() == bhttp::verb::head;
     // Body: at most body_idle_timeout between bytes, at most max_body_bytes in all.
     if (!upgrade && !parser.is_done()) {
       if (iequals(req[bhttp::field::expect], "100-continue")) {
@@ -217,17 +236,17 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
     const auto started = std::chrono::steady_clock::now();
     auto match = env.router->match(std::string_view(req.method_string()), ctx.path, env.listener, env.dev_mode);
     Response res;
-    std::string route_name = "unmatched";
+    const std::string* route_name = &kUnmatchedRoute;
     if (!match.route) {
       res = match.status == 405 ? error_response({405, "method_not_allowed", "method not allowed on this path"}, req)
                                 : error_response(Error::not_found("not_found", "no such endpoint"), req);
       if (match.status == 405) res.set(bhttp::field::allow, match.allow);
     } else {
-      route_name = match.route->name;
+      route_name = &match.route->name;
       ctx.params = std::move(match.params);
       if (match.route->upgrade) {
         if (upgrade) {
-          request_counter(route_name, 101).inc();
+          request_counter(*route_name, 101).inc();
           registration.reset();
           co_await match.route->upgrade(ctx, std::move(holder));
           co_return;
@@ -242,12 +261,12 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
     if (env.lifecycle->stopping()) res.keep_alive(false);
     if (upgrade && !res.keep_alive()) res.keep_alive(false);
     const unsigned status = res.result_int();
-    request_counter(route_name, status).inc();
-    latency_histogram(route_name)
+    request_counter(*route_name, status).inc();
+    latency_histogram(*route_name)
         .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     const bool keep = res.keep_alive() && !upgrade;
     if (!keep) res.keep_alive(false);
-    if (!co_await write_with_deadline(stream, dog, res, req.method() == bhttp::verb::head)) co_return;
+    if (!co_await write_with_deadline(stream, dog, res, head_request, scratch)) co_return;
     if (!keep) co_return;
   }
 }
