@@ -1,8 +1,10 @@
 #include "core/encoding.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <array>
+#include <memory>
 
 namespace webstream {
 namespace {
@@ -81,9 +83,19 @@ std::optional<std::string> base64_decode(std::string_view text) { return decode(
 std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, kUrl, false); }
 
 std::string sha256(std::string_view bytes) {
+  // OpenSSL 3's one-shot SHA256() looks the algorithm up in the provider store on every call, which costs
+  // more than hashing a token (it was ~3% of the gateway's CPU per proxied request). The algorithm is
+  // fetched once per process and the context kept per thread.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   std::string out(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-         reinterpret_cast<unsigned char*>(out.data()));
+  unsigned int length = 0;
+  if (!md || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &length) != 1) {
+    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+           reinterpret_cast<unsigned char*>(out.data()));
+  }
   return out;
 }
 

@@ -3,8 +3,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <unordered_map>
 
+#include "http/wire.hpp"
 #include "observability/log.hpp"
 #include "proxy/header_policy.hpp"
 #include "sessions/sessions_api.hpp"
@@ -69,38 +73,91 @@ Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDep
   return caller;
 }
 
+// The parsed form of a backend's serverUrl. Parsed once per worker thread and URL, not per request (a
+// registry change gives a new URL string, hence a new entry; the map is cleared if it ever grows large).
+Result<std::shared_ptr<const proxy::BackendUrl>> parsed_backend_url(const std::string& server_url) {
+  thread_local std::unordered_map<std::string, std::shared_ptr<const proxy::BackendUrl>> cache;
+  constexpr std::size_t kMaxCached = 4096;
+  if (auto it = cache.find(server_url); it != cache.end()) return it->second;
+  auto url = proxy::parse_backend_url(server_url);
+  if (!url) return Error{502, "backend_unavailable", "the session host's address cannot be used"};
+  if (cache.size() >= kMaxCached) cache.clear();
+  auto parsed = std::make_shared<const proxy::BackendUrl>(std::move(url.value()));
+  cache.emplace(server_url, parsed);
+  return parsed;
+}
+
+Result<std::shared_ptr<const proxy::BackendUrl>> backend_url_of(const sessions::LiveSession& s,
+                                                                const ProxyRoutesDeps& deps) {
+  auto location = deps.routing.locate(s.record.backend_id);
+  if (!location) return Error{502, "backend_unavailable", "the session host of this session is gone"};
+  return parsed_backend_url(location->server_url);
+}
+
 struct Upstream {
   proxy::Identity identity;
   proxy::BackendUrl url;
 };
 
 Result<Upstream> upstream_for(const sessions::LiveSession& s, const ProxyRoutesDeps& deps) {
-  auto location = deps.routing.locate(s.record.backend_id);
-  if (!location) return Error{502, "backend_unavailable", "the session host of this session is gone"};
-  auto url = proxy::parse_backend_url(location->server_url);
-  if (!url) return Error{502, "backend_unavailable", "the session host's address cannot be used"};
-  Upstream up{identity_of(s), std::move(url.value())};
+  auto url = backend_url_of(s, deps);
+  if (!url) return url.error();
+  Upstream up{identity_of(s), *url.value()};
   auto assertion = deps.assertions.get(up.identity, s.record.backend_id);
   if (!assertion) return assertion.error();
   up.identity.assertion = std::move(assertion.value());
   return up;
 }
 
-net::awaitable<http::Response> get_connection(http::RequestContext& ctx, const ProxyRoutesDeps& deps) {
-  auto caller = find_caller(ctx, deps, false);
-  if (!caller) co_return http::error_response(caller.error(), ctx.req);
-  auto upstream = upstream_for(*caller->session, deps);
-  if (!upstream) co_return http::error_response(upstream.error(), ctx.req);
-  http::Request out = ctx.req;
-  if (auto s = proxy::apply(out, upstream->identity, forward_info(ctx)); !s) {
-    co_return http::error_response(s.error(), ctx.req);
-  }
+bool method_has_body(http::bhttp::verb method) {
+  using http::bhttp::verb;
+  return method == verb::post || method == verb::put || method == verb::patch;
+}
+
+// The backend request in wire form, written straight from the client's request: start line, the client's
+// fields that survive the header policy, the session's identity block (signed once per session), the
+// forward headers, Host and Content-Length (docs/proxy.md "Hot path").
+Result<proxy::WireRequest> backend_request(const http::RequestContext& ctx, const proxy::BackendUrl& url,
+                                           const std::string& identity_lines) {
+  proxy::WireRequest wire;
+  wire.method = ctx.req.method();
+  std::string& head = wire.head;
+  head.reserve(1024 + identity_lines.size());
+  head.append(ctx.req.method_string());
+  head.push_back(' ');
   const auto slash = ctx.raw_target.find('?');
   const std::string_view encoded_path =
       std::string_view(ctx.raw_target).substr(0, slash == std::string::npos ? ctx.raw_target.size() : slash);
-  out.target(proxy::join_target(upstream->url.base_path, encoded_path, ctx.query));
+  head.append(proxy::join_target(url.base_path, encoded_path, ctx.query));
+  head.append(" HTTP/1.1\r\n");
+  proxy::append_surviving_fields(ctx.req.base(), head);
+  head.append(identity_lines);
+  if (auto s = proxy::append_forward_lines(forward_info(ctx), head); !s) return s.error();
+  http::append_field(head, "Host", url.host_header);
+  const std::string& body = ctx.req.body();
+  if (!body.empty() || method_has_body(wire.method)) http::append_field(head, "Content-Length", std::to_string(body.size()));
+  head.append("\r\n");
+  wire.body = body;
+  return wire;
+}
+
+net::awaitable<http::Response> get_connection(http::RequestContext& ctx, const ProxyRoutesDeps& deps) {
+  auto caller = find_caller(ctx, deps, false);
+  if (!caller) co_return http::error_response(caller.error(), ctx.req);
+  const sessions::LiveSession& session = *caller->session;
+  auto url = backend_url_of(session, deps);
+  if (!url) co_return http::error_response(url.error(), ctx.req);
+  // Identity fields of a live session never change, so the block signed for this session object is reused
+  // without rebuilding the identity.
+  const std::function<proxy::Identity()> make_identity = [&session] { return identity_of(session); };
+  auto identity_lines = deps.assertions.identity_headers(caller->session, session.record.id,
+                                                         session.record.backend_id, make_identity);
+  if (!identity_lines) co_return http::error_response(identity_lines.error(), ctx.req);
+  auto wire = backend_request(ctx, *url.value(), *identity_lines.value());
+  if (!wire) co_return http::error_response(wire.error(), ctx.req);
   deps.sessions.mark_used(caller->session);
-  auto answer = co_await deps.forwarder.forward(upstream->url, std::move(out));
+  const std::shared_ptr<const proxy::BackendUrl> backend = url.value();  // kept alive across the await
+  auto answer = co_await deps.forwarder.forward_wire(*backend, std::move(wire.value()));
   if (!answer) co_return http::error_response(answer.error(), ctx.req);
   http::Response res = std::move(answer.value());
   res.version(ctx.req.version());

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/encoding.hpp"
+#include "proxy/header_policy.hpp"
 
 namespace webstream::proxy {
 
@@ -26,8 +27,12 @@ boost::json::object assertion_claims(const Identity& identity, std::string_view 
 }
 
 bool AssertionCache::Token::matches(const Identity& id, std::string_view backend) const {
-  return backend_id == backend && user_id == id.user_id && org_id == id.org_id &&
-         workspace_id == id.workspace_id && app_id == id.app_id && policy_json == id.policy_json;
+  const Identity& mine = identity;
+  return backend_id == backend && mine.user_id == id.user_id && mine.org_id == id.org_id &&
+         mine.workspace_id == id.workspace_id && mine.app_id == id.app_id && mine.policy_json == id.policy_json &&
+         mine.session_id == id.session_id && mine.username == id.username &&
+         mine.workspace_name == id.workspace_name && mine.workspace_type == id.workspace_type &&
+         mine.app_exe == id.app_exe && mine.app_args == id.app_args;
 }
 
 AssertionCache::AssertionCache(AssertionSigner signer, const Clock& clock, AssertionOptions options)
@@ -37,17 +42,30 @@ AssertionCache::Shard& AssertionCache::shard_for(std::string_view session_id) {
   return shards_[std::hash<std::string_view>{}(session_id) % kShards];
 }
 
-Result<std::string> AssertionCache::get(const Identity& identity, std::string_view backend_id) {
+const AssertionCache::Shard& AssertionCache::shard_for(std::string_view session_id) const {
+  return shards_[std::hash<std::string_view>{}(session_id) % kShards];
+}
+
+std::shared_ptr<const AssertionCache::Token> AssertionCache::cached(const std::string& session_id) const {
+  const Shard& shard = shard_for(session_id);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.tokens.find(session_id);
+  return it == shard.tokens.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<const AssertionCache::Token>> AssertionCache::token_for(
+    const Identity& identity, std::string_view backend_id, const std::shared_ptr<const void>& source) {
   const std::int64_t now_s = clock_.now_s();
   Shard& shard = shard_for(identity.session_id);
-  std::shared_ptr<const Token> cached;
-  {
-    std::lock_guard lock(shard.mutex);
-    auto it = shard.tokens.find(identity.session_id);
-    if (it != shard.tokens.end()) cached = it->second;
-  }
-  if (cached && cached->exp_s - now_s >= options_.renew_before_s && cached->matches(identity, backend_id)) {
-    return cached->jwt;
+  auto hit = cached(identity.session_id);
+  if (hit && hit->exp_s - now_s >= options_.renew_before_s && hit->matches(identity, backend_id)) {
+    if (!source || (!hit->source.owner_before(source) && !source.owner_before(hit->source))) return hit;
+    // Same token, now known to belong to this live session: remember that (no new signature).
+    auto tagged = std::make_shared<Token>(*hit);
+    tagged->source = source;
+    std::shared_ptr<const Token> result = tagged;
+    store(shard, identity.session_id, std::move(tagged), now_s);
+    return result;
   }
 
   // Sign outside the lock: the signer does an ECDSA/EdDSA signature.
@@ -57,16 +75,57 @@ Result<std::string> AssertionCache::get(const Identity& identity, std::string_vi
   signatures_.fetch_add(1, std::memory_order_relaxed);
 
   auto token = std::make_shared<Token>();
-  token->jwt = jwt;
+  token->jwt = std::move(jwt);
   token->exp_s = now_s + options_.lifetime_s;
   token->backend_id = backend_id;
-  token->user_id = identity.user_id;
-  token->org_id = identity.org_id;
-  token->workspace_id = identity.workspace_id;
-  token->app_id = identity.app_id;
-  token->policy_json = identity.policy_json;
+  token->identity = identity;
+  token->identity.assertion = token->jwt;
+  if (auto lines = identity_header_lines(token->identity); lines) token->header_lines = std::move(lines.value());
+  token->identity.assertion.clear();
+  token->source = source;
+  std::shared_ptr<const Token> result = token;
   store(shard, identity.session_id, std::move(token), now_s);
-  return jwt;
+  return result;
+}
+
+Result<std::string> AssertionCache::get(const Identity& identity, std::string_view backend_id) {
+  auto token = token_for(identity, backend_id);
+  if (!token) return token.error();
+  return token.value()->jwt;
+}
+
+Result<std::shared_ptr<const std::string>> AssertionCache::identity_headers(const Identity& identity,
+                                                                           std::string_view backend_id) {
+  auto token = token_for(identity, backend_id);
+  if (!token) return token.error();
+  return lines_of(token.value(), identity);
+}
+
+Result<std::shared_ptr<const std::string>> AssertionCache::identity_headers(
+    const std::shared_ptr<const void>& source, const std::string& session_id, std::string_view backend_id,
+    const std::function<Identity()>& make_identity) {
+  auto hit = cached(session_id);
+  if (hit && source && !hit->header_lines.empty() && hit->backend_id == backend_id &&
+      hit->exp_s - clock_.now_s() >= options_.renew_before_s && !hit->source.expired() &&
+      !hit->source.owner_before(source) && !source.owner_before(hit->source)) {
+    return std::shared_ptr<const std::string>(hit, &hit->header_lines);
+  }
+  const Identity identity = make_identity();
+  auto token = token_for(identity, backend_id, source);
+  if (!token) return token.error();
+  return lines_of(token.value(), identity);
+}
+
+Result<std::shared_ptr<const std::string>> AssertionCache::lines_of(const std::shared_ptr<const Token>& t,
+                                                                     const Identity& identity) const {
+  if (t->header_lines.empty()) {
+    // Say which header is wrong (never its value).
+    Identity with_assertion = identity;
+    with_assertion.assertion = t->jwt;
+    auto lines = identity_header_lines(with_assertion);
+    return lines ? Error{500, "invalid_identity", "identity headers could not be built"} : lines.error();
+  }
+  return std::shared_ptr<const std::string>(t, &t->header_lines);
 }
 
 void AssertionCache::store(Shard& shard, const std::string& session_id, std::shared_ptr<const Token> token,

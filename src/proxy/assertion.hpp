@@ -59,6 +59,18 @@ class AssertionCache {
   // Error 500 `assertion_failed` when the signer fails (the request must then not be forwarded).
   Result<std::string> get(const Identity& identity, std::string_view backend_id);
 
+  // The session's identity headers in wire form (header_policy identity_header_lines, with this
+  // assertion), built once per signature and shared until the next renewal: the /getConnection hot path
+  // copies them into the backend request as one block. Errors as get(), or 500 invalid_identity.
+  Result<std::shared_ptr<const std::string>> identity_headers(const Identity& identity, std::string_view backend_id);
+  // The same for an identity that cannot change while `source` (the live session it comes from) exists: a
+  // cached block made for this very source object and backend is returned without building or comparing
+  // the identity (the per-request path); `make_identity` runs only when a block must be (re)signed.
+  Result<std::shared_ptr<const std::string>> identity_headers(const std::shared_ptr<const void>& source,
+                                                              const std::string& session_id,
+                                                              std::string_view backend_id,
+                                                              const std::function<Identity()>& make_identity);
+
   // Drops a session's token (session released or ended).
   void forget(std::string_view session_id);
 
@@ -69,10 +81,19 @@ class AssertionCache {
   struct Token {
     std::string jwt;
     std::int64_t exp_s = 0;
-    // What the claims say besides the times, compared field by field (no allocation on a hit).
-    std::string backend_id, user_id, org_id, workspace_id, app_id, policy_json;
+    // What the token and its header lines were made from, compared field by field (no allocation on a hit).
+    std::string backend_id;
+    Identity identity;         // assertion left empty
+    std::string header_lines;  // identity_header_lines(identity + jwt); "" when they were invalid
+    std::weak_ptr<const void> source;  // the live session it was made for, when given (no ABA: weak_ptr)
     bool matches(const Identity& identity, std::string_view backend_id) const;
   };
+  // The cached token for `identity`, or a freshly signed one.
+  Result<std::shared_ptr<const Token>> token_for(const Identity& identity, std::string_view backend_id,
+                                                 const std::shared_ptr<const void>& source = nullptr);
+  std::shared_ptr<const Token> cached(const std::string& session_id) const;
+  Result<std::shared_ptr<const std::string>> lines_of(const std::shared_ptr<const Token>& token,
+                                                       const Identity& identity) const;
   struct Shard {
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::shared_ptr<const Token>> tokens;  // GUARDED_BY(mutex)
@@ -80,6 +101,7 @@ class AssertionCache {
   static constexpr std::size_t kShards = 16;
 
   Shard& shard_for(std::string_view session_id);
+  const Shard& shard_for(std::string_view session_id) const;
   void store(Shard& shard, const std::string& session_id, std::shared_ptr<const Token> token, std::int64_t now_s);
 
   const AssertionSigner signer_;

@@ -102,6 +102,74 @@ TEST(Assertion, ReSignsWhenTheTokenNoLongerSaysTheSame) {
   EXPECT_EQ(*cache.get(other, "b2"), "jwt-5");
 }
 
+TEST(Assertion, IdentityHeadersAreBuiltOncePerSignature) {
+  testing::FakeClock clock;
+  RecordingSigner signer;
+  AssertionCache cache(signer.fn(), clock);
+  auto first = cache.identity_headers(bob(), "b1");
+  ASSERT_TRUE(first.ok());
+  auto expected_identity = bob();
+  expected_identity.assertion = "jwt-1";
+  EXPECT_EQ(*first.value(), identity_header_lines(expected_identity).value());
+  auto again = cache.identity_headers(bob(), "b1");
+  EXPECT_EQ(again.value().get(), first.value().get()) << "the same block is shared, not rebuilt";
+  // A field that only the headers carry (not the claims) still invalidates the block.
+  auto renamed = bob();
+  renamed.username = "robert";
+  auto third = cache.identity_headers(renamed, "b1");
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(third.value()->find("X-Username: robert\r\n"), std::string::npos);
+  EXPECT_EQ(signer.calls.load(), 2);
+}
+
+TEST(Assertion, IdentityHeadersBySourceSkipBuildingTheIdentityOnAHit) {
+  testing::FakeClock clock;
+  RecordingSigner signer;
+  AssertionCache cache(signer.fn(), clock);
+  auto session = std::make_shared<int>(1);  // stands for the live session object
+  int built = 0;
+  auto make = [&] {
+    ++built;
+    return bob();
+  };
+  auto first = cache.identity_headers(session, "sess-1", "b1", make);
+  ASSERT_TRUE(first.ok());
+  for (int i = 0; i < 10; ++i) {
+    auto again = cache.identity_headers(session, "sess-1", "b1", make);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again.value().get(), first.value().get());
+  }
+  EXPECT_EQ(built, 1);
+  // Another backend, or renewal time: built and signed again.
+  ASSERT_TRUE(cache.identity_headers(session, "sess-1", "b2", make).ok());
+  EXPECT_EQ(built, 2);
+  clock.advance_s(45);
+  ASSERT_TRUE(cache.identity_headers(session, "sess-1", "b2", make).ok());
+  EXPECT_EQ(built, 3);
+  EXPECT_EQ(signer.calls.load(), 3);
+  // A new live session under the same id (released, selected again) never gets the old block unchecked,
+  // even if it happens to live at the same address.
+  session.reset();
+  auto reborn = std::make_shared<int>(2);
+  auto other = bob();
+  other.workspace_id = "ws-other";
+  auto lines = cache.identity_headers(reborn, "sess-1", "b2", [&] { return other; });
+  ASSERT_TRUE(lines.ok());
+  EXPECT_NE(lines.value()->find("X-Workspace-ID: ws-other\r\n"), std::string::npos);
+}
+
+TEST(Assertion, IdentityHeadersRefuseControlCharacters) {
+  testing::FakeClock clock;
+  RecordingSigner signer;
+  AssertionCache cache(signer.fn(), clock);
+  auto evil = bob();
+  evil.app_args = "x\r\nX-User-ID: admin";
+  auto lines = cache.identity_headers(evil, "b1");
+  ASSERT_FALSE(lines.ok());
+  EXPECT_EQ(lines.error().code, "invalid_identity");
+  EXPECT_EQ(lines.error().message.find("admin"), std::string::npos);
+}
+
 TEST(Assertion, SignerFailureIsAnError) {
   testing::FakeClock clock;
   AssertionCache cache([](const boost::json::object&, std::string_view) { return std::string(); }, clock);

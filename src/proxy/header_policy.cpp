@@ -132,6 +132,25 @@ void inject(bhttp::fields& h, const Identity& id, const ForwardInfo& fwd) {
   if (!id.assertion.empty()) h.insert(kXAssertion, id.assertion);
 }
 
+void line(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ", 2);
+  out.append(value);
+  out.append("\r\n", 2);
+}
+
+Status check_forward(const ForwardInfo& fwd) {
+  const std::pair<std::string_view, const std::string*> values[] = {
+      {kXForwardedFor, &fwd.client_ip}, {kXForwardedProto, &fwd.proto}, {kXForwardedHost, &fwd.host}};
+  for (const auto& [name, value] : values) {
+    if (!clean_value(*value)) {
+      return Error{500, "invalid_identity",
+                   std::string("identity header ") + std::string(name) + " would contain a control character"};
+    }
+  }
+  return Status::success();
+}
+
 }  // namespace
 
 std::string policy_header_value(std::string_view policy_json) { return base64_encode(policy_json); }
@@ -188,6 +207,46 @@ Status apply_websocket(const bhttp::fields& client_upgrade, bhttp::fields& out, 
     out.insert(name, f.value());
   }
   inject(out, identity, forward);
+  return Status::success();
+}
+
+void append_surviving_fields(const bhttp::fields& client, std::string& out) {
+  // Most requests carry no Connection header: skip building the token list then.
+  const std::string tokens = client.count(bhttp::field::connection) ? connection_tokens(client) : std::string();
+  for (const auto& f : client) {
+    const auto field = f.name();
+    if (field == bhttp::field::host || field == bhttp::field::content_length) continue;
+    const auto name = f.name_string();
+    if (strip_request_field(name, tokens)) continue;
+    line(out, name, f.value());
+  }
+}
+
+Result<std::string> identity_header_lines(const Identity& id) {
+  if (auto st = validate(id, ForwardInfo{}); !st) return st.error();
+  std::string out;
+  out.reserve(512 + id.policy_json.size() * 4 / 3 + id.assertion.size());
+  line(out, kXWorkspaceId, id.workspace_id);
+  line(out, kXWorkspaceName, id.workspace_name);
+  line(out, kXWorkspaceType, id.workspace_type);
+  line(out, kXAppId, id.app_id);
+  line(out, kXAppExe, id.app_exe);
+  line(out, kXAppArgs, id.app_args);
+  line(out, kXUserId, id.user_id);
+  line(out, kXUsername, id.username);
+  line(out, kXOrgId, id.org_id);
+  line(out, kXPolicyJson, policy_header_value(id.policy_json));
+  line(out, kXSessionId, id.session_id);
+  if (!id.assertion.empty()) line(out, kXAssertion, id.assertion);
+  return out;
+}
+
+Status append_forward_lines(const ForwardInfo& fwd, std::string& out) {
+  if (auto st = check_forward(fwd); !st) return st;
+  line(out, kXForwardedFor, fwd.client_ip);
+  line(out, kXRealIp, fwd.client_ip);
+  line(out, kXForwardedProto, fwd.proto);
+  line(out, kXForwardedHost, fwd.host);
   return Status::success();
 }
 

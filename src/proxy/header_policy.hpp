@@ -79,6 +79,21 @@ Status apply(bhttp::fields& headers, const Identity& identity, const ForwardInfo
 Status apply_websocket(const bhttp::fields& client_upgrade, bhttp::fields& out, const Identity& identity,
                        const ForwardInfo& forward);
 
+// The same rule in wire form, for the /getConnection hot path, which writes the backend request straight
+// into one buffer instead of copying the client's fields and editing them (docs/proxy.md "Hot path").
+// apply() ≡ append_surviving_fields + identity_header_lines + append_forward_lines, up to the order of the
+// injected lines (tested on the whole spoof table).
+//
+// Appends "Name: value\r\n" for every client field that survives the strip rule, except Host and
+// Content-Length, which the forwarder writes itself.
+void append_surviving_fields(const bhttp::fields& client, std::string& out);
+// The identity lines (X-Workspace-ID … X-Session-ID, and X-WebStream-Assertion when not empty) — constant for
+// a session, so built once per signed assertion (AssertionCache::identity_headers). Error as validate().
+Result<std::string> identity_header_lines(const Identity& identity);
+// Appends X-Forwarded-For, X-Real-IP, X-Forwarded-Proto and X-Forwarded-Host. Error as validate(); on error
+// `out` is unchanged.
+Status append_forward_lines(const ForwardInfo& forward, std::string& out);
+
 // A backend's answer: removes the hop-by-hop headers, every header its Connection header names, and
 // Set-Cookie / Set-Cookie2 (the browser's cookies belong to the gateway's origin).
 void filter_response(bhttp::fields& headers);

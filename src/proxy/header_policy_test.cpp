@@ -3,6 +3,7 @@
 #include <boost/beast/core/string.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -140,6 +141,57 @@ TEST(HeaderPolicy, SpoofedAndHopByHopHeadersNeverReachTheBackend) {
       EXPECT_EQ(values(h, name), std::vector<std::string>{value}) << c.label << ": " << name;
     }
   }
+}
+
+// The wire-form functions give the backend exactly what apply() gives it (Host and Content-Length aside,
+// which the forwarder writes), on every spoof case.
+Headers parse_lines(const std::string& wire) {
+  Headers out;
+  std::size_t at = 0;
+  while (at < wire.size()) {
+    const auto end = wire.find("\r\n", at);
+    EXPECT_NE(end, std::string::npos);
+    const auto colon = wire.find(": ", at);
+    EXPECT_LT(colon, end);
+    out.emplace_back(wire.substr(at, colon - at), wire.substr(colon + 2, end - colon - 2));
+    at = end + 2;
+  }
+  return out;
+}
+
+TEST(HeaderPolicy, WireFormMatchesApplyOnEverySpoofCase) {
+  auto cases = kSpoofCases;
+  cases.push_back({"host and length", {{"Host", "gw"}, {"Content-Length", "3"}, {"Accept", "a"}}, {}, {}});
+  for (const auto& c : cases) {
+    auto h = make(c.client);
+    ASSERT_TRUE(apply(h, alice(), fwd()).ok()) << c.label;
+    Headers expected;
+    for (const auto& f : h) {
+      if (f.name() == bhttp::field::host || f.name() == bhttp::field::content_length) continue;
+      expected.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    }
+    std::string wire;
+    append_surviving_fields(make(c.client), wire);
+    auto identity = identity_header_lines(alice());
+    ASSERT_TRUE(identity.ok()) << c.label;
+    wire += identity.value();
+    ASSERT_TRUE(append_forward_lines(fwd(), wire).ok()) << c.label;
+    auto got = parse_lines(wire);
+    std::sort(expected.begin(), expected.end());
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, expected) << c.label;
+  }
+}
+
+TEST(HeaderPolicy, WireFormRejectsControlCharacters) {
+  auto id = alice();
+  id.username = "bob\r\nX-User-ID: admin";
+  EXPECT_EQ(identity_header_lines(id).error().code, "invalid_identity");
+  auto bad = fwd();
+  bad.host = "gw\x01";
+  std::string wire = "kept";
+  EXPECT_FALSE(append_forward_lines(bad, wire).ok());
+  EXPECT_EQ(wire, "kept");
 }
 
 TEST(HeaderPolicy, KeepsEndToEndHeadersInOrder) {

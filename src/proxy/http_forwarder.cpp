@@ -4,16 +4,19 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include <array>
 #include <memory>
 #include <optional>
 
 #include "observability/metrics.hpp"
+#include "http/wire.hpp"
 #include "proxy/backend_connect.hpp"
 #include "proxy/header_policy.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -80,34 +83,47 @@ Exchange fail(const boost::system::error_code& ec, bool got_answer_bytes) {
 net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect(const BackendUrl& backend,
                                                                     std::chrono::milliseconds timeout) {
   auto executor = co_await net::this_coro::executor;
-  auto conn = std::make_unique<UpstreamConnection>(beast::tcp_stream(executor));
-  const auto ec = co_await connect_backend(conn->stream, backend.host, backend.port, timeout);
+  beast::tcp_stream stream(executor);
+  const auto ec = co_await connect_backend(stream, backend.host, backend.port, timeout);
   if (ec) co_return unavailable();
   forwarder_metrics().connects.inc();
+  auto conn = std::make_unique<UpstreamConnection>(stream.release_socket());
   co_return std::move(conn);
 }
 
-net::awaitable<Exchange> exchange(UpstreamConnection& conn, const http::Request& request,
+// One request/response exchange, all of it under the response deadline.
+net::awaitable<Exchange> exchange(UpstreamConnection& conn, const WireRequest& request,
                                   const ForwarderOptions& options) {
-  conn.stream.expires_after(options.response_timeout);
-  auto [wec, written] = co_await bhttp::async_write(conn.stream, request, kNoThrow);
-  if (wec) co_return fail(wec, false);
+  conn.deadline.arm(options.response_timeout);
+  const std::array<net::const_buffer, 2> out{net::buffer(request.head), net::buffer(request.body)};
+  auto [wec, written] = co_await net::async_write(conn.socket, out, kNoThrow);
+  if (wec) {
+    const auto ec = conn.deadline.fired() ? beast::error::timeout : wec;
+    conn.deadline.disarm();
+    co_return fail(ec, false);
+  }
 
   for (int interim = 0;; ++interim) {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_response_header));
     parser.body_limit(options.max_response_body);
-    if (request.method() == bhttp::verb::head) parser.skip(true);
-    auto [rec, read] = co_await bhttp::async_read(conn.stream, conn.buffer, parser, kNoThrow);
-    if (rec) co_return fail(rec, parser.got_some() || interim > 0);
+    if (request.method == bhttp::verb::head) parser.skip(true);
+    auto [rec, read] = co_await bhttp::async_read(conn.socket, conn.buffer, parser, kNoThrow);
+    if (rec) {
+      const auto ec = conn.deadline.fired() ? beast::error::timeout : rec;
+      conn.deadline.disarm();
+      co_return fail(ec, parser.got_some() || interim > 0);
+    }
 
     const unsigned status = parser.get().result_int();
     if (status == 101 || (status >= 100 && status < 200 && interim >= kMaxInterimResponses)) {
+      conn.deadline.disarm();
       Exchange bad;
       bad.error = bad_response("the session host answered with an unexpected interim status");
       co_return bad;
     }
     if (status >= 100 && status < 200) continue;
+    conn.deadline.disarm();
     Exchange x;
     x.reusable = parser.get().keep_alive() && !parser.need_eof() && conn.buffer.size() == 0;
     x.response = parser.release();
@@ -187,12 +203,25 @@ net::awaitable<Result<http::Response>> HttpForwarder::forward(const BackendUrl& 
   request.version(11);
   request.set(bhttp::field::host, backend.host_header);
   request.prepare_payload();
-  const auto method = request.method();
+  WireRequest wire;
+  wire.method = request.method();
+  wire.head.reserve(1024);
+  http::append_request_head(request, wire.head);
+  wire.body = request.body();
+  co_return co_await forward_wire(backend, std::move(wire));
+}
 
+net::awaitable<Result<http::Response>> HttpForwarder::forward_wire(const BackendUrl& backend,
+                                                                   WireRequest request) const {
+  const auto method = request.method;
   auto executor = co_await net::this_coro::executor;
   UpstreamPool& pool = UpstreamPool::of(executor);
   auto& stats = forwarder_metrics();
-  std::unique_ptr<UpstreamConnection> conn = pool.take(backend.authority, clock_.now_ms(), options_.idle_timeout_ms);
+  // A dead pooled connection costs a GET only a retry, so the liveness syscall is skipped on a connection
+  // that was busy within the last second; a POST always gets the check.
+  const Millis check_after_ms = retry_safe(method) ? 1000 : 0;
+  std::unique_ptr<UpstreamConnection> conn =
+      pool.take(backend.authority, clock_.now_ms(), options_.idle_timeout_ms, check_after_ms);
   bool reused = conn != nullptr;
 
   for (int attempt = 0;; ++attempt) {
@@ -208,7 +237,6 @@ net::awaitable<Result<http::Response>> HttpForwarder::forward(const BackendUrl& 
     if (x.response) {
       ++conn->requests;
       if (x.reusable) {
-        conn->stream.expires_never();
         pool.put(backend.authority, std::move(conn), clock_.now_ms(), options_.max_idle_per_backend,
                  options_.idle_timeout_ms);
       }

@@ -61,6 +61,15 @@ struct ForwarderOptions {
   static ForwarderOptions from_limits(const config::LimitsConfig& limits);
 };
 
+// A request already in wire form (http/wire.hpp): `head` is the start line, every header line (Host and
+// Content-Length included) and the blank line; `body` follows it. The /getConnection hot path builds it
+// straight from the client's request (edge/proxy_routes.cpp).
+struct WireRequest {
+  http::bhttp::verb method = http::bhttp::verb::get;
+  std::string head;
+  std::string_view body;  // must stay valid until forward_wire() completes
+};
+
 class HttpForwarder {
  public:
   HttpForwarder(ForwarderOptions options, const Clock& clock);
@@ -69,6 +78,9 @@ class HttpForwarder {
   // (join_target); this sets Host, HTTP/1.1 and Content-Length. `backend` must outlive the returned
   // awaitable (co_await it directly).
   boost::asio::awaitable<Result<http::Response>> forward(const BackendUrl& backend, http::Request request) const;
+  // The same for a request the caller has already written out (Host, Content-Length and header policy
+  // included). `backend` and `request.body` must outlive the returned awaitable.
+  boost::asio::awaitable<Result<http::Response>> forward_wire(const BackendUrl& backend, WireRequest request) const;
 
   const ForwarderOptions& options() const { return options_; }
 

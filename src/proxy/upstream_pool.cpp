@@ -19,7 +19,7 @@ void UpstreamPool::shutdown() {
 }
 
 bool UpstreamPool::unusable(UpstreamConnection& connection) {
-  auto& socket = connection.stream.socket();
+  auto& socket = connection.socket;
   if (!socket.is_open()) return true;
   char byte;
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -29,7 +29,7 @@ bool UpstreamPool::unusable(UpstreamConnection& connection) {
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, Millis now_ms,
-                                                       Millis idle_timeout_ms) {
+                                                       Millis idle_timeout_ms, Millis check_after_ms) {
   for (;;) {
     std::unique_ptr<UpstreamConnection> candidate;
     {
@@ -41,7 +41,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, M
     }
     // Outside the lock: a syscall, and closing a socket when the candidate is dropped.
     if (now_ms - candidate->idle_since > idle_timeout_ms) continue;
-    if (unusable(*candidate)) continue;
+    if (now_ms - candidate->idle_since >= check_after_ms && unusable(*candidate)) continue;
     return candidate;
   }
 }

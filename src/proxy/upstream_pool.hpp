@@ -12,7 +12,7 @@
 // Connections are handed out exclusively: the taker owns it until it put()s it back.
 #include <boost/asio/execution_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <memory>
 #include <mutex>
@@ -21,14 +21,22 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "http/socket_deadline.hpp"
 
 namespace webstream::proxy {
 
 // One upstream HTTP/1.1 connection and its read buffer (kept together: bytes read past a response stay
-// with the connection that read them).
+// with the connection that read them). The buffer starts with room for a whole typical answer, so one
+// recv usually brings it (Beast would otherwise grow it from 512 bytes, one recv per step); the deadline
+// covers one exchange (http/socket_deadline.hpp: no timer operation per read or write).
 struct UpstreamConnection {
-  explicit UpstreamConnection(boost::beast::tcp_stream s) : stream(std::move(s)) {}
-  boost::beast::tcp_stream stream;
+  static constexpr std::size_t kInitialBuffer = 16 * 1024;
+  explicit UpstreamConnection(boost::asio::ip::tcp::socket s)
+      : socket(std::move(s)), deadline(socket.get_executor(), socket) {
+    buffer.reserve(kInitialBuffer);
+  }
+  boost::asio::ip::tcp::socket socket;
+  http::SocketDeadline deadline;  // after `socket`, which it refers to
   boost::beast::flat_buffer buffer;
   Millis idle_since = 0;
   std::uint64_t requests = 0;  // requests answered on this connection so far
@@ -48,8 +56,11 @@ class UpstreamPool final : public boost::asio::execution_context::service {
         boost::asio::query(executor, boost::asio::execution::context));
   }
 
-  // The most recently used live idle connection for `key`, or null.
-  std::unique_ptr<UpstreamConnection> take(const std::string& key, Millis now_ms, Millis idle_timeout_ms);
+  // The most recently used live idle connection for `key`, or null. The MSG_PEEK liveness check is made
+  // only on a connection idle for more than `check_after_ms` (0: always): a caller that retries a dead
+  // connection anyway (GET) saves the syscall on connections that were busy a moment ago.
+  std::unique_ptr<UpstreamConnection> take(const std::string& key, Millis now_ms, Millis idle_timeout_ms,
+                                           Millis check_after_ms = 0);
   // Gives a connection back after a complete response it may be reused after.
   void put(const std::string& key, std::unique_ptr<UpstreamConnection> connection, Millis now_ms,
            std::size_t max_idle, Millis idle_timeout_ms);

@@ -24,7 +24,7 @@ Pair connected_pair(net::io_context& ioc, tcp::acceptor& acceptor) {
   tcp::socket client(ioc);
   client.connect(acceptor.local_endpoint());
   tcp::socket server = acceptor.accept();
-  return {std::make_unique<UpstreamConnection>(boost::beast::tcp_stream(std::move(client))), std::move(server)};
+  return {std::make_unique<UpstreamConnection>(std::move(client)), std::move(server)};
 }
 
 TEST(UpstreamPool, TakesTheMostRecentLiveConnection) {
@@ -103,6 +103,23 @@ TEST(UpstreamPool, OnePoolPerExecutionContext) {
   net::io_context one, two;
   EXPECT_NE(&UpstreamPool::of(one.get_executor()), &UpstreamPool::of(two.get_executor()));
   EXPECT_EQ(&UpstreamPool::of(one.get_executor()), &UpstreamPool::of(one.get_executor()));
+}
+
+TEST(UpstreamPool, LivenessCheckOnlyAfterTheGivenIdleTime) {
+  net::io_context ioc;
+  auto acceptor = testing::loopback_acceptor(ioc);
+  auto& pool = UpstreamPool::of(ioc.get_executor());
+  auto a = connected_pair(ioc, acceptor);
+  pool.put("k", std::move(a.client), 1000, 8, 10'000);
+  a.server.close();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Busy 500 ms ago: handed out unchecked (a GET caller retries a dead one).
+  auto unchecked = pool.take("k", 1500, 10'000, 1000);
+  ASSERT_NE(unchecked, nullptr);
+  EXPECT_TRUE(UpstreamPool::unusable(*unchecked));
+  // Idle 1 s or more: checked, and the dead one is dropped.
+  pool.put("k", std::move(unchecked), 1000, 8, 10'000);
+  EXPECT_EQ(pool.take("k", 2000, 10'000, 1000), nullptr);
 }
 
 }  // namespace
