@@ -248,6 +248,11 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
         if (upgrade) {
           request_counter(*route_name, 101).inc();
           registration.reset();
+          // This frame lives as long as the WebSocket: give back what only HTTP needed (the read buffer
+          // is 4 KiB of every idle relay's memory otherwise). Bytes a client sent after its upgrade
+          // request, before our 101, were never part of the tunnel.
+          buffer = beast::flat_buffer();
+          scratch = std::string();
           co_await match.route->upgrade(ctx, std::move(holder));
           co_return;
         }
