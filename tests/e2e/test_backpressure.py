@@ -97,7 +97,7 @@ class SlowReader(unittest.TestCase):
             # Stop reading. The host keeps trying to send; soon it is blocked.
             def host_blocked():
                 before = self.sim_bytes_out()
-                time.sleep(0.5)
+                time.sleep(1.0)
                 return self.sim_bytes_out() == before
             wait_until(host_blocked, timeout=15, interval=0, message="the host's sending to stop")
             stalled_at = self.sim_bytes_out()
@@ -123,8 +123,8 @@ class SlowReader(unittest.TestCase):
             self.assertLess(growth, RSS_GROWTH_LIMIT, "gateway RSS grew by %.1f MiB while the reader was stalled "
                             "(baseline %.1f MiB)" % (growth / MIB, baseline / MIB))
             self.assertLess(max(health_times), HEALTH_LIMIT_S, health_times)
-            # A little slack: one frame may complete as the kernel autotunes a buffer.
-            self.assertLessEqual(self.sim_bytes_out() - stalled_at, 2 * FRAME_BYTES, "the host kept sending")
+            # The host is still held back: what it sent in all is still within the buffers' reach.
+            self.assertLess(self.sim_bytes_out() - received, bound, "the host kept sending")
 
             # Read again: every frame is there, in order, and new ones follow.
             frames_at_stall = stalled_at // FRAME_BYTES

@@ -3,7 +3,6 @@ import base64
 import json
 import os
 import socket
-import threading
 import time
 import unittest
 
@@ -237,29 +236,6 @@ class SessionFlow(SessionsBase):
             self.assertEqual(status, 200, r.text)
             self.assertEqual(again["backendId"], first["backendId"])
             json_request(self.gw.port, "POST", "/gateway/session/release", headers=headers(user, "aff-%d" % (i + 2)))
-
-
-class Spread(SessionsBase):
-    strategy = "RoundRobin"
-
-    def test_concurrent_sessions_of_different_users_spread(self):
-        users = [self.seed.entitled_user(self.ws) for _ in range(20)]
-        results = [None] * len(users)
-
-        def go(i):
-            results[i] = self.select(users[i], "spread-%d" % i)
-
-        threads = [threading.Thread(target=go, args=(i,)) for i in range(len(users))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        backends = {}
-        for status, sel, r in results:
-            self.assertEqual(status, 200, r.text)
-            backends[sel["backendId"]] = backends.get(sel["backendId"], 0) + 1
-        self.assertEqual(len(backends), 2, backends)
-        self.assertEqual(sorted(backends.values()), [10, 10])
 
 
 class Expiry(SessionsBase):
