@@ -81,6 +81,9 @@ struct AccessManagementConfig {
   AccessMode mode = AccessMode::kBuiltin;
   std::string url;               // for standalone/external
   int token_lifetime_s = 3600;
+  // Shared secret between gateways and the -am service (internal API, proxied /iam/* calls). Required by a
+  // gateway in standalone/external mode; an -am process without one refuses every internal call (401).
+  std::string service_key;
 };
 
 struct StorageConfig {

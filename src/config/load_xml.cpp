@@ -274,6 +274,10 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
     am.fail("url", "an http(s) URL is required when mode is " + mode);
   }
   c.access.token_lifetime_s = static_cast<int>(am.integer("tokenLifetime", c.access.token_lifetime_s, 60, 86400 * 7));
+  c.access.service_key = am.secret("serviceKey");
+  if (!c.access.service_key.empty() && c.access.service_key.size() < 16) {
+    am.fail("serviceKey", "must be at least 16 characters");  // never echo the value
+  }
   am.warn_unknown();
 
   Section st = top.child("storage");

@@ -64,7 +64,7 @@ TEST(LoadXml, EverySettingAsAttributes) {
               maxConnectionsPerListener="100" maxConnectionsPerIp="10" />
       <backendKeys><add name="hosts-eu" key="0123456789abcdef0123" /></backendKeys>
     </gateway>
-    <accessManagement mode="standalone" url="http://127.0.0.1:9500" tokenLifetime="600" />
+    <accessManagement mode="standalone" url="http://127.0.0.1:9500" tokenLifetime="600" serviceKey="am-service-key-0123456789" />
     <storage provider="SQLite" path="/var/lib/ws.db" />
     <license file="lic/webstream.lic" streamerTimeout="20" />
     <mcp metricsEngineUrl="http://127.0.0.1:9009" />
@@ -106,6 +106,7 @@ TEST(LoadXml, EverySettingAsAttributes) {
   EXPECT_EQ(c.access.mode, AccessMode::kStandalone);
   EXPECT_EQ(c.access.url, "http://127.0.0.1:9500");
   EXPECT_EQ(c.access.token_lifetime_s, 600);
+  EXPECT_EQ(c.access.service_key, "am-service-key-0123456789");
   EXPECT_EQ(c.storage.path, "/var/lib/ws.db");
   EXPECT_EQ(c.license.file, "/etc/ws/lic/webstream.lic");
   EXPECT_EQ(c.license.streamer_timeout_s, 20);
@@ -173,6 +174,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"(<accessManagement mode="cloud"/>)", "accessManagement.mode"},
         BadCase{R"(<accessManagement mode="standalone"/>)", "accessManagement.url"},
         BadCase{R"(<accessManagement tokenLifetime="1"/>)", "accessManagement.tokenLifetime"},
+        BadCase{R"(<accessManagement serviceKey="short"/>)", "accessManagement.serviceKey"},
         BadCase{R"(<storage provider="oracle"/>)", "storage.provider"},
         BadCase{R"(<storage path=""/>)", "storage.path"},
         BadCase{R"(<mcp metricsEngineUrl="ftp://x"/>)", "mcp.metricsEngineUrl"},
