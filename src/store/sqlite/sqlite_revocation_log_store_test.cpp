@@ -1,0 +1,78 @@
+// The revocation log the access-management service serves to gateways.
+#include <gtest/gtest.h>
+
+#include "core/testing/fake_clock.hpp"
+#include "store/sqlite/sqlite_revocation_log_store.hpp"
+
+namespace webstream::store {
+namespace {
+
+RevocationEntry token(std::string jti, std::int64_t exp) {
+  return RevocationEntry{RevocationKind::kToken, std::move(jti), exp, exp, 0};
+}
+RevocationEntry cutoff(std::string user, std::int64_t not_before, std::int64_t until) {
+  return RevocationEntry{RevocationKind::kUserCutoff, std::move(user), not_before, until, 0};
+}
+
+TEST(SqliteRevocationLogStoreTest, SinceReturnsEntriesRecordedFromThenOnAndStillRelevant) {
+  testing::FakeClock clock(1'700'000'000'000);
+  auto db = SqliteDb::open(":memory:").value();
+  auto log = SqliteRevocationLogStore::open(*db, clock).value();
+  const std::int64_t now_s = clock.now_s();
+  ASSERT_TRUE(log->append(token("j-1", now_s + 100)).ok());
+  clock.advance_ms(10);
+  ASSERT_TRUE(log->append(cutoff("u-1", now_s + 1, now_s + 3700)).ok());
+  clock.advance_ms(10);
+
+  auto all = log->since(0);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->now_ms, clock.now_ms());
+  ASSERT_EQ(all->entries.size(), 2u);
+  EXPECT_EQ(all->entries[0].kind, RevocationKind::kToken);
+  EXPECT_EQ(all->entries[0].subject, "j-1");
+  EXPECT_EQ(all->entries[0].value, now_s + 100);
+  EXPECT_EQ(all->entries[0].at_ms, 1'700'000'000'000);
+  EXPECT_EQ(all->entries[1].kind, RevocationKind::kUserCutoff);
+  EXPECT_EQ(all->entries[1].subject, "u-1");
+
+  // Incremental: from the second entry's stamp on.
+  auto later = log->since(1'700'000'000'010);
+  ASSERT_EQ(later->entries.size(), 1u);
+  EXPECT_EQ(later->entries[0].subject, "u-1");
+  EXPECT_TRUE(log->since(all->now_ms)->entries.empty());
+
+  // The token stops mattering after its exp: no longer served, then pruned.
+  clock.advance_s(200);
+  auto relevant = log->since(0);
+  ASSERT_EQ(relevant->entries.size(), 1u);
+  EXPECT_EQ(relevant->entries[0].subject, "u-1");
+  EXPECT_EQ(log->prune(clock.now_s()).value(), 1);
+  EXPECT_EQ(log->prune(clock.now_s()).value(), 0);
+}
+
+TEST(SqliteRevocationLogStoreTest, RecordingAgainKeepsOneRowAndRestampsOnlyALargerValue) {
+  testing::FakeClock clock;
+  auto db = SqliteDb::open(":memory:").value();
+  auto log = SqliteRevocationLogStore::open(*db, clock).value();
+  const std::int64_t now_s = clock.now_s();
+  ASSERT_TRUE(log->append(cutoff("u-1", now_s + 1, now_s + 3700)).ok());
+  const Millis first = clock.now_ms();
+  clock.advance_ms(500);
+  ASSERT_TRUE(log->append(cutoff("u-1", now_s + 1, now_s + 3700)).ok());  // same value: nothing new
+  EXPECT_TRUE(log->since(first + 1)->entries.empty());
+  clock.advance_ms(1500);
+  ASSERT_TRUE(log->append(cutoff("u-1", now_s + 3, now_s + 3702)).ok());
+  auto page = log->since(first + 1);
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_EQ(page->entries[0].value, now_s + 3);
+  EXPECT_EQ(log->since(0)->entries.size(), 1u);
+  // A token and a user may share an identifier without colliding.
+  ASSERT_TRUE(log->append(token("u-1", now_s + 50)).ok());
+  EXPECT_EQ(log->since(0)->entries.size(), 2u);
+  // Reopening (a restart) keeps the rows and applies no migration twice.
+  auto again = SqliteRevocationLogStore::open(*db, clock).value();
+  EXPECT_EQ(again->since(0)->entries.size(), 2u);
+}
+
+}  // namespace
+}  // namespace webstream::store
