@@ -126,9 +126,11 @@ Result<Principal> Authenticator::authenticate_token(std::string_view jwt) {
     rejected_.inc();
     return unauthorized("the token has been revoked");
   }
-  if (auto s = check_user(*principal); !s) {
-    rejected_.inc();
-    return s.error();
+  if (options_.check_user_directory) {
+    if (auto s = check_user(*principal); !s) {
+      rejected_.inc();
+      return s.error();
+    }
   }
   remember(key, *principal, now);
   return principal;
@@ -210,6 +212,34 @@ std::int64_t Authenticator::not_before(const std::string& user_id) const {
   std::shared_lock lock(state_mutex_);
   auto it = cutoffs_.find(user_id);
   return it == cutoffs_.end() ? 0 : it->second;
+}
+
+void Authenticator::revoke_token_id(const std::string& jti, std::int64_t expires_at) {
+  if (jti.empty()) return;
+  std::unique_lock lock(state_mutex_);
+  auto& exp = revoked_[jti];
+  exp = std::max(exp, expires_at);
+  state_size_.store(revoked_.size() + cutoffs_.size(), std::memory_order_release);
+}
+
+void Authenticator::apply_cutoff(const std::string& user_id, std::int64_t not_before) {
+  if (user_id.empty()) return;
+  {
+    std::unique_lock lock(state_mutex_);
+    auto& c = cutoffs_[user_id];
+    const bool moved = not_before > c;
+    c = std::max(c, not_before);
+    state_size_.store(revoked_.size() + cutoffs_.size(), std::memory_order_release);
+    if (!moved) return;
+  }
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    std::erase_if(shard.entries, [&](const auto& kv) {
+      return kv.second.principal.user_id == user_id && kv.second.principal.issued_at < not_before;
+    });
+  }
+  const std::int64_t now = clock_.now_s();
+  if (now - last_prune_s_.load(std::memory_order_relaxed) >= options_.prune_interval_s) prune_memory(now);
 }
 
 void Authenticator::prune_memory(std::int64_t now_s) {

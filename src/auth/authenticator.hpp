@@ -56,6 +56,11 @@ struct AuthenticatorOptions {
   // misses the cache and meets the store's credentials_changed_at.)
   std::int64_t max_token_lifetime_s = 3600;
   std::int64_t prune_interval_s = 600;  // revoke() prunes expired revocations at most this often
+  // true: a cache miss also checks the user in the UserDirectory (exists, enabled, same org and roles,
+  // credentials unchanged since iat). false: the verifier's claims are taken as they are — for a gateway
+  // whose IAM is another process (standalone/external mode), which vouches for its tokens' claims and
+  // reports disabled/changed users through apply_cutoff(); the directory is then never read.
+  bool check_user_directory = true;
 };
 
 class Authenticator {
@@ -87,6 +92,14 @@ class Authenticator {
   std::int64_t on_user_changed(const std::string& user_id);
   // The user's in-memory cutoff (0 when none): TokenService::issue's not_before for a fresh login.
   std::int64_t not_before(const std::string& user_id) const;
+
+  // Revocations learned from elsewhere — a remote access-management service's feed, in standalone/external
+  // mode (iam/revocation_poller.hpp). Memory only (the service keeps the record), idempotent, never block:
+  // a token id refused until `expires_at` (+ leeway)…
+  void revoke_token_id(const std::string& jti, std::int64_t expires_at);
+  // …and every token of `user_id` issued before `not_before` refused (the larger cutoff wins). Drops the
+  // user's cached tokens only when the cutoff moved, so a feed that repeats itself costs nothing.
+  void apply_cutoff(const std::string& user_id, std::int64_t not_before);
 
   // Forgets expired revocations and cutoffs in memory and expired rows in the store. Blocks.
   Status prune();
