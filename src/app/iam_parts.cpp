@@ -1,32 +1,42 @@
 #include "app/iam_parts.hpp"
 
+#include <thread>
+
+#include "app/remote_iam_parts.hpp"
 #include "auth/authenticator.hpp"
 #include "core/ids.hpp"
 #include "iam/auth_api.hpp"
 #include "iam/bootstrap.hpp"
 #include "iam/entitlements.hpp"
+#include "iam/internal_api.hpp"
 #include "iam/key_ring.hpp"
 #include "iam/login_limiter.hpp"
 #include "iam/login_service.hpp"
 #include "iam/passwords.hpp"
 #include "iam/resources_api.hpp"
+#include "iam/revocation_feed.hpp"
+#include "iam/service_gate.hpp"
 #include "iam/store_user_directory.hpp"
 #include "iam/token_service.hpp"
 #include "observability/log.hpp"
+#include "runtime/bounded_pool.hpp"
 #include "store/sqlite/sqlite_iam_store.hpp"
 #include "store/sqlite/sqlite_key_store.hpp"
 #include "store/sqlite/sqlite_login_failure_store.hpp"
+#include "store/sqlite/sqlite_revocation_log_store.hpp"
 #include "store/sqlite/sqlite_token_store.hpp"
 
 namespace webstream::app {
 
 namespace {
 
-// The IAM running in this process (accessManagement.mode=builtin, and the -am service).
+// The IAM running in this process (accessManagement.mode=builtin, and the -am service). As the -am service
+// it also keeps the revocation feed (logouts go through a FeedingTokenStore, user changes are recorded by
+// the UserChanged hook), serves the internal API, and puts its /iam/* routes behind the service gate.
 class BuiltinIam final : public IamParts {
  public:
   // `ctx` is only used while build() runs (it lives on Gateway::start()'s stack); what outlives it is kept.
-  explicit BuiltinIam(WiringContext& ctx) : ctx_(ctx), blocking_(ctx.blocking) {}
+  explicit BuiltinIam(WiringContext& ctx) : ctx_(ctx), blocking_(ctx.blocking), service_(ctx.access_management_only) {}
 
   Status build() {
     const Clock& clock = SystemClock::instance();
@@ -39,6 +49,15 @@ class BuiltinIam final : public IamParts {
     auto token_store = store::SqliteTokenStore::open(ctx_.db);
     if (!token_store) return token_store.error();
     token_store_ = std::move(token_store.value());
+    store::TokenStore* revocations = token_store_.get();
+    if (service_) {
+      auto log = store::SqliteRevocationLogStore::open(ctx_.db, clock);
+      if (!log) return log.error();
+      revocation_log_ = std::move(log.value());
+      feed_ = std::make_unique<iam::RevocationFeed>(*revocation_log_, clock, ctx_.config.access.token_lifetime_s);
+      feeding_store_ = std::make_unique<iam::FeedingTokenStore>(*token_store_, *feed_);
+      revocations = feeding_store_.get();
+    }
     auto failure_store = store::SqliteLoginFailureStore::open(ctx_.db);
     if (!failure_store) return failure_store.error();
     failure_store_ = std::move(failure_store.value());
@@ -52,7 +71,7 @@ class BuiltinIam final : public IamParts {
     users_ = std::make_unique<iam::StoreUserDirectory>(*iam_store_);
     auth::AuthenticatorOptions auth_options;
     auth_options.max_token_lifetime_s = ctx_.config.access.token_lifetime_s;
-    authenticator_ = std::make_unique<auth::Authenticator>(*tokens_, *users_, *token_store_, clock, auth_options);
+    authenticator_ = std::make_unique<auth::Authenticator>(*tokens_, *users_, *revocations, clock, auth_options);
     if (auto s = authenticator_->load(); !s) return s;
     passwords_ = std::make_unique<iam::PasswordHasher>();
     limiter_ = std::make_unique<iam::LoginLimiter>(clock);
@@ -66,13 +85,37 @@ class BuiltinIam final : public IamParts {
     if (boot->created) log::info("IAM bootstrapped: org 'default' and user 'admin' created");
 
     auto* authenticator = authenticator_.get();
-    iam::register_auth_routes(ctx_.router, iam::AuthApiDeps{*login_, *authenticator_, *tokens_, *users_, ctx_.blocking});
+    auto* feed = feed_.get();
+    // -am: the routes are registered apart, then put behind the service gate (iam/service_gate.hpp).
+    http::Router staging;
+    http::Router& routes = service_ ? staging : ctx_.router;
+    hashing_ = std::make_unique<runtime::BoundedPool>(iam::login_hashing_options(std::thread::hardware_concurrency()));
+    iam::register_auth_routes(routes, iam::AuthApiDeps{*login_, *authenticator_, *tokens_, *users_, ctx_.blocking,
+                                                       hashing_.get()});
     iam::register_resource_routes(
-        ctx_.router, iam::ResourceDeps{*iam_store_, *entitlements_, ctx_.blocking, clock, bearer(),
-                                       [authenticator](const std::string& user_id) {
-                                         return authenticator->on_user_changed(user_id);
-                                       },
-                                       *passwords_});
+        routes, iam::ResourceDeps{*iam_store_, *entitlements_, ctx_.blocking, clock, bearer(),
+                                  [authenticator, feed](const std::string& user_id) {
+                                    const std::int64_t cutoff = authenticator->on_user_changed(user_id);
+                                    if (feed) {
+                                      if (auto s = feed->record_user_cutoff(user_id, cutoff); !s) {
+                                        log::error("could not record a user change for the gateways",
+                                                   {{"userId", user_id}, {"error", s.error().message}});
+                                      }
+                                    }
+                                    return cutoff;
+                                  },
+                                  *passwords_});
+    if (service_) {
+      const std::string& key = ctx_.config.access.service_key;
+      iam::add_service_gated_routes(ctx_.router, staging, key);
+      iam::register_internal_routes(
+          ctx_.router, iam::InternalApiDeps{key, *entitlements_, *feed_, ctx_.blocking,
+                                            [this](const std::string& k, const std::string& m, const std::string& p,
+                                                   unsigned st) { audit_mcp(k, m, p, st); }});
+      if (key.empty()) {
+        log::warn("accessManagement.serviceKey is not set: every gateway call to the internal API is refused (401)");
+      }
+    }
     return Status::success();
   }
 
@@ -94,6 +137,7 @@ class BuiltinIam final : public IamParts {
     auto* t = tokens_.get();
     return [t](const boost::json::object& claims, std::string_view typ) { return t->sign(claims, typ); };
   }
+  boost::json::object assertion_jwks() override { return tokens_->jwks(); }
   void audit_mcp(const std::string& key_name, const std::string& method, const std::string& path,
                  unsigned status) override {
     store::AuditRow row;
@@ -115,10 +159,14 @@ class BuiltinIam final : public IamParts {
  private:
   WiringContext& ctx_;  // valid during build() only
   runtime::BlockingPool& blocking_;
+  const bool service_;  // webstream -am
   std::unique_ptr<store::SqliteIamStore> iam_store_;
   std::unique_ptr<store::SqliteKeyStore> key_store_;
   std::unique_ptr<store::SqliteTokenStore> token_store_;
   std::unique_ptr<store::SqliteLoginFailureStore> failure_store_;
+  std::unique_ptr<store::SqliteRevocationLogStore> revocation_log_;  // -am only
+  std::unique_ptr<iam::RevocationFeed> feed_;                        // -am only
+  std::unique_ptr<iam::FeedingTokenStore> feeding_store_;            // -am only
   std::unique_ptr<iam::KeyRing> keys_;
   std::unique_ptr<iam::TokenService> tokens_;
   std::unique_ptr<iam::StoreUserDirectory> users_;
@@ -127,15 +175,15 @@ class BuiltinIam final : public IamParts {
   std::unique_ptr<iam::LoginLimiter> limiter_;
   std::unique_ptr<iam::LoginService> login_;
   std::unique_ptr<iam::EntitlementService> entitlements_;
+  // Logins' argon2id (iam/auth_api.hpp). Last: destroyed (its threads joined) before what its jobs use.
+  std::unique_ptr<runtime::BoundedPool> hashing_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<IamParts>> build_iam_parts(WiringContext& ctx) {
   if (ctx.config.access.mode != config::AccessMode::kBuiltin && !ctx.access_management_only) {
-    return Error::invalid(ctx.config.source_path +
-                          ": accessManagement.mode: standalone/external access management is not available in this "
-                          "build; use mode=\"builtin\"");
+    return build_remote_iam_parts(ctx);
   }
   auto iam = std::make_unique<BuiltinIam>(ctx);
   if (auto s = iam->build(); !s) return s.error();

@@ -1,6 +1,8 @@
 #pragma once
-// IamParts: the built-in IAM (key ring, users, resources, entitlements, logins) and the one token check,
-// built together, with the handles the other components need.
+// IamParts: the gateway's IAM side and the one token check, with the handles the other components need.
+// Two implementations: the built-in IAM (key ring, users, resources, entitlements, logins — also what
+// `webstream -am` serves, with its internal API for gateways), and RemoteIam (remote_iam_parts.hpp) for
+// accessManagement.mode=standalone|external, where the IAM is another process (docs/access-management.md).
 #include <boost/asio/any_io_executor.hpp>
 
 #include <functional>
@@ -25,8 +27,10 @@ class IamParts {
   virtual std::function<Result<auth::Principal>(std::string_view)> token() = 0;
   // The cheap re-check open WebSockets make every second.
   virtual std::function<bool(const auth::Principal&)> still_valid() = 0;
-  // Signs X-WebStream-Assertion tokens with the IAM's keys.
+  // Signs X-WebStream-Assertion tokens (builtin: the IAM's keys; remote: the gateway's own keys).
   virtual proxy::AssertionSigner assertion_signer() = 0;
+  // The keys that verify those assertions (GET /gateway/.well-known/jwks.json).
+  virtual boost::json::object assertion_jwks() = 0;
   // Audits an /mcp/iam/* call under the key's name.
   virtual void audit_mcp(const std::string& key_name, const std::string& method, const std::string& path,
                          unsigned status) = 0;
@@ -34,8 +38,9 @@ class IamParts {
   virtual void stop() = 0;
 };
 
-// Builds the IAM over the store, bootstraps an empty store (org default, user admin) and registers the
-// /iam/* routes.
+// builtin mode, and `webstream -am`: builds the IAM over the store, bootstraps an empty store (org default,
+// user admin) and registers the /iam/* routes (-am: behind the service gate, plus the internal API).
+// standalone/external mode (a gateway): build_remote_iam_parts.
 Result<std::unique_ptr<IamParts>> build_iam_parts(WiringContext& ctx);
 
 }  // namespace webstream::app

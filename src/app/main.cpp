@@ -1,6 +1,7 @@
 // webstream: the WebStream Gateway binary.
 //   webstream -gw | -gateway | --gateway [--config PATH]   run the Gateway
-//   webstream -am | --access-management [--config PATH]     run only the IAM (access-management service)
+//   webstream -am | --access-management [--config PATH]     run only the IAM (access-management service for
+//                                                           gateways in accessManagement.mode=standalone|external)
 //   webstream iam …                                         IAM admin commands against the store
 //   webstream license …                                     issue / show / keygen licence files
 // Start-up errors print one line on stderr and exit 2.
@@ -22,7 +23,8 @@ constexpr const char* kUsage =
     "       webstream --help | --version\n"
     "\n"
     "  -gw, -gateway, --gateway   run the Gateway (HTTPS when a PFX is configured, HTTP registry port)\n"
-    "  -am, --access-management   run only the IAM service (for accessManagement.mode=standalone)\n"
+    "  -am, --access-management   run only the IAM service: /iam/* and the internal API for gateways whose\n"
+    "                             accessManagement.mode is standalone|external (docs/access-management.md)\n"
     "  --config PATH              app.config.xml to read (default: ./app.config.xml)\n"
     "  --help                     this text\n"
     "  --version                  print the version\n";

@@ -62,6 +62,15 @@ void build_proxy(WiringContext& ctx, Components& c, http::Lifecycle& lifecycle) 
   edge::register_proxy_routes(ctx.router, edge::ProxyRoutesDeps{*c.sessions, *c.routing, *c.forwarder, *c.assertions,
                                                                 lifecycle, proxy::RelayOptions::from_limits(limits),
                                                                 std::move(auth)});
+  // The keys that verify X-WebStream-Assertion, for session hosts (docs/proxy.md): the IAM's in builtin
+  // mode, the gateway's own in standalone/external mode.
+  auto* iam = c.iam.get();
+  ctx.router.add("GET", "/gateway/.well-known/jwks.json", http::Exposure::kBoth,
+                 [iam](http::RequestContext& ctx) -> boost::asio::awaitable<http::Response> {
+                   http::Response res = http::json_response(200, iam->assertion_jwks(), ctx.req);
+                   res.set(http::bhttp::field::cache_control, "public, max-age=300");
+                   co_return res;
+                 });
   auto* reg = c.registry.get();
   auto* sessions = c.sessions.get();
   edge::register_admin_routes(ctx.router, edge::AdminRoutesDeps{c.iam->bearer(), [reg] { return reg->describe(); },

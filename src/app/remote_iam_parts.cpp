@@ -1,0 +1,264 @@
+// RemoteIam: the IamParts of a gateway in accessManagement.mode=standalone|external (docs/access-management.md).
+//
+//  - /iam/* is proxied to the access-management service (am_proxy_routes.hpp).
+//  - Tokens: auth::Authenticator (cache, revocation sets) over iam::JwksTokenVerifier (the service's JWKS),
+//    an in-memory TokenStore (logouts proxied through this gateway), and no user directory: the service
+//    vouches for its tokens' claims, and reports disabled/changed users and logouts done elsewhere through
+//    its revocation feed, which iam::RevocationPoller follows every 2 s.
+//  - While the feed has not answered for 60 s (or never has, or no JWKS is loaded yet) the gateway answers
+//    503 access_management_unavailable instead of accepting tokens it cannot know to be unrevoked. Open
+//    WebSockets are not cut by that: they are cut only by a revocation.
+//  - Entitlements: iam::RemoteEntitlementResolver (POST /iam/internal/resolve).
+//  - X-WebStream-Assertion: signed with this gateway's OWN Ed25519 key ring (kept in its store), published at
+//    GET /gateway/.well-known/jwks.json: the service's private keys never leave the service.
+//  - /mcp/iam/*: forwarded with the service key and the MCP key name (the service acts as that service
+//    principal); the MCP call is audited at the service through POST /iam/internal/mcp-audit.
+#include "app/remote_iam_parts.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "app/am_proxy_routes.hpp"
+#include "auth/authenticator.hpp"
+#include "iam/am_client.hpp"
+#include "iam/jwks_verifier.hpp"
+#include "iam/key_ring.hpp"
+#include "iam/remote_resolver.hpp"
+#include "iam/revocation_poller.hpp"
+#include "iam/token_service.hpp"
+#include "observability/log.hpp"
+#include "proxy/http_forwarder.hpp"
+#include "store/memory_token_store.hpp"
+#include "store/sqlite/sqlite_key_store.hpp"
+
+namespace webstream::app {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kStartupWait = 5s;          // how long start-up waits for the service before going on
+constexpr auto kJwksRetry = 2s;            // background fetch while no key set is loaded
+constexpr auto kJwksRefresh = 300s;        // background re-fetch afterwards (picks up dropped keys)
+constexpr auto kFetchTimeout = 2000ms;
+// Cutoffs from the service are kept this long (the largest accessManagement.tokenLifetime): this gateway
+// does not know the service's token lifetime, and a cutoff forgotten too early would let an old token in.
+constexpr std::int64_t kMaxRemoteTokenLifetimeS = 7 * 86400;
+
+Error unavailable() {
+  return Error{503, "access_management_unavailable",
+               "the access-management service cannot be reached: tokens cannot be checked right now"};
+}
+
+// Never consulted (AuthenticatorOptions::check_user_directory = false); the Authenticator needs one.
+class NoUserDirectory final : public iam::UserDirectory {
+ public:
+  std::optional<iam::UserRecord> find_by_username(const std::string&) override { return std::nullopt; }
+  std::optional<iam::UserRecord> find_by_id(const std::string&) override { return std::nullopt; }
+};
+
+// The background JWKS fetches (runs on a worker; the blocking fetch itself on the BlockingPool).
+struct JwksLoop {
+  std::atomic<bool> stopping{false};
+  std::unique_ptr<net::steady_timer> timer;
+  std::optional<net::any_io_executor> executor;
+
+  static net::awaitable<void> run(std::shared_ptr<JwksLoop> self, iam::JwksTokenVerifier* verifier,
+                                  runtime::BlockingPool* blocking) {
+    constexpr auto kToken = net::as_tuple(net::use_awaitable);
+    self->timer = std::make_unique<net::steady_timer>(co_await net::this_coro::executor);
+    while (!self->stopping.load()) {
+      self->timer->expires_after(verifier->ready() ? std::chrono::duration_cast<std::chrono::milliseconds>(kJwksRefresh)
+                                                   : std::chrono::duration_cast<std::chrono::milliseconds>(kJwksRetry));
+      auto [ec] = co_await self->timer->async_wait(kToken);
+      (void)ec;
+      if (self->stopping.load()) break;
+      auto work = [verifier] { return verifier->refresh(kFetchTimeout); };
+      auto status = co_await blocking->run(std::move(work));
+      if (!status) log::debug("access-management JWKS fetch failed", {{"error", status.error().message}});
+    }
+  }
+};
+
+class RemoteIam final : public IamParts {
+ public:
+  RemoteIam(WiringContext& ctx, iam::AmClient client, proxy::BackendUrl service)
+      : ctx_(ctx), blocking_(ctx.blocking), client_(std::move(client)), service_(std::move(service)) {}
+
+  Status build() {
+    const Clock& clock = SystemClock::instance();
+    // This gateway's own assertion keys.
+    auto key_store = store::SqliteKeyStore::open(ctx_.db);
+    if (!key_store) return key_store.error();
+    key_store_ = std::move(key_store.value());
+    auto keys = iam::KeyRing::open(*key_store_, clock);
+    if (!keys) return keys.error();
+    keys_ = std::move(keys.value());
+    signer_ = std::make_unique<iam::TokenService>(*keys_, clock);
+
+    auto* client = &client_;
+    verifier_ = std::make_unique<iam::JwksTokenVerifier>(
+        [client](std::chrono::milliseconds timeout) -> Result<std::string> {
+          iam::AmRequest request;
+          request.target = "/iam/.well-known/jwks.json";
+          auto reply = client->call(request, timeout);
+          if (!reply) return reply.error();
+          if (reply->status != 200) return iam::reply_error(*reply, "access_management_error");
+          return std::move(reply->body);
+        },
+        clock);
+    auth::AuthenticatorOptions options;
+    options.check_user_directory = false;
+    options.max_token_lifetime_s = kMaxRemoteTokenLifetimeS;
+    authenticator_ = std::make_unique<auth::Authenticator>(*verifier_, users_, revoked_, clock, options);
+    resolver_ = std::make_unique<iam::RemoteEntitlementResolver>(client_);
+    auto* a = authenticator_.get();
+    poller_ = std::make_unique<iam::RevocationPoller>(
+        client_,
+        iam::RevocationSink{[a](const std::string& jti, std::int64_t exp) { a->revoke_token_id(jti, exp); },
+                            [a](const std::string& user, std::int64_t nb) { a->apply_cutoff(user, nb); }},
+        clock);
+
+    forwarder_ = std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(ctx_.config.gateway.limits),
+                                                        clock);
+    auto* poller = poller_.get();
+    register_am_proxy_routes(ctx_.router,
+                             AmProxyDeps{service_, ctx_.config.access.service_key, *forwarder_, bearer(),
+                                         [a](const auth::Principal& p) { (void)a->revoke(p); },
+                                         [poller] { poller->poke(); }});
+    wait_for_service();
+    return Status::success();
+  }
+
+  // IamParts
+  iam::EntitlementResolver& resolver() override { return *resolver_; }
+  std::function<Result<auth::Principal>(const http::RequestContext&)> bearer() override {
+    auto* a = authenticator_.get();
+    auto* p = poller_.get();
+    return [a, p](const http::RequestContext& ctx) -> Result<auth::Principal> {
+      if (!ctx.preauthenticated && !p->fresh()) return unavailable();
+      return a->authenticate_bearer(ctx);
+    };
+  }
+  std::function<Result<auth::Principal>(std::string_view)> token() override {
+    auto* a = authenticator_.get();
+    auto* p = poller_.get();
+    return [a, p](std::string_view jwt) -> Result<auth::Principal> {
+      if (!p->fresh()) return unavailable();
+      return a->authenticate_token(jwt);
+    };
+  }
+  std::function<bool(const auth::Principal&)> still_valid() override {
+    auto* a = authenticator_.get();
+    return [a](const auth::Principal& p) { return a->still_valid(p); };
+  }
+  proxy::AssertionSigner assertion_signer() override {
+    auto* t = signer_.get();
+    return [t](const boost::json::object& claims, std::string_view typ) { return t->sign(claims, typ); };
+  }
+  boost::json::object assertion_jwks() override { return keys_->jwks(); }
+  void audit_mcp(const std::string& key_name, const std::string& method, const std::string& path,
+                 unsigned status) override {
+    iam::AmRequest request;
+    request.method = http::bhttp::verb::post;
+    request.target = "/iam/internal/mcp-audit";
+    request.body = boost::json::serialize(boost::json::object{
+        {"keyName", key_name}, {"method", method}, {"path", path}, {"status", status}});
+    if (!executor_) return;
+    auto* client = &client_;
+    auto task = [client, request = std::move(request), key_name]() -> net::awaitable<void> {
+      auto op = client->async_call(request, kFetchTimeout);
+      auto reply = co_await std::move(op);
+      if (!reply || reply->status >= 300) {
+        log::error("could not audit an MCP call at the access-management service",
+                   {{"key", key_name}, {"status", reply ? reply->status : 0u}});
+      }
+    };
+    net::co_spawn(*executor_, std::move(task), net::detached);
+  }
+  void start(net::any_io_executor executor) override {
+    executor_ = executor;
+    poller_->start(executor);
+    jwks_loop_->executor = executor;
+    net::co_spawn(executor, JwksLoop::run(jwks_loop_, verifier_.get(), &blocking_), net::detached);
+  }
+  void stop() override {
+    poller_->stop();
+    jwks_loop_->stopping.store(true);
+    if (jwks_loop_->executor) {
+      net::post(*jwks_loop_->executor, [loop = jwks_loop_] {
+        if (loop->timer) loop->timer->cancel();
+      });
+    }
+  }
+
+ private:
+  // Start-up: the service's keys and a first revocation snapshot, retried for a few seconds. If the service
+  // is still unreachable the gateway starts anyway and answers 503 to token checks until it is reachable.
+  void wait_for_service() {
+    const auto deadline = std::chrono::steady_clock::now() + kStartupWait;
+    Status keys = Error::internal("not tried");
+    Status feed = Error::internal("not tried");
+    while (true) {
+      if (!keys) keys = verifier_->refresh(1000ms);
+      if (!feed) feed = poller_->poll_blocking();
+      if ((keys && feed) || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(250ms);
+    }
+    if (keys && feed) {
+      log::info("access-management service reachable", {{"url", ctx_.config.access.url}, {"keys", verifier_->key_count()}});
+    } else {
+      const Error& e = !keys ? keys.error() : feed.error();
+      log::warn("access-management service not reachable at start; token checks answer 503 until it is",
+                {{"url", ctx_.config.access.url}, {"status", e.status}, {"error", e.message}});
+    }
+  }
+
+  WiringContext& ctx_;  // valid during build() only
+  runtime::BlockingPool& blocking_;
+  iam::AmClient client_;
+  proxy::BackendUrl service_;
+  std::unique_ptr<store::SqliteKeyStore> key_store_;
+  std::unique_ptr<iam::KeyRing> keys_;
+  std::unique_ptr<iam::TokenService> signer_;
+  std::unique_ptr<iam::JwksTokenVerifier> verifier_;
+  NoUserDirectory users_;
+  store::MemoryTokenStore revoked_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<iam::RemoteEntitlementResolver> resolver_;
+  std::unique_ptr<iam::RevocationPoller> poller_;
+  std::unique_ptr<proxy::HttpForwarder> forwarder_;
+  std::shared_ptr<JwksLoop> jwks_loop_ = std::make_shared<JwksLoop>();
+  std::optional<net::any_io_executor> executor_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<IamParts>> build_remote_iam_parts(WiringContext& ctx) {
+  const auto& am = ctx.config.access;
+  if (am.service_key.empty()) {
+    return Error::invalid(ctx.config.source_path +
+                          ": accessManagement.serviceKey: required when accessManagement.mode is standalone or "
+                          "external (the key shared with the webstream -am service)");
+  }
+  auto client = iam::AmClient::create(am.url, am.service_key);
+  if (!client) return Error::invalid(ctx.config.source_path + ": accessManagement.url: " + client.error().message);
+  auto service = proxy::parse_backend_url(am.url);
+  if (!service) return Error::invalid(ctx.config.source_path + ": accessManagement.url: " + service.error().message);
+  auto iam = std::make_unique<RemoteIam>(ctx, std::move(client.value()), std::move(service.value()));
+  if (auto s = iam->build(); !s) return s.error();
+  return std::unique_ptr<IamParts>(std::move(iam));
+}
+
+}  // namespace webstream::app
