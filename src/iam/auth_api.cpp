@@ -3,7 +3,11 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
+#include <optional>
+
 #include "core/json_fields.hpp"
+#include "observability/metrics.hpp"
 
 namespace webstream::iam {
 namespace {
@@ -46,9 +50,19 @@ json::object login_body(const LoginResult& result, std::int64_t expires_in_s) {
                       {"user", user_summary(u.id, u.username, u.org_id, u.roles)}};
 }
 
+runtime::BoundedPoolOptions login_hashing_options(unsigned cores) {
+  constexpr std::size_t kMaxThreads = 8;
+  constexpr std::size_t kInFlightPerThread = 4;
+  constexpr int kNice = 10;
+  const std::size_t threads = std::clamp<std::size_t>(cores, 1, kMaxThreads);
+  return runtime::BoundedPoolOptions{threads, threads * kInFlightPerThread, kNice};
+}
+
 void register_auth_routes(http::Router& router, AuthApiDeps deps) {
+  metrics::Counter* busy = &metrics::Registry::global().counter(
+      "webstream_login_busy_total", "Logins answered 503 login_busy: every password-hashing slot was taken");
   router.add("POST", "/iam/auth/login", http::Exposure::kPublic,
-             [deps](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+             [deps, busy](http::RequestContext& ctx) -> net::awaitable<http::Response> {
                auto body = jf::parse_object(ctx.req.body());
                if (!body) co_return http::error_response(body.error(), ctx.req);
                auto username = jf::required_string(*body, "username", kMaxUsernameBytes);
@@ -56,12 +70,29 @@ void register_auth_routes(http::Router& router, AuthApiDeps deps) {
                auto password = jf::required_string(*body, "password", kMaxPasswordBytes);
                if (!password) co_return http::error_response(password.error(), ctx.req);
                LoginService* login = &deps.login;
+               // The lockout check here, on the I/O thread (cheap): a locked-out attempt takes no hashing slot.
+               auto pending = login->begin(username.value(), ctx.remote_ip);
+               if (!pending) co_return http::error_response(pending.error(), ctx.req);
+               const LoginService::Pending* attempt = &pending.value();  // lives in this coroutine's frame
                // Built before the co_await: GCC 12 destroys temporaries inside a co_await twice.
-               auto work = [login, name = std::move(username.value()), secret = std::move(password.value()),
-                            ip = ctx.remote_ip] { return login->login(name, secret, ip); };
-               auto result = co_await deps.blocking.run(std::move(work));
-               if (!result) co_return http::error_response(result.error(), ctx.req);
-               json::object answer = login_body(result.value(), deps.tokens.lifetime_s());
+               auto work = [login, attempt, secret = std::move(password.value())] {
+                 return login->finish(*attempt, secret);
+               };
+               std::optional<Result<LoginResult>> result;
+               if (deps.hashing != nullptr) {
+                 result = co_await deps.hashing->try_run(std::move(work));
+               } else {
+                 result = co_await deps.blocking.run(std::move(work));
+               }
+               if (!result) {
+                 login->abandon(*attempt);
+                 busy->inc();
+                 Error full{503, "login_busy", "too many logins in progress; retry in a second"};
+                 full.retry_after = 1;
+                 co_return http::error_response(full, ctx.req);
+               }
+               if (!*result) co_return http::error_response(result->error(), ctx.req);
+               json::object answer = login_body(result->value(), deps.tokens.lifetime_s());
                co_return http::json_response(200, answer, ctx.req);
              });
 

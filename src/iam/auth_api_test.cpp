@@ -4,9 +4,13 @@
 #include <sodium.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
+
+#include <future>
+#include <thread>
 
 #include "auth/testing/fake_user_directory.hpp"
 #include "core/encoding.hpp"
@@ -54,7 +58,7 @@ class AuthApiTest : public ::testing::Test {
 
   Answer call(const char* method, const std::string& path, const std::string& body = "",
               const std::string& bearer = "") {
-    auto match = router_.match(method, path, http::ListenerKind::kPublic, false);
+    auto match = (pooled_ ? pooled_router_ : router_).match(method, path, http::ListenerKind::kPublic, false);
     EXPECT_TRUE(match.route) << path;
     if (!match.route) return {};
     http::Request req{std::string(method) == "GET" ? http::bhttp::verb::get : http::bhttp::verb::post, path, 11};
@@ -95,6 +99,49 @@ class AuthApiTest : public ::testing::Test {
   LoginService login_;
   runtime::BlockingPool blocking_{1};
   http::Router router_;
+  // The same routes with logins on a BoundedPool of one slot (call() uses them when pooled_ is set).
+  runtime::BoundedPool hashing_{runtime::BoundedPoolOptions{1, 1, 0}};
+  http::Router pooled_router_;
+  bool pooled_ = false;
+
+  void use_hashing_pool() {
+    AuthApiDeps deps{login_, authenticator_, tokens_, users_, blocking_};
+    deps.hashing = &hashing_;
+    register_auth_routes(pooled_router_, deps);
+    pooled_ = true;
+  }
+};
+
+// Holds the hashing pool's only slot until released (a login that hashes for as long as the test wants).
+class SlotHolder {
+ public:
+  explicit SlotHolder(runtime::BoundedPool& pool) : open_(gate_.get_future().share()) {
+    boost::asio::co_spawn(
+        io_,
+        [&pool, open = open_]() -> boost::asio::awaitable<void> {
+          auto job = [open] {
+            open.wait();
+            return 0;
+          };
+          co_await pool.try_run(std::move(job));
+        },
+        boost::asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+    while (pool.in_flight() == 0) std::this_thread::yield();
+  }
+  ~SlotHolder() { release(); }
+  void release() {
+    if (thread_.joinable()) {
+      gate_.set_value();
+      thread_.join();
+    }
+  }
+
+ private:
+  boost::asio::io_context io_;
+  std::promise<void> gate_;
+  std::shared_future<void> open_;
+  std::thread thread_;
 };
 
 TEST_F(AuthApiTest, LoginAnswersTheContractShape) {
@@ -199,6 +246,52 @@ TEST_F(AuthApiTest, JwksVerifiesTheLoginToken) {
                                         reinterpret_cast<const unsigned char*>(input.data()), input.size(),
                                         reinterpret_cast<const unsigned char*>(x->data())),
             0);
+}
+
+TEST_F(AuthApiTest, LoginOnTheHashingPoolAnswersAsUsual) {
+  use_hashing_pool();
+  auto a = call("POST", "/iam/auth/login", R"({"username":"admin","password":"admin-password-1"})");
+  ASSERT_EQ(a.status, 200u) << a.raw.body();
+  EXPECT_FALSE(a.body.at("token").as_string().empty());
+  EXPECT_EQ(call("POST", "/iam/auth/login", R"({"username":"admin","password":"nope"})").status, 401u);
+  EXPECT_EQ(hashing_.in_flight(), 0u);
+}
+
+TEST_F(AuthApiTest, FullHashingPoolAnswers503WithRetryAfterAndCountsNoFailure) {
+  use_hashing_pool();
+  {
+    SlotHolder busy(hashing_);
+    // More refusals than the lockout's 5 failures: none of them counts as one.
+    for (int i = 0; i < 7; ++i) {
+      auto a = call("POST", "/iam/auth/login", R"({"username":"admin","password":"nope"})");
+      ASSERT_EQ(a.status, 503u) << a.raw.body();
+      EXPECT_EQ(code(a), "login_busy");
+      EXPECT_EQ(a.raw[http::bhttp::field::retry_after], "1");
+    }
+  }
+  auto a = call("POST", "/iam/auth/login", R"({"username":"admin","password":"admin-password-1"})");
+  EXPECT_EQ(a.status, 200u) << a.raw.body();
+}
+
+TEST_F(AuthApiTest, LockoutIsAnsweredBeforeTheHashingPoolIsAsked) {
+  use_hashing_pool();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(call("POST", "/iam/auth/login", R"({"username":"admin","password":"nope"})").status, 401u);
+  }
+  SlotHolder busy(hashing_);
+  auto a = call("POST", "/iam/auth/login", R"({"username":"admin","password":"admin-password-1"})");
+  EXPECT_EQ(a.status, 429u);
+  EXPECT_EQ(code(a), "locked_out");
+}
+
+TEST(LoginHashingOptions, OneThreadPerCoreUpToEightFourSlotsEachAtNiceTen) {
+  auto one = login_hashing_options(0);
+  EXPECT_EQ(one.threads, 1u);
+  EXPECT_EQ(one.max_in_flight, 4u);
+  EXPECT_EQ(one.nice, 10);
+  EXPECT_EQ(login_hashing_options(2).threads, 2u);
+  EXPECT_EQ(login_hashing_options(2).max_in_flight, 8u);
+  EXPECT_EQ(login_hashing_options(64).threads, 8u);
 }
 
 }  // namespace

@@ -54,12 +54,26 @@ Status LoginService::load() {
 
 Result<LoginResult> LoginService::login(std::string_view username, std::string_view password,
                                         std::string_view client_ip) {
+  auto pending = begin(username, client_ip);
+  if (!pending) return pending.error();
+  return finish(*pending, password);
+}
+
+Result<LoginService::Pending> LoginService::begin(std::string_view username, std::string_view client_ip) {
   auto attempt = limiter_.begin(username, client_ip);
   if (!attempt) {
     locked_attempts_.inc();
     return attempt.error();
   }
-  std::optional<UserRecord> user = users_.find_by_username(std::string(username));
+  return Pending{std::move(attempt.value()), std::string(username), std::string(client_ip)};
+}
+
+void LoginService::abandon(const Pending& pending) { limiter_.abandoned(pending.attempt); }
+
+Result<LoginResult> LoginService::finish(const Pending& pending, std::string_view password) {
+  const LoginLimiter::Attempt& attempt = pending.attempt;
+  const std::string& client_ip = pending.client_ip;
+  std::optional<UserRecord> user = users_.find_by_username(pending.username);
   bool password_ok = false;
   if (user && !user->password_hash.empty()) {
     password_ok = passwords_.verify(user->password_hash, password);
@@ -67,12 +81,12 @@ Result<LoginResult> LoginService::login(std::string_view username, std::string_v
     passwords_.dummy_verify(password);
   }
   if (!password_ok || user->disabled) {
-    record_failure(*attempt, user);
+    record_failure(attempt, user);
     return invalid_credentials();
   }
 
-  if (limiter_.succeeded(*attempt)) {
-    if (auto s = failures_.clear_failures(kUserScope, attempt->user_key); !s) {
+  if (limiter_.succeeded(attempt)) {
+    if (auto s = failures_.clear_failures(kUserScope, attempt.user_key); !s) {
       log::warn("could not clear login failures", {{"userId", user->id}, {"error", s.error().message}});
     }
   }
@@ -82,7 +96,7 @@ Result<LoginResult> LoginService::login(std::string_view username, std::string_v
   out.user = std::move(*user);
   out.user.password_hash.clear();
   logins_.inc();
-  log::info("login", {{"userId", out.user.id}, {"remoteIp", std::string(client_ip)}});
+  log::info("login", {{"userId", out.user.id}, {"remoteIp", client_ip}});
   return out;
 }
 

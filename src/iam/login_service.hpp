@@ -18,7 +18,12 @@
 // began), webstream_login_locked_attempts_total (attempts answered 429), webstream_logins_total (successes).
 // Logs never carry the typed username or password: a failure logs the user id when the name is a user's.
 //
-// Thread rules: any thread; login() and load() BLOCK (argon2id, store): call them from runtime::BlockingPool.
+// Two steps, so that a lockout costs no pool slot and a login refused for want of a hashing thread leaves no
+// trace: begin() (cheap, never blocks: the lockout check, may run on an I/O thread) then exactly one of
+// finish() (the password check, BLOCKS) or abandon() (the attempt never ran). login() is both steps in one.
+//
+// Thread rules: any thread; login(), finish() and load() BLOCK (argon2id, store): call them from a pool
+// (runtime::BoundedPool for logins, runtime::BlockingPool), never from an I/O thread.
 #include <atomic>
 #include <optional>
 #include <string>
@@ -55,6 +60,19 @@ class LoginService {
 
   // 200 → the token and the user; 401 invalid_credentials; 429 locked_out (retry_after set). Blocks.
   Result<LoginResult> login(std::string_view username, std::string_view password, std::string_view client_ip);
+
+  // A login under way: what begin() let through.
+  struct Pending {
+    LoginLimiter::Attempt attempt;
+    std::string username;
+    std::string client_ip;
+  };
+  // The lockout check: 429 locked_out (retry_after set), or the attempt, counted in flight. Never blocks.
+  Result<Pending> begin(std::string_view username, std::string_view client_ip);
+  // The rest of login() for an attempt begin() let through. Blocks.
+  Result<LoginResult> finish(const Pending& pending, std::string_view password);
+  // The attempt will not run (no hashing thread free): it stops being in flight, nothing is counted.
+  void abandon(const Pending& pending);
 
  private:
   void record_failure(const LoginLimiter::Attempt& attempt, const std::optional<UserRecord>& user);
