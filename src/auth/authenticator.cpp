@@ -216,10 +216,14 @@ std::int64_t Authenticator::not_before(const std::string& user_id) const {
 
 void Authenticator::revoke_token_id(const std::string& jti, std::int64_t expires_at) {
   if (jti.empty()) return;
-  std::unique_lock lock(state_mutex_);
-  auto& exp = revoked_[jti];
-  exp = std::max(exp, expires_at);
-  state_size_.store(revoked_.size() + cutoffs_.size(), std::memory_order_release);
+  {
+    std::unique_lock lock(state_mutex_);
+    auto& exp = revoked_[jti];
+    exp = std::max(exp, expires_at);
+    state_size_.store(revoked_.size() + cutoffs_.size(), std::memory_order_release);
+  }
+  const std::int64_t now = clock_.now_s();
+  if (now - last_prune_s_.load(std::memory_order_relaxed) >= options_.prune_interval_s) prune_memory(now);
 }
 
 void Authenticator::apply_cutoff(const std::string& user_id, std::int64_t not_before) {

@@ -60,6 +60,20 @@ TEST_F(RemoteRevocationTest, ARevokedTokenIdIsRefusedAtOnceEvenFromTheCache) {
   EXPECT_TRUE(auth_->authenticate_token(tokens_.issue(user("u-1")).jwt).ok());
 }
 
+TEST_F(RemoteRevocationTest, FedRevocationsAreForgottenOnceTheirTokensHaveExpired) {
+  const auto issued = tokens_.issue(user("u-1"));
+  auth_->revoke_token_id(issued.jti, issued.expires_at);
+  auto p = auth_->authenticate_token(tokens_.issue(user("u-2")).jwt);
+  ASSERT_TRUE(p.ok());
+  Principal revoked_one = *p;
+  revoked_one.token_id = issued.jti;
+  EXPECT_FALSE(auth_->still_valid(revoked_one));
+  // Long after exp (+ leeway, + the prune interval) a later feed entry prunes it from memory.
+  clock_.advance_s(3600 + 60 + 601);
+  auth_->revoke_token_id("another", clock_.now_s() + 100);
+  EXPECT_TRUE(auth_->still_valid(revoked_one));  // only its own exp refuses that token now
+}
+
 TEST_F(RemoteRevocationTest, ACutoffRefusesOlderTokensOfThatUserOnly) {
   const auto old_token = tokens_.issue(user("u-1"));
   const auto bystander = tokens_.issue(user("u-2"));
