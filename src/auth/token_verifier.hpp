@@ -4,7 +4,9 @@
 // iam::TokenService implements it with its own keys; a verifier over a remote IAM's JWKS (standalone /
 // external accessManagement modes) can implement it the same way.
 //
-// Thread rules: implementations are thread-safe and never block (no I/O): verify() runs on I/O threads.
+// Thread rules: implementations are thread-safe and must not block for long: verify() runs on I/O threads.
+// (TokenService never does I/O; iam::JwksTokenVerifier may make one fetch bounded to 500 ms, at most once per
+// 10 s, when it meets an unknown kid — see jwks_verifier.hpp.)
 #include <cstdint>
 #include <string_view>
 
