@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -22,8 +23,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def call(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def call(port, method, path, body=None, headers=None, tls=False):
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     h = {"Content-Type": "application/json"}
     h.update(headers or {})
     conn.request(method, path, json.dumps(body) if body is not None else None, h)
@@ -33,11 +37,11 @@ def call(port, method, path, body=None, headers=None):
     return res.status, (json.loads(data) if data and data[:1] in b"{[" else data)
 
 
-def wait_http(port, path="/gateway/health", timeout=20):
+def wait_http(port, path="/gateway/health", timeout=20, tls=False):
     end = time.time() + timeout
     while time.time() < end:
         try:
-            status, _ = call(port, "GET", path)
+            status, _ = call(port, "GET", path, tls=tls)
             if status < 500:
                 return
         except OSError:
@@ -92,82 +96,117 @@ def ws_bench(binary, mode, url, seconds, connections, extra=()):
         return {"error": out.stderr.strip()[:200]}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    secs = 3 if args.quick else 15
-    ws_secs = 3 if args.quick else 10
-    idle_n = 200 if args.quick else 1000
+ADMIN_PW = "bench-admin-password-1"
 
-    build = os.path.abspath(args.build)
+
+def start_stack(build, work, procs, tls=None, conf=("nginx.conf", "haproxy.cfg")):
+    """The gateway, one simulated session host, nginx and HAProxy in front of that host, and a bench user with
+    a selected session on the gateway. tls: None, or {"pfx", "secret"} to run the gateway with its HTTPS
+    listener (browser traffic then goes there; the host still registers on the HTTP port). `conf`: the nginx and
+    HAProxy templates. Returns the ports, processes and the session's headers."""
     gw_bin = os.path.join(build, "src/app/webstream")
     sim_bin = os.path.join(build, "tools/sim/webstream-sim")
-    ws_bin = os.path.join(build, "bench/ws_bench")
-    work = tempfile.mkdtemp(prefix="webstream-bench-")
-    procs = []
-    try:
-        p_gw, p_sim, p_nginx, p_haproxy = free_port(), free_port(), free_port(), free_port()
-        admin_pw = "bench-admin-password-1"
-        with open(os.path.join(work, "app.config.xml"), "w") as f:
-            f.write(f"""<configuration>
-  <gateway publicIP="127.0.0.1" port="{p_gw}" workerThreads="2">
+    p_gw, p_sim, p_nginx, p_haproxy = free_port(), free_port(), free_port(), free_port()
+    p_https = free_port() if tls else None
+    https_attr = f' httpsPort="{p_https}"' if tls else ""
+    pfx_xml = (f'  <webstreamSettings serverPfxCertificateFile="{tls["pfx"]}" serverPfxSecret="env:BENCH_PFX_SECRET" />\n'
+               if tls else "")
+    with open(os.path.join(work, "app.config.xml"), "w") as f:
+        f.write(f"""<configuration>
+{pfx_xml}  <gateway publicIP="127.0.0.1" port="{p_gw}"{https_attr} workerThreads="2">
     <limits maxConnectionsPerIp="100000" maxConnectionsPerListener="100000" />
     <sessions reservationTimeout="3600" disconnectGrace="3600" />
   </gateway>
   <storage path="{work}/gw.db" />
   <logging level="warn" />
 </configuration>""")
-        env = dict(os.environ, WEBSTREAM_ADMIN_PASSWORD=admin_pw)
-        gw = subprocess.Popen([gw_bin, "-gw", "--config", os.path.join(work, "app.config.xml")], env=env,
-                              stdout=open(os.path.join(work, "gw.log"), "w"), stderr=subprocess.STDOUT)
-        procs.append(gw)
-        wait_http(p_gw)
-        sim = subprocess.Popen([sim_bin, "--gateway", f"http://127.0.0.1:{p_gw}", "--hosts", "1", "--base-port",
-                                str(p_sim), "--max-sessions", "100000", "--fps", "0", "--frame-bytes", "65536",
-                                "--heartbeat-interval", "2", "--log-level", "warn"],
-                               stdout=open(os.path.join(work, "sim.log"), "w"), stderr=subprocess.STDOUT)
-        procs.append(sim)
-        wait_http(p_sim, "/health")
-        for name, port in (("nginx.conf", p_nginx), ("haproxy.cfg", p_haproxy)):
-            with open(os.path.join(HERE, name + ".in")) as f:
-                text = f.read()
-            text = text.replace("@PORT@", str(port)).replace("@UPSTREAM@", f"127.0.0.1:{p_sim}").replace("@DIR@", work)
-            with open(os.path.join(work, name), "w") as f:
-                f.write(text)
-        nginx = subprocess.Popen(["nginx", "-p", work, "-c", os.path.join(work, "nginx.conf"), "-g", "daemon off;"],
-                                 stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "nginx.out"), "w"))
-        procs.append(nginx)
-        haproxy = subprocess.Popen(["haproxy", "-f", os.path.join(work, "haproxy.cfg"), "-db"],
-                                   stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "haproxy.out"), "w"))
-        procs.append(haproxy)
-        wait_http(p_nginx, "/health")
-        wait_http(p_haproxy, "/health")
+    env = dict(os.environ, WEBSTREAM_ADMIN_PASSWORD=ADMIN_PW)
+    if tls:
+        env["BENCH_PFX_SECRET"] = tls["secret"]
+    gw = subprocess.Popen([gw_bin, "-gw", "--config", os.path.join(work, "app.config.xml")], env=env,
+                          stdout=open(os.path.join(work, "gw.log"), "w"), stderr=subprocess.STDOUT)
+    procs.append(gw)
+    wait_http(p_gw)
+    p_pub = p_https or p_gw  # where browser traffic goes
+    if tls:
+        wait_http(p_pub, tls=True)
+    sim = subprocess.Popen([sim_bin, "--gateway", f"http://127.0.0.1:{p_gw}", "--hosts", "1", "--base-port",
+                            str(p_sim), "--max-sessions", "100000", "--fps", "0", "--frame-bytes", "65536",
+                            "--heartbeat-interval", "2", "--log-level", "warn"],
+                           stdout=open(os.path.join(work, "sim.log"), "w"), stderr=subprocess.STDOUT)
+    procs.append(sim)
+    wait_http(p_sim, "/health")
+    for name, port in ((conf[0], p_nginx), (conf[1], p_haproxy)):
+        with open(os.path.join(HERE, name + ".in")) as f:
+            text = f.read()
+        text = text.replace("@PORT@", str(port)).replace("@UPSTREAM@", f"127.0.0.1:{p_sim}").replace("@DIR@", work)
+        with open(os.path.join(work, name), "w") as f:
+            f.write(text)
+    nginx = subprocess.Popen(["nginx", "-p", work, "-c", os.path.join(work, conf[0]), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "nginx.out"), "w"))
+    procs.append(nginx)
+    haproxy = subprocess.Popen(["haproxy", "-f", os.path.join(work, conf[1]), "-db"],
+                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "haproxy.out"), "w"))
+    procs.append(haproxy)
+    wait_http(p_nginx, "/health", tls=bool(tls))
+    wait_http(p_haproxy, "/health", tls=bool(tls))
 
-        # The gateway does its full work: a bench user with an entitlement, a selected session.
-        _, login = call(p_gw, "POST", "/iam/auth/login", {"username": "admin", "password": admin_pw})
-        admin = {"Authorization": "Bearer " + login["token"]}
-        _, app = call(p_gw, "POST", "/iam/apps", {"name": "Bench", "exe": "bench.exe", "args": ""}, admin)
-        _, pol = call(p_gw, "POST", "/iam/policies", {"name": "bench", "document": {"maxConcurrentSessions": 10}}, admin)
-        _, ws = call(p_gw, "POST", "/iam/workspaces", {"name": "Bench", "type": "desktop", "apps": [app["id"]]}, admin)
-        _, user = call(p_gw, "POST", "/iam/users", {"username": "bench", "password": "bench-user-password-1",
-                                                   "roles": ["user"]}, admin)
-        call(p_gw, "POST", "/iam/entitlements", {"subjectType": "user", "subjectId": user["id"],
-                                                 "workspaceId": ws["id"], "appIds": [], "policyId": pol["id"]}, admin)
-        deadline = time.time() + 15
-        while True:
-            _, login = call(p_gw, "POST", "/iam/auth/login", {"username": "bench", "password": "bench-user-password-1"})
-            token = login["token"]
-            status, sel = call(p_gw, "POST", "/gateway/session/select", {"workspaceId": ws["id"]},
-                               {"Authorization": "Bearer " + token, "X-Session-ID": "bench-1"})
-            if status == 200:
-                break
-            if time.time() > deadline:
-                raise RuntimeError(f"select failed: {status} {sel}")
-            time.sleep(0.5)
-        auth = {"Authorization": "Bearer " + token, "X-Session-ID": "bench-1"}
-        q = f"?sessionId=bench-1&token={sel['connectToken']}"
+    # The gateway does its full work: a bench user with an entitlement, a selected session.
+    t = bool(tls)
+    _, login = call(p_pub, "POST", "/iam/auth/login", {"username": "admin", "password": ADMIN_PW}, tls=t)
+    admin = {"Authorization": "Bearer " + login["token"]}
+    _, app = call(p_pub, "POST", "/iam/apps", {"name": "Bench", "exe": "bench.exe", "args": ""}, admin, tls=t)
+    _, pol = call(p_pub, "POST", "/iam/policies", {"name": "bench", "document": {"maxConcurrentSessions": 10}}, admin,
+                  tls=t)
+    _, ws = call(p_pub, "POST", "/iam/workspaces", {"name": "Bench", "type": "desktop", "apps": [app["id"]]}, admin,
+                 tls=t)
+    _, user = call(p_pub, "POST", "/iam/users", {"username": "bench", "password": "bench-user-password-1",
+                                                 "roles": ["user"]}, admin, tls=t)
+    call(p_pub, "POST", "/iam/entitlements", {"subjectType": "user", "subjectId": user["id"],
+                                              "workspaceId": ws["id"], "appIds": [], "policyId": pol["id"]}, admin,
+         tls=t)
+    deadline = time.time() + 15
+    while True:
+        _, login = call(p_pub, "POST", "/iam/auth/login", {"username": "bench", "password": "bench-user-password-1"},
+                        tls=t)
+        token = login["token"]
+        status, sel = call(p_pub, "POST", "/gateway/session/select", {"workspaceId": ws["id"]},
+                           {"Authorization": "Bearer " + token, "X-Session-ID": "bench-1"}, tls=t)
+        if status == 200:
+            break
+        if time.time() > deadline:
+            raise RuntimeError(f"select failed: {status} {sel}")
+        time.sleep(0.5)
+    return {"gw": gw, "sim": sim, "nginx": nginx, "haproxy": haproxy, "p_gw": p_gw, "p_pub": p_pub, "p_sim": p_sim,
+            "p_nginx": p_nginx, "p_haproxy": p_haproxy,
+            "auth": {"Authorization": "Bearer " + token, "X-Session-ID": "bench-1"},
+            "q": f"?sessionId=bench-1&token={sel['connectToken']}"}
+
+
+def stop_all(procs):
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def relay(args, build):
+    """The plain-HTTP relay table (the benchmark's original part)."""
+    secs = 3 if args.quick else 15
+    ws_secs = 3 if args.quick else 10
+    idle_n = 200 if args.quick else 1000
+    ws_bin = os.path.join(build, "bench/ws_bench")
+    work = tempfile.mkdtemp(prefix="webstream-bench-")
+    procs = []
+    try:
+        st = start_stack(build, work, procs)
+        gw, sim, nginx, haproxy = st["gw"], st["sim"], st["nginx"], st["haproxy"]
+        p_gw, p_sim, p_nginx, p_haproxy = st["p_gw"], st["p_sim"], st["p_nginx"], st["p_haproxy"]
+        auth, q = st["auth"], st["q"]
 
         targets = [("direct", p_sim, [sim.pid]), ("nginx", p_nginx, None), ("haproxy", p_haproxy, [haproxy.pid]),
                    ("gateway", p_gw, [gw.pid])]
@@ -231,15 +270,136 @@ def main():
               " capture50", ratio(g["cap50"].get("MBps", 0), d["cap50"].get("MBps", 0)))
         print("non-2xx answers during wrk:", {k: v["http"]["non2xx"] for k, v in results.items()})
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def cpu_s(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def make_certificate(work, key_type, secret):
+    """A self-signed certificate for localhost/127.0.0.1: key.pem + cert.pem (nginx), bundle.pem (HAProxy) and
+    gw.pfx (the gateway), all the same key."""
+    key, crt = os.path.join(work, "key.pem"), os.path.join(work, "cert.pem")
+    newkey = ["-newkey", "rsa:2048"] if key_type == "rsa" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", crt, "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    pfx = os.path.join(work, "gw.pfx")
+    subprocess.run(["openssl", "pkcs12", "-export", "-in", crt, "-inkey", key, "-out", pfx, "-passout", "pass:" + secret],
+                   check=True, capture_output=True)
+    with open(os.path.join(work, "bundle.pem"), "w") as out:
+        for name in (crt, key):
+            with open(name) as f:
+                out.write(f.read())
+    return pfx
+
+
+def tls_relay(args, build):
+    """The HTTPS table: nginx, HAProxy and the gateway terminating TLS with the same certificate, all in front
+    of the same simulated host: keep-alive GET /getConnection with wrk over https, and full handshakes per
+    second with bench/tls_handshake_bench (a fresh TLS session per connection, one GET /gateway/health each,
+    answered by the proxy itself). Each server's CPU time over each test is read from /proc."""
+    secs = 3 if args.quick else 15
+    hs_secs = 3 if args.quick else 10
+    hs_bin = os.path.join(build, "bench/tls_handshake_bench")
+    work = tempfile.mkdtemp(prefix="webstream-bench-tls-")
+    procs = []
+    try:
+        secret = "bench-pfx-secret-1"
+        pfx = make_certificate(work, args.tls_key, secret)
+        st = start_stack(build, work, procs, tls={"pfx": pfx, "secret": secret},
+                         conf=("nginx-tls.conf", "haproxy-tls.cfg"))
+        nginx = st["nginx"]
+        targets = [("nginx", st["p_nginx"], lambda: [nginx.pid] + children(nginx.pid)),
+                   ("haproxy", st["p_haproxy"], lambda: [st["haproxy"].pid]),
+                   ("gateway", st["p_pub"], lambda: [st["gw"].pid])]
+        results = {}
+        for name, port, pids in targets:
+            r = {}
+            c0 = cpu_s(pids())
+            r["http"] = wrk(f"https://127.0.0.1:{port}/getConnection", st["auth"], secs, 64)
+            r["http"]["cpu_us"] = (cpu_s(pids()) - c0) * 1e6 / max(1.0, r["http"]["rps"] * secs)
+            time.sleep(1)
+            c0 = cpu_s(pids())
+            out = subprocess.run([hs_bin, "--port", str(port), "--path", "/gateway/health", "--threads",
+                                  str(args.handshake_threads), "--seconds", str(hs_secs)],
+                                 capture_output=True, text=True)
+            try:
+                r["hs"] = json.loads(out.stdout.strip().splitlines()[-1])
+                r["hs"]["cpu_us"] = (cpu_s(pids()) - c0) * 1e6 / max(1, r["hs"]["ok"])
+            except (ValueError, IndexError):
+                r["hs"] = {"error": out.stderr.strip()[:200]}
+            results[name] = r
+            print(f"  measured {name} (TLS)", file=sys.stderr, flush=True)
+            time.sleep(1)
+
+        names = [n for n, _, _ in targets]
+
+        def row(label, fmt):
+            cells = []
+            for name in names:
+                try:
+                    cells.append(fmt(results[name]))
+                except (KeyError, TypeError, ZeroDivisionError):
+                    cells.append("n/a")
+            print(f"| {label:<50} | " + " | ".join(f"{c:>10}" for c in cells) + " |")
+
+        key = "RSA 2048" if args.tls_key == "rsa" else "ECDSA P-256"
+        hs = results["gateway"].get("hs", {})
+        print()
+        print(f"HTTPS (TLS terminated by each; {key} self-signed certificate; {hs.get('protocol', '?')} "
+              f"{hs.get('cipher', '?')} seen by the handshake client)")
+        print(f"| {'measure':<50} | " + " | ".join(f"{n:>10}" for n in names) + " |")
+        print("|" + "-" * 52 + "|" + "|".join("-" * 12 for _ in names) + "|")
+        row("HTTPS GET /getConnection req/s (wrk -t2 -c64)", lambda r: f"{r['http']['rps']:.0f}")
+        row("HTTPS GET /getConnection p99 ms", lambda r: f"{r['http']['p99_ms']:.2f}")
+        row("  server CPU µs per request", lambda r: f"{r['http']['cpu_us']:.0f}")
+        row(f"new TLS handshakes/s ({args.handshake_threads} client threads)", lambda r: f"{r['hs']['handshakes_per_s']:.0f}")
+        row("  handshake + GET + close, p50 ms", lambda r: f"{r['hs']['p50_ms']:.2f}")
+        row("  handshake + GET + close, p99 ms", lambda r: f"{r['hs']['p99_ms']:.2f}")
+        row("  server CPU µs per handshake", lambda r: f"{r['hs']['cpu_us']:.0f}")
+        row("  resumed / failed", lambda r: f"{r['hs']['resumed']} / {r['hs']['failed']}")
+        g, n = results["gateway"], results["nginx"]
+
+        def ratio(a, b):
+            return f"{a / b:.2f}" if b else "n/a"
+        print()
+        print("ratios gateway/nginx (TLS):  req/s", ratio(g["http"]["rps"], n["http"]["rps"]),
+              " p99", ratio(g["http"]["p99_ms"], n["http"]["p99_ms"]),
+              " CPU/request", ratio(g["http"].get("cpu_us", 0), n["http"].get("cpu_us", 0)),
+              " handshakes/s", ratio(g.get("hs", {}).get("handshakes_per_s", 0), n.get("hs", {}).get("handshakes_per_s", 0)),
+              " CPU/handshake", ratio(g.get("hs", {}).get("cpu_us", 0), n.get("hs", {}).get("cpu_us", 0)))
+        print("non-2xx answers during wrk (TLS):", {k: v["http"]["non2xx"] for k, v in results.items()})
+    finally:
+        stop_all(procs)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--quick", action="store_true", help="short runs: a smoke test of the script")
+    ap.add_argument("--tls", action="store_true", help="also the HTTPS table (TLS terminated by each proxy)")
+    ap.add_argument("--tls-only", action="store_true", help="only the HTTPS table")
+    ap.add_argument("--tls-key", choices=("rsa", "ec"), default="rsa",
+                    help="certificate key: RSA 2048 (default) or ECDSA P-256")
+    ap.add_argument("--handshake-threads", type=int, default=4, help="handshake client threads (default 4)")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    if not args.tls_only:
+        relay(args, build)
+    if args.tls or args.tls_only:
+        tls_relay(args, build)
 
 
 if __name__ == "__main__":

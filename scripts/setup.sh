@@ -12,7 +12,7 @@ packages=(
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(wrk nginx haproxy nghttp2-client) ;;
+    --bench) packages+=(wrk nginx haproxy nghttp2-client linux-perf) ;;
     --browser) packages+=(chromium nodejs npm fonts-dejavu-core) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
