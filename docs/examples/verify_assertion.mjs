@@ -2,9 +2,12 @@
 // request it proxies to a session host (CONTRACT §8, docs/proxy.md "Backend assertion"), and returns the
 // identity the request carries. Node >= 18, no dependencies.
 //
+// Keys: GET /gateway/.well-known/jwks.json on the gateway (every access-management mode: in standalone/external
+// mode the gateway signs with its own keys). In builtin mode /iam/.well-known/jwks.json holds the same keys.
+//
 // As a library:
 //   import { verifyAssertion, loadJwks } from './verify_assertion.mjs';
-//   const jwks = await loadJwks('http://gateway:9000/iam/.well-known/jwks.json');
+//   const jwks = await loadJwks('http://gateway:9000/gateway/.well-known/jwks.json');
 //   const identity = verifyAssertion(req.headers, jwks, { backendId });   // throws AssertionRejected
 //
 // From a shell (reads a JSON headers document: an object, or a list of [name, value] pairs):

@@ -20,7 +20,7 @@ from iam_seed import Seed
 
 FAST = {"interval": 2, "unstableInterval": 1, "timeout": 2, "failureThreshold": 3, "successThreshold": 1}
 VERIFIER = os.path.join(REPO_ROOT, "docs", "examples", "verify_assertion.mjs")
-JWKS_PATHS = ("/iam/.well-known/jwks.json", "/gateway/.well-known/jwks.json")
+JWKS_PATHS = ("/gateway/.well-known/jwks.json", "/iam/.well-known/jwks.json")
 
 
 def node_problem():
@@ -63,13 +63,13 @@ class AssertionVerifierExample(unittest.TestCase):
         status, cls.sel, r = json_request(cls.gw.port, "POST", "/gateway/session/select",
                                           body={"workspaceId": cls.ws["id"], "appId": cls.app["id"]}, headers=cls.hdrs)
         assert status == 200, r.text
-        # Every JWKS the gateway publishes (the IAM's; a gateway one if this build has it).
+        # Both places the keys are published (docs/proxy.md "Backend assertion"): the gateway's, which a session
+        # host should load, and the IAM's (the same set in builtin mode).
         cls.jwks = {}
         for path in JWKS_PATHS:
-            status, body, _ = json_request(cls.gw.port, "GET", path)
-            if status == 200 and isinstance(body, dict) and body.get("keys"):
-                cls.jwks[path] = body
-        assert "/iam/.well-known/jwks.json" in cls.jwks, "no IAM JWKS"
+            status, body, r = json_request(cls.gw.port, "GET", path)
+            assert status == 200 and isinstance(body, dict) and body.get("keys"), (path, r.text)
+            cls.jwks[path] = body
 
     @classmethod
     def tearDownClass(cls):
@@ -95,7 +95,7 @@ class AssertionVerifierExample(unittest.TestCase):
 
     def verify(self, headers, backend_id=None, jwks=None, jwks_source=None, extra=()):
         """Runs the example's CLI; returns (exit code, parsed stdout or None, stderr)."""
-        source = jwks_source or self.write("jwks.json", jwks or self.jwks["/iam/.well-known/jwks.json"])
+        source = jwks_source or self.write("jwks.json", jwks or self.jwks["/gateway/.well-known/jwks.json"])
         args = ["node", VERIFIER, "--jwks", source, "--backend-id", backend_id or self.sel["backendId"],
                 "--headers", self.write("headers.json", headers)] + list(extra)
         p = subprocess.run(args, capture_output=True, text=True, timeout=30)
@@ -133,7 +133,7 @@ class AssertionVerifierExample(unittest.TestCase):
                 self.assertEqual(identity["unsigned"]["username"], self.user["username"])
                 self.assertEqual(identity["unsigned"]["appExe"], "notepad.exe")
         # The JWKS straight from the gateway's URL (the way a backend would load it).
-        code, identity, err = self.verify(self.received, jwks_source=self.gw.url + "/iam/.well-known/jwks.json")
+        code, identity, err = self.verify(self.received, jwks_source=self.gw.url + "/gateway/.well-known/jwks.json")
         self.assertEqual(code, 0, err)
         self.assertEqual(identity["userId"], self.user["id"])
 
@@ -205,7 +205,7 @@ class AssertionVerifierExample(unittest.TestCase):
             " late }));\n") % json.dumps("file://" + VERIFIER)
         # Node lowercases incoming header names and keeps values as strings: give it that shape.
         node_headers = {k.lower(): v for k, v in self.received}
-        arg = json.dumps([node_headers, self.jwks["/iam/.well-known/jwks.json"], self.sel["backendId"]])
+        arg = json.dumps([node_headers, self.jwks["/gateway/.well-known/jwks.json"], self.sel["backendId"]])
         p = subprocess.run(["node", "--input-type=module", "-e", script, arg], capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -27,6 +27,19 @@ HOSTS = 3
 SEED_WORKERS = 4  # the gateway hashes passwords on a pool of 2: 4 requests keep it busy
 
 
+def login_retrying(port, user, attempts=20):
+    """The user's token. A login the gateway cannot hash yet answers 503 login_busy with Retry-After: wait, retry."""
+    for _ in range(attempts):
+        status, body, r = json_request(port, "POST", "/iam/auth/login",
+                                       body={"username": user["username"], "password": user["password"]}, timeout=60)
+        if status == 200:
+            return body["token"]
+        if status != 503:
+            break
+        time.sleep(float(r.header("Retry-After") or 1))
+    raise AssertionError("login as %s answered %d: %s" % (user["username"], status, r.text[:300]))
+
+
 def gateway_xml(strategy):
     return ('    <sessions reservationTimeout="600" disconnectGrace="600" />\n'
             '    <loadBalancing strategy="%s" sessionAffinityTimeout="3600" />' % strategy)
@@ -53,7 +66,7 @@ class SpreadByStrategy(unittest.TestCase):
 
         def make_user(i):
             user = cls.seed.user(username="spread-%03d-%d" % (i, time.time_ns()))
-            user["token"] = cls.seed.token(user)
+            user["token"] = login_retrying(cls.gw.port, user)
             return user
         with ThreadPoolExecutor(SEED_WORKERS) as pool:
             cls.users = list(pool.map(make_user, range(USERS)))
