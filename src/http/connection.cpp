@@ -253,6 +253,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
           // request, before our 101, were never part of the tunnel.
           buffer = beast::flat_buffer();
           scratch = std::string();
+          ctx.connection_ticket = env.ticket;
           co_await match.route->upgrade(ctx, std::move(holder));
           co_return;
         }

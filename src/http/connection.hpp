@@ -21,6 +21,8 @@ struct ConnectionEnv {
   Lifecycle* lifecycle;
   ListenerKind listener;
   bool dev_mode;  // no HTTPS listener: the HTTP listener serves public routes too
+  // Keeps the connection counted against the listener's caps while held (listener.cpp).
+  std::shared_ptr<void> ticket{};
 };
 
 boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket, std::string remote_ip,

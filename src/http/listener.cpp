@@ -65,10 +65,11 @@ void Server::accept_loop(Listener& l) {
           const auto remote = socket.remote_endpoint(rec);
           if (rec) continue;
           std::string ip = remote.address().to_string();
-          bool admitted = l.open.load(std::memory_order_relaxed) < limits_.max_connections_per_listener;
+          Counts& counts = *l.counts;
+          bool admitted = counts.open.load(std::memory_order_relaxed) < limits_.max_connections_per_listener;
           if (admitted) {
-            std::lock_guard lock(l.per_ip_mutex);
-            auto& n = l.per_ip[ip];
+            std::lock_guard lock(counts.per_ip_mutex);
+            auto& n = counts.per_ip[ip];
             if (n >= limits_.max_connections_per_ip) {
               admitted = false;
             } else {
@@ -81,30 +82,30 @@ void Server::accept_loop(Listener& l) {
             socket.close(ignored);
             continue;
           }
-          l.open.fetch_add(1, std::memory_order_relaxed);
-          ConnectionEnv env{&router_, &limits_, &lifecycle_, l.kind, dev_mode_};
+          counts.open.fetch_add(1, std::memory_order_relaxed);
+          // The connection counts until its last owner lets go of this ticket.
+          std::shared_ptr<void> ticket(nullptr, [counts = l.counts, ip](void*) { release(*counts, ip); });
+          ConnectionEnv env{&router_, &limits_, &lifecycle_, l.kind, dev_mode_, std::move(ticket)};
           auto tls = l.tls ? l.tls->current() : nullptr;
-          net::co_spawn(worker, serve_connection(std::move(socket), ip, env, std::move(tls)),
-                        [this, &l, ip](std::exception_ptr e) {
-                          if (e) {
-                            try {
-                              std::rethrow_exception(e);
-                            } catch (const std::exception& ex) {
-                              log::error("connection failed", {{"error", ex.what()}});
-                            }
+          net::co_spawn(worker, serve_connection(std::move(socket), ip, std::move(env), std::move(tls)),
+                        [](std::exception_ptr e) {
+                          if (!e) return;
+                          try {
+                            std::rethrow_exception(e);
+                          } catch (const std::exception& ex) {
+                            log::error("connection failed", {{"error", ex.what()}});
                           }
-                          release(l, ip);
                         });
         }
       },
       net::detached);
 }
 
-void Server::release(Listener& l, const std::string& ip) {
-  l.open.fetch_sub(1, std::memory_order_relaxed);
-  std::lock_guard lock(l.per_ip_mutex);
-  auto it = l.per_ip.find(ip);
-  if (it != l.per_ip.end() && --it->second == 0) l.per_ip.erase(it);
+void Server::release(Counts& counts, const std::string& ip) {
+  counts.open.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard lock(counts.per_ip_mutex);
+  auto it = counts.per_ip.find(ip);
+  if (it != counts.per_ip.end() && --it->second == 0) counts.per_ip.erase(it);
 }
 
 }  // namespace webstream::http

@@ -40,17 +40,23 @@ class Server {
   Lifecycle& lifecycle() { return lifecycle_; }
 
  private:
+  // Open connections of one listener, for the caps. Shared with each connection's ticket (the last owner
+  // of a connection — its request loop, or a WebSocket relay that outlives it — releases the count), so
+  // it may outlive the Server.
+  struct Counts {
+    std::atomic<std::size_t> open{0};
+    std::mutex per_ip_mutex;
+    std::unordered_map<std::string, std::size_t> per_ip;  // GUARDED_BY(per_ip_mutex)
+  };
   struct Listener {
     ListenerKind kind;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
     std::shared_ptr<TlsContextProvider> tls;
-    std::atomic<std::size_t> open{0};
-    std::mutex per_ip_mutex;
-    std::unordered_map<std::string, std::size_t> per_ip;  // GUARDED_BY(per_ip_mutex)
+    std::shared_ptr<Counts> counts = std::make_shared<Counts>();
     int port = 0;
   };
   void accept_loop(Listener& l);
-  void release(Listener& l, const std::string& ip);
+  static void release(Counts& counts, const std::string& ip);
 
   const Router& router_;
   const config::LimitsConfig limits_;

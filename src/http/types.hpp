@@ -35,6 +35,9 @@ struct RequestContext {
   // Set only by in-process dispatch (the MCP proxy's /mcp/iam/*): the caller is this service principal and
   // no token is read. A client can never set it.
   std::shared_ptr<const auth::Principal> preauthenticated;
+  // Set on a WebSocket upgrade: work that takes the connection over and outlives the request (a detached
+  // relay) holds it, so the connection still counts against the listener's caps.
+  std::shared_ptr<void> connection_ticket{};
 
   // The decoded value of query parameter `name`, or "" when absent.
   std::string query_param(std::string_view name) const;

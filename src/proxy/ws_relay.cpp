@@ -187,12 +187,23 @@ RelayOptions RelayOptions::from_limits(const config::LimitsConfig& limits) {
   return o;
 }
 
+// Both WebSocket streams of one relay. They live on the heap so that the handshakes can run in their own
+// coroutine, whose frame (request and response objects, header fields, every awaitable of steps 1-4) is
+// freed once they are done: an idle relay keeps only this and the pumps (docs/proxy.md, "Memory").
 template <class Stream>
-net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request, const BackendTarget& target,
-                                   const Identity& identity, const ForwardInfo& forward, const RelayOptions& options,
-                                   RelayHooks hooks) {
-  RelayOutcome outcome;
+struct Tunnel {
+  Tunnel(Stream&& client, const net::any_io_executor& executor) : client_ws(std::move(client)), backend(executor) {}
+  websocket::stream<Stream> client_ws;  // not yet a WebSocket until step 4 accepts it
+  BackendWs backend;
+};
+
+// Steps 1-4. True: both sides are open. False: the browser got a plain HTTP answer (outcome says which).
+template <class Stream>
+net::awaitable<bool> establish(Tunnel<Stream>& tunnel, const http::Request& upgrade_request,
+                               const BackendTarget& target, const Identity& identity, const ForwardInfo& forward,
+                               const RelayOptions& options, RelayOutcome& outcome) {
   const unsigned version = upgrade_request.version();
+  BackendWs& backend = tunnel.backend;
 
   // 1. The browser's request, and the headers for the backend.
   Refusal refusal = check_upgrade(upgrade_request);
@@ -204,7 +215,6 @@ net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_r
   }
 
   // 2. The backend: connect, then the WebSocket handshake with the identity headers.
-  BackendWs backend(client.get_executor());
   websocket::response_type backend_res;
   if (refusal.status == 0) {
     const auto ec = co_await connect_backend(beast::get_lowest_layer(backend), target.host, target.port,
@@ -240,12 +250,12 @@ net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_r
   if (refusal.status != 0) {
     outcome.refused_status = refusal.status;
     outcome.refused_reason = refusal.message;
-    co_await refuse(client, refusal, version, options.client_handshake_timeout);
-    co_return outcome;
+    co_await refuse(tunnel.client_ws.next_layer(), refusal, version, options.client_handshake_timeout);
+    co_return false;
   }
 
   // 4. Accept the browser with the backend's subprotocol.
-  websocket::stream<Stream> client_ws(std::move(client));
+  auto& client_ws = tunnel.client_ws;
   beast::get_lowest_layer(client_ws).expires_never();
   client_ws.set_option(websocket::stream_base::timeout{options.client_handshake_timeout, options.idle_timeout, true});
   client_ws.read_message_max(options.max_message_bytes);
@@ -263,9 +273,23 @@ net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_r
       outcome.refused_reason = "the browser's WebSocket handshake failed";
       websocket::close_reason reason(websocket::close_code::going_away);
       [[maybe_unused]] auto [cec] = co_await backend.async_close(reason, kNoThrow);
-      co_return outcome;
+      co_return false;
     }
   }
+  co_return true;
+}
+
+template <class Stream>
+net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request, const BackendTarget& target,
+                                   const Identity& identity, const ForwardInfo& forward, const RelayOptions& options,
+                                   RelayHooks hooks) {
+  RelayOutcome outcome;
+  const net::any_io_executor executor = client.get_executor();
+  const auto tunnel = std::make_unique<Tunnel<Stream>>(std::move(client), executor);
+  const bool open = co_await establish(*tunnel, upgrade_request, target, identity, forward, options, outcome);
+  if (!open) co_return outcome;
+  auto& client_ws = tunnel->client_ws;
+  auto& backend = tunnel->backend;
 
   // 5. Relay until both sides are closed.
   const websocket::stream_base::timeout steady{options.close_timeout, options.idle_timeout, true};

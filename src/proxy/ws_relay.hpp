@@ -75,7 +75,9 @@ using RelayStop = std::function<void(std::uint16_t close_code)>;
 
 struct RelayHooks {
   std::function<bool()> still_authorised;       // empty: always authorised
-  std::function<void(RelayStop stop)> on_open;  // both handshakes done, relaying starts
+  // Both handshakes done, relaying starts. From here on the relay no longer reads upgrade_request, target,
+  // identity or forward: the caller may release them (an idle relay should hold as little as possible).
+  std::function<void(RelayStop stop)> on_open;
   std::function<void()> on_close;               // relaying ended (only called after on_open)
 };
 
