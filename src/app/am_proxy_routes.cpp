@@ -20,34 +20,8 @@ namespace {
 constexpr std::string_view kPrefix = "/iam/";
 constexpr std::string_view kInternalPrefix = "/iam/internal";
 
-// Whether `name` is one of the comma-separated tokens of the Connection header values in `tokens`.
-bool named_by(std::string_view tokens, std::string_view name) {
-  while (!tokens.empty()) {
-    const auto comma = tokens.find(',');
-    auto token = tokens.substr(0, comma);
-    tokens = comma == std::string_view::npos ? std::string_view{} : tokens.substr(comma + 1);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (!token.empty() && beast::iequals(token, name)) return true;
-  }
-  return false;
-}
-
-// The client's headers minus everything listed in the header comment; Authorization kept unless `drop_auth`.
-void strip(http::bhttp::fields& headers, bool drop_auth) {
-  std::string tokens;
-  for (const auto& f : headers) {
-    if (f.name() != http::bhttp::field::connection) continue;
-    if (!tokens.empty()) tokens.push_back(',');
-    tokens.append(f.value());
-  }
-  for (auto it = headers.begin(); it != headers.end();) {
-    const auto name = it->name_string();
-    const bool is_auth = beast::iequals(name, "Authorization");
-    const bool drop = is_auth ? drop_auth : (proxy::is_stripped_request_header(name) || named_by(tokens, name));
-    it = drop ? headers.erase(it) : std::next(it);
-  }
-}
+// The client's headers minus everything the header policy strips; Authorization kept unless `drop_auth`.
+void strip(http::bhttp::fields& headers, bool drop_auth) { proxy::strip_request_headers(headers, !drop_auth); }
 
 Error map_transport(const Error& e) {
   if (e.status == 504) return Error{504, "access_management_timeout", "the access-management service did not answer in time"};

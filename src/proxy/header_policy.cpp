@@ -182,16 +182,22 @@ Status validate(const Identity& id, const ForwardInfo& fwd) {
   return Status::success();
 }
 
-Status apply(bhttp::fields& headers, const Identity& identity, const ForwardInfo& forward) {
-  if (auto st = validate(identity, forward); !st) return st;
+void strip_request_headers(bhttp::fields& headers, bool keep_authorization) {
   const std::string tokens = connection_tokens(headers);
   for (auto it = headers.begin(); it != headers.end();) {
-    if (strip_request_field(it->name_string(), tokens)) {
+    const auto name = it->name_string();
+    const bool keep = keep_authorization && same_name(name, "Authorization") && !named_by_connection(tokens, name);
+    if (!keep && strip_request_field(name, tokens)) {
       it = headers.erase(it);
     } else {
       ++it;
     }
   }
+}
+
+Status apply(bhttp::fields& headers, const Identity& identity, const ForwardInfo& forward) {
+  if (auto st = validate(identity, forward); !st) return st;
+  strip_request_headers(headers, false);
   inject(headers, identity, forward);
   return Status::success();
 }

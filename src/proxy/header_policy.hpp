@@ -67,6 +67,10 @@ Status validate(const Identity& identity, const ForwardInfo& forward);
 // True when a client-sent header of this name is always removed, whatever the Connection header says.
 bool is_stripped_request_header(std::string_view name);
 
+// Step 1 alone: removes what apply() removes, nothing injected. `keep_authorization` keeps the client's
+// Authorization (for forwarding to the IAM service, which reads the bearer itself).
+void strip_request_headers(bhttp::fields& headers, bool keep_authorization);
+
 // Plain HTTP: strips `headers` (a request's fields) as described above, then injects the identity.
 // On error `headers` is unchanged. Host is left as the client sent it: the forwarder sets the backend's.
 Status apply(bhttp::fields& headers, const Identity& identity, const ForwardInfo& forward);

@@ -194,6 +194,17 @@ TEST(HeaderPolicy, WireFormRejectsControlCharacters) {
   EXPECT_EQ(wire, "kept");
 }
 
+TEST(HeaderPolicy, StripAloneCanKeepAuthorization) {
+  auto h = make({{"Authorization", "Bearer t"}, {"X-User-ID", "evil"}, {"Cookie", "a"}, {"Accept", "a"}});
+  strip_request_headers(h, true);
+  EXPECT_EQ(values(h, "Authorization"), std::vector<std::string>{"Bearer t"});
+  EXPECT_TRUE(values(h, "X-User-ID").empty());
+  EXPECT_TRUE(values(h, "Cookie").empty());
+  EXPECT_EQ(values(h, "Accept"), std::vector<std::string>{"a"});
+  strip_request_headers(h, false);
+  EXPECT_TRUE(values(h, "Authorization").empty());
+}
+
 TEST(HeaderPolicy, KeepsEndToEndHeadersInOrder) {
   auto h = make({{"Host", "gw"}, {"Accept", "a"}, {"X-User-ID", "evil"}, {"Accept-Language", "fr"}});
   ASSERT_TRUE(apply(h, alice(), fwd()).ok());
