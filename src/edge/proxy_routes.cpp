@@ -1,9 +1,9 @@
 #include "edge/proxy_routes.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -244,7 +244,14 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
     registration->reset();
     deps.sessions.websocket_closed(session);
   };
-  net::co_spawn(executor, run_relay(std::move(job), deps), net::detached);
+  net::co_spawn(executor, run_relay(std::move(job), deps), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("websocket relay failed", {{"error", ex.what()}});
+    }
+  });
 }
 
 }  // namespace
