@@ -121,6 +121,21 @@ void Registry::publish_locked() {
   publisher_->publish(std::move(next));
 }
 
+Result<Registry::Entry*> Registry::take_report_locked(const BackendReport& report, const std::string& key_name,
+                                                      const char* action, bool& added) {
+  const Millis now = clock_.now_ms();
+  Entry* e = find_by_url_locked(report.server_url);
+  if (e) {
+    if (auto s = check_owner_locked(*e, key_name, action); !s) return s.error();
+    apply_locked(*e, report, key_name, now);
+  } else {
+    e = &add_locked(report, key_name, now);
+    added = true;
+  }
+  publish_locked();
+  return e;
+}
+
 Result<std::string> Registry::register_backend(const BackendReport& report, const std::string& key_name) {
   std::lock_guard store_lock(store_mutex_);
   std::string id;
@@ -128,16 +143,9 @@ Result<std::string> Registry::register_backend(const BackendReport& report, cons
   bool added = false;
   {
     std::lock_guard lock(mutex_);
-    const Millis now = clock_.now_ms();
-    Entry* e = find_by_url_locked(report.server_url);
-    if (e) {
-      if (auto s = check_owner_locked(*e, key_name, "register"); !s) return s.error();
-      apply_locked(*e, report, key_name, now);
-    } else {
-      e = &add_locked(report, key_name, now);
-      added = true;
-    }
-    publish_locked();
+    auto taken = take_report_locked(report, key_name, "register", added);
+    if (!taken) return taken.error();
+    Entry* e = taken.value();
     id = e->backend->id;
     row = to_row(*e->backend);
     dirty_.erase(id);
@@ -160,17 +168,9 @@ Result<std::string> Registry::heartbeat(const BackendReport& report, const std::
   bool added = false;
   {
     std::lock_guard lock(mutex_);
-    const Millis now = clock_.now_ms();
-    Entry* e = find_by_url_locked(report.server_url);
-    if (e) {
-      if (auto s = check_owner_locked(*e, key_name, "heartbeat"); !s) return s.error();
-      apply_locked(*e, report, key_name, now);
-    } else {
-      e = &add_locked(report, key_name, now);
-      added = true;
-    }
-    publish_locked();
-    id = e->backend->id;
+    auto taken = take_report_locked(report, key_name, "heartbeat", added);
+    if (!taken) return taken.error();
+    id = taken.value()->backend->id;
     dirty_.insert(id);
   }
   if (added) {

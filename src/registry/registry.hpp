@@ -146,6 +146,10 @@ class Registry {
   // Applies `report` (+ heartbeat time and owner) to a copy of e's backend and stores it in e.
   void apply_locked(Entry& e, const BackendReport& report, const std::string& key_name, Millis now);
   Entry& add_locked(const BackendReport& report, const std::string& key_name, Millis now);
+  // Register and heartbeat alike: the backend with this URL takes the report (if `key_name` owns it), or a
+  // new one is added; the snapshot is republished. `added` says which.
+  Result<Entry*> take_report_locked(const BackendReport& report, const std::string& key_name, const char* action,
+                                    bool& added);
   void replace_locked(Entry& e, Backend next);
   void publish_locked();
   void notify_membership();
