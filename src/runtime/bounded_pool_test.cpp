@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -120,7 +121,6 @@ TEST(BoundedPool, AThrowingJobGivesItsSlotBack) {
 
 TEST(BoundedPool, ThreadsRunAtTheAddedNiceness) {
   const int base = thread_nice();
-  if (base > 14) GTEST_SKIP() << "the test process is already at nice " << base;
   boost::asio::io_context io;
   BoundedPool pool({.threads = 1, .max_in_flight = 1, .nice = 5});
   std::optional<int> seen;
@@ -133,7 +133,7 @@ TEST(BoundedPool, ThreadsRunAtTheAddedNiceness) {
       boost::asio::detached);
   io.run();
   ASSERT_TRUE(seen.has_value());
-  EXPECT_EQ(*seen, base + 5);
+  EXPECT_EQ(*seen, std::min(base + 5, 19));  // the kernel caps niceness at 19
   EXPECT_EQ(thread_nice(), base);  // the caller's thread is untouched
 }
 
