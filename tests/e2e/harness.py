@@ -710,6 +710,14 @@ def http_request(port, method, path, headers=None, body=None, host=LOCALHOST, ti
         return _read_response(_Reader(sock), method)
 
 
+def wait_healthy_backends(gw, n=1, timeout=20):
+    """Waits until the gateway's admin view (/gateway/admin/backends) lists at least `n` Healthy backends."""
+    def healthy():
+        status, data, _ = json_request(gw.port, "GET", "/gateway/admin/backends", token=gw.admin_token())
+        return status == 200 and sum(1 for b in data["items"] if b["state"] == "Healthy") >= n
+    wait_until(healthy, timeout=timeout, message="%d healthy backend(s)" % n)
+
+
 def raw_exchange(port, data, host=LOCALHOST, timeout=5, read_timeout=None, half_close=False):
     """Sends raw bytes and returns every byte the server sends until it closes the connection or stays
     silent for `read_timeout` (default `timeout`) seconds. `half_close` shuts down our sending side first."""

@@ -11,9 +11,9 @@ import time
 import unittest
 import uuid
 
-from harness import (ADMIN_PASSWORD, ADMIN_USER, HEALTH_TIMEOUT, Gateway, GatewayProcess, SimProcess, free_port,
-                     http_request, json_request, login, metric_value, parse_metrics, run_gateway_once, wait_until,
-                     write_config)
+from harness import (wait_healthy_backends, ADMIN_PASSWORD, ADMIN_USER, HEALTH_TIMEOUT, Gateway, GatewayProcess,
+                     SimProcess, free_port, http_request, json_request, login, metric_value, parse_metrics,
+                     run_gateway_once, wait_until, write_config)
 from iam_seed import Seed
 
 SERVICE_KEY = "e2e-service-key-" + uuid.uuid4().hex
@@ -81,10 +81,7 @@ class StandaloneBase(unittest.TestCase):
         cls.ws = cls.seed.workspace([cls.app], type_="app")
         cls.policy = cls.seed.policy({"maxConcurrentSessions": 5})
 
-        def healthy():
-            status, data, _ = json_request(cls.gw.port, "GET", "/gateway/admin/backends", token=cls.gw.admin_token())
-            return status == 200 and any(b["state"] == "Healthy" for b in data["items"])
-        wait_until(healthy, timeout=20, message="a healthy backend")
+        wait_healthy_backends(cls.gw)
 
     @classmethod
     def tearDownClass(cls):

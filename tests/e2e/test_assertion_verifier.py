@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import REPO_ROOT, Gateway, SimProcess, WebSocket, json_request, wait_until
+from harness import (wait_healthy_backends, REPO_ROOT, Gateway, SimProcess, WebSocket, json_request, wait_until)
 from iam_seed import Seed
 
 FAST = {"interval": 2, "unstableInterval": 1, "timeout": 2, "failureThreshold": 3, "successThreshold": 1}
@@ -50,10 +50,7 @@ class AssertionVerifierExample(unittest.TestCase):
                                                         "--frame-bytes", "1024"])
         cls.sim.start()
 
-        def healthy():
-            status, data, _ = json_request(cls.gw.port, "GET", "/gateway/admin/backends", token=cls.gw.admin_token())
-            return status == 200 and any(b["state"] == "Healthy" for b in data["items"])
-        wait_until(healthy, timeout=20, message="a healthy backend")
+        wait_healthy_backends(cls.gw)
         seed = Seed(cls.gw)
         cls.app = seed.app(exe="notepad.exe", args="/A")
         cls.ws = seed.workspace([cls.app], type_="app")

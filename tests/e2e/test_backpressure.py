@@ -14,7 +14,8 @@ new frames follow. Standard library only.
 import time
 import unittest
 
-from harness import Gateway, SimProcess, WebSocket, json_request, http_request, parse_capture_header, wait_until
+from harness import (wait_healthy_backends, Gateway, SimProcess, WebSocket, json_request, http_request,
+                     parse_capture_header, wait_until)
 from iam_seed import Seed
 
 FAST = {"interval": 2, "unstableInterval": 1, "timeout": 2, "failureThreshold": 3, "successThreshold": 1}
@@ -56,10 +57,7 @@ class SlowReader(unittest.TestCase):
                                                         "--frame-bytes", str(FRAME_BYTES)])
         cls.sim.start()
 
-        def healthy():
-            status, data, _ = json_request(cls.gw.port, "GET", "/gateway/admin/backends", token=cls.gw.admin_token())
-            return status == 200 and any(b["state"] == "Healthy" for b in data["items"])
-        wait_until(healthy, timeout=20, message="a healthy backend")
+        wait_healthy_backends(cls.gw)
         cls.seed = Seed(cls.gw)
         app = cls.seed.app()
         cls.ws = cls.seed.workspace([app])

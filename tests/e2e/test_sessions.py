@@ -6,8 +6,8 @@ import socket
 import time
 import unittest
 
-from harness import (Gateway, SimProcess, WebSocket, WebSocketHandshakeError, json_request, http_request,
-                     wait_until, raw_exchange)
+from harness import (wait_healthy_backends, Gateway, SimProcess, WebSocket, WebSocketHandshakeError, json_request,
+                     http_request, wait_until, raw_exchange)
 from iam_seed import Seed
 
 FAST = {"interval": 2, "unstableInterval": 1, "timeout": 2, "failureThreshold": 3, "successThreshold": 1}
@@ -45,10 +45,7 @@ class SessionsBase(unittest.TestCase):
 
     @classmethod
     def wait_healthy(cls, n):
-        def healthy():
-            status, data, _ = json_request(cls.gw.port, "GET", "/gateway/admin/backends", token=cls.gw.admin_token())
-            return status == 200 and sum(1 for b in data["items"] if b["state"] == "Healthy") >= n
-        wait_until(healthy, timeout=20, message="%d healthy backends" % n)
+        wait_healthy_backends(cls.gw, n)
 
     def select(self, user, sid, body=None):
         return json_request(self.gw.port, "POST", "/gateway/session/select",

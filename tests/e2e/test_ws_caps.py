@@ -4,7 +4,8 @@ an idle relay"), and gives its slot back when it closes."""
 import time
 import unittest
 
-from harness import Gateway, SimProcess, WebSocket, WebSocketHandshakeError, json_request, wait_until
+from harness import (wait_healthy_backends, Gateway, SimProcess, WebSocket, WebSocketHandshakeError, json_request,
+                     wait_until)
 from iam_seed import Seed
 
 FAST = {"interval": 2, "unstableInterval": 1, "timeout": 2, "failureThreshold": 3, "successThreshold": 1}
@@ -30,10 +31,7 @@ class WebSocketsCountAgainstTheCaps(unittest.TestCase):
                                                          "--fps", "0"])
         cls.sim.start()
 
-        def healthy():
-            status, data, _ = json_request(cls.gw.port, "GET", "/gateway/admin/backends", token=cls.gw.admin_token())
-            return status == 200 and any(b["state"] == "Healthy" for b in data["items"])
-        wait_until(healthy, timeout=20, message="a healthy backend")
+        wait_healthy_backends(cls.gw)
         seed = Seed(cls.gw)
         app = seed.app(exe="notepad.exe", args="")
         cls.ws = seed.workspace([app], type_="desktop")
