@@ -118,11 +118,42 @@ net::awaitable<bool> write_with_deadline(Stream& stream, SocketDeadline& dog, Re
   co_return !ec;
 }
 
+// Lingering close, after an error answer (413, 431, 400, 408) on a connection whose client may still be
+// sending: half-close, then read and throw away what arrives until the client closes, for at most
+// kLingerTime and kLingerBytes. Closing at once with unread bytes in the kernel's receive queue makes it
+// send a RST, and a client still writing its oversized body then sees "connection reset" or EPIPE instead of
+// our 413 — the answer it needed. `idle` is the request loop's flag: set, a graceful stop cancels the drain.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 16 * 1024 * 1024;
+
 template <class Stream>
-net::awaitable<void> answer_and_close(Stream& stream, SocketDeadline& dog, Error error) {
+net::awaitable<void> linger_before_close(Stream&, SocketDeadline&) {
+  co_return;  // TLS: the close_notify exchange in shutdown_stream does this job
+}
+
+template <>
+net::awaitable<void> linger_before_close(PlainStream& stream, SocketDeadline& dog) {
+  auto& socket = stream.socket();
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  std::unique_ptr<char[]> sink(new char[16 * 1024]);
+  dog.arm(kLingerTime);
+  for (std::size_t drained = 0; drained < kLingerBytes;) {
+    auto [rec, n] = co_await socket.async_read_some(net::buffer(sink.get(), 16 * 1024), kNoThrow);
+    if (rec) break;  // the client closed (EOF), reset, or the deadline cancelled the read
+    drained += n;
+  }
+  dog.disarm();
+}
+
+template <class Stream>
+net::awaitable<void> answer_and_close(Stream& stream, SocketDeadline& dog, bool& idle, Error error) {
   Response res = error_response(error, 11, false);
   std::string scratch;
-  co_await write_with_deadline(stream, dog, res, false, scratch);
+  if (!co_await write_with_deadline(stream, dog, res, false, scratch)) co_return;
+  idle = true;
+  co_await linger_before_close(stream, dog);
 }
 
 // The request loop over an established (and, for TLS, handshaken) stream. `holder` owns the stream so an
@@ -156,7 +187,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
         // never came in time gets its 408.
         if (count == 0 && dog.fired()) {
           Error late{408, "request_timeout", "request headers not received in time"};
-          co_await answer_and_close(stream, dog, std::move(late));
+          co_await answer_and_close(stream, dog, idle, std::move(late));
         }
         co_return;
       }
@@ -183,19 +214,19 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
                  hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message) {
         failure = Error::invalid("malformed HTTP request");
       }
-      if (failure) co_await answer_and_close(stream, dog, *failure);
+      if (failure) co_await answer_and_close(stream, dog, idle, *failure);
       co_return;
     }
     Request& req = parser.get();
     if (auto bad = check_header(req, limits)) {
-      co_await answer_and_close(stream, dog, *bad);
+      co_await answer_and_close(stream, dog, idle, *bad);
       co_return;
     }
     const std::string target(req.target());
     auto url = boost::urls::parse_origin_form(target);
     if (!url) {
       Error bad_target = Error::invalid("request target is not a valid origin-form path");
-      co_await answer_and_close(stream, dog, std::move(bad_target));
+      co_await answer_and_close(stream, dog, idle, std::move(bad_target));
       co_return;
     }
     const bool upgrade = beast::websocket::is_upgrade(req);
@@ -220,7 +251,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
                      bec != bhttp::error::partial_message) {
             failure = Error::invalid("malformed request body");
           }
-          if (failure) co_await answer_and_close(stream, dog, *failure);
+          if (failure) co_await answer_and_close(stream, dog, idle, *failure);
           co_return;
         }
       }
