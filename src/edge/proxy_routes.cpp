@@ -1,9 +1,7 @@
 #include "edge/proxy_routes.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/beast/http/field.hpp>
 
-#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -166,37 +164,6 @@ net::awaitable<http::Response> get_connection(http::RequestContext& ctx, const P
   co_return res;
 }
 
-// Everything a relay needs once the request loop that read its upgrade request is gone.
-struct RelayJob {
-  http::ClientStream stream;
-  http::Request upgrade;  // a copy: the request loop's is gone when the relay starts
-  proxy::BackendTarget target;
-  proxy::Identity identity;
-  proxy::ForwardInfo forward;
-  proxy::RelayHooks hooks;
-  std::shared_ptr<void> connection_ticket;  // keeps the connection counted against the listener caps
-  std::string path;
-  std::string session_id;
-};
-
-// Runs one relay to its end, detached from the request loop: a WebSocket can stay open for hours, and the
-// request loop's coroutine frame (parser, buffers, request) would otherwise stay with it (docs/proxy.md,
-// "Memory").
-net::awaitable<void> run_relay(std::unique_ptr<RelayJob> job, const ProxyRoutesDeps& deps) {
-  RelayJob& j = *job;
-  const auto outcome = co_await proxy::relay(std::move(j.stream), j.upgrade, j.target, j.identity, j.forward,
-                                             deps.relay_options, std::move(j.hooks));
-  log::info(outcome.refused_status ? "websocket refused" : "websocket closed",
-            {{"path", j.path},
-             {"sessionId", j.session_id},
-             {"status", outcome.refused_status},
-             {"reason", outcome.refused_reason},
-             {"clientClose", outcome.client_close},
-             {"backendClose", outcome.backend_close},
-             {"bytesToBackend", outcome.bytes_to_backend},
-             {"bytesToClient", outcome.bytes_to_client}});
-}
-
 net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& stream, const ProxyRoutesDeps& deps) {
   auto caller = find_caller(ctx, deps, true);
   if (!caller) {
@@ -212,16 +179,14 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
     co_return;
   }
   const auto slash = ctx.raw_target.find('?');
-  auto job = std::make_unique<RelayJob>(RelayJob{std::move(stream), ctx.req, {}, std::move(upstream->identity),
-                                                 forward_info(ctx), {}, ctx.connection_ticket,
-                                                 ctx.raw_target.substr(0, slash == std::string::npos ? ctx.raw_target.size() : slash),
-                                                 caller->session->record.id});
+  std::string path = ctx.raw_target.substr(0, slash == std::string::npos ? ctx.raw_target.size() : slash);
   const std::string query = proxy::remove_query_param(ctx.query, "token");
-  job->target = proxy::BackendTarget{upstream->url.host, upstream->url.port,
-                                     proxy::join_target(upstream->url.base_path, job->path, query)};
+  proxy::RelayRequest request{ctx.req, {}, std::move(upstream->identity), forward_info(ctx)};
+  request.target = proxy::BackendTarget{upstream->url.host, upstream->url.port,
+                                        proxy::join_target(upstream->url.base_path, path, query)};
   auto session = caller->session;
   auto principal = caller->principal;
-  proxy::RelayHooks& hooks = job->hooks;
+  proxy::RelayHooks hooks;
   hooks.still_authorised = [&deps, session, principal] {
     // The session must still be live, and a JWT's user must still be allowed in (logout, disable, delete).
     if (!deps.sessions.lookup(session->record.id, session->record.user_id)) return false;
@@ -229,29 +194,30 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
   };
   auto registration = std::make_shared<http::Lifecycle::Registration>();
   const auto executor = co_await net::this_coro::executor;
-  RelayJob* running = job.get();  // owned by run_relay's frame for as long as the hooks can run
-  hooks.on_open = [&deps, session, registration, executor, running](proxy::RelayStop stop) {
+  hooks.on_open = [&deps, session, registration, executor](proxy::RelayStop stop) {
     deps.sessions.websocket_opened(session);
     // A graceful stop closes the relay with 1001 (going away), on the relay's own executor.
     *registration = deps.lifecycle.add(executor, [stop] { stop(1001); });
-    // The handshakes are done: the relay no longer reads the request, target, identity or forward info.
-    running->upgrade = http::Request();
-    running->identity = proxy::Identity();
-    running->forward = proxy::ForwardInfo();
-    running->target = proxy::BackendTarget();
   };
   hooks.on_close = [&deps, session, registration] {
     registration->reset();
     deps.sessions.websocket_closed(session);
   };
-  net::co_spawn(executor, run_relay(std::move(job), deps), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error("websocket relay failed", {{"error", ex.what()}});
-    }
-  });
+  // The relay runs detached from this request loop: a WebSocket can stay open for hours, and the loop's
+  // frame (parser, buffers, request) would otherwise stay with it (docs/proxy.md, "Memory"). The
+  // connection ticket rides along in `done`, keeping the connection counted against the listener caps.
+  auto done = [ticket = ctx.connection_ticket, path, session_id = session->record.id](proxy::RelayOutcome outcome) {
+    log::info(outcome.refused_status ? "websocket refused" : "websocket closed",
+              {{"path", path},
+               {"sessionId", session_id},
+               {"status", outcome.refused_status},
+               {"reason", outcome.refused_reason},
+               {"clientClose", outcome.client_close},
+               {"backendClose", outcome.backend_close},
+               {"bytesToBackend", outcome.bytes_to_backend},
+               {"bytesToClient", outcome.bytes_to_client}});
+  };
+  proxy::start_relay(std::move(stream), std::move(request), deps.relay_options, std::move(hooks), std::move(done));
 }
 
 }  // namespace

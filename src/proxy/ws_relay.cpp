@@ -1,15 +1,20 @@
 #include "proxy/ws_relay.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <array>
+#include <exception>
 #include <memory>
 
+#include "observability/log.hpp"
 #include "observability/metrics.hpp"
 #include "proxy/backend_connect.hpp"
 #include "proxy/ws_handshake.hpp"
@@ -20,10 +25,14 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-using namespace net::experimental::awaitable_operators;
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
-using BackendWs = websocket::stream<beast::tcp_stream>;
-using CloseCode = std::uint16_t;
+// The backend side is a plain socket, not a beast::tcp_stream: the WebSocket stream's own timeouts bound its
+// handshake and idle time, and a tcp_stream's state (three timers) is 0.5 KiB of every idle relay. The
+// connect deadline uses a short-lived tcp_stream (establish()).
+using BackendWs = websocket::stream<net::ip::tcp::socket>;
+
+net::ip::tcp::socket& tcp_socket(net::ip::tcp::socket& s) { return s; }
+net::ip::tcp::socket& tcp_socket(beast::tcp_stream& s) { return s.socket(); }
 using ws_handshake::backend_refusal;
 using ws_handshake::check_upgrade;
 using ws_handshake::offered;
@@ -57,126 +66,6 @@ RelayMetrics& relay_metrics() {
   return m;
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Relaying.
-
-// One side of the relay. All three coroutines run on one executor, so plain fields suffice.
-struct Side {
-  bool closing = false;    // a close was started on it, or its stream has ended: never write to it again
-  CloseCode* recorded;     // the outcome's close code for this side
-};
-
-// Shared with the RelayStop function, which may outlive the relay.
-struct Control {
-  bool ended = false;
-  CloseCode stop_code = 0;
-  net::steady_timer* timer = nullptr;  // the watchdog's, while it runs
-};
-
-// One direction.
-struct Lane {
-  metrics::Counter& bytes;
-  metrics::Counter& messages;
-  std::uint64_t& local_bytes;
-  std::uint64_t& local_messages;
-  CloseCode from_vanished;  // sent to `to` when `from` is gone without a close frame
-  CloseCode to_vanished;    // sent to `from` when a write to `to` fails
-};
-
-template <class Ws>
-net::awaitable<void> close_side(Ws& ws, Side& side, websocket::close_reason reason) {
-  if (side.closing) co_return;
-  side.closing = true;
-  if (*side.recorded == 0) *side.recorded = reason.code;
-  [[maybe_unused]] auto [ec] = co_await ws.async_close(reason, kNoThrow);
-}
-
-template <class From, class To>
-net::awaitable<void> pump(From& from, Side& from_side, To& to, Side& to_side, Lane lane, std::size_t chunk) {
-  co_await net::this_coro::throw_if_cancelled(false);
-  const std::unique_ptr<char[]> buffer(new char[chunk]);  // once per relay and direction
-  bool message_start = true;
-  for (;;) {
-    auto [ec, n] = co_await from.async_read_some(net::mutable_buffer(buffer.get(), chunk), kNoThrow);
-    if (ec) {
-      // operation_aborted: this side's socket was closed under us by the other pump, which handles it.
-      if (ec == net::error::operation_aborted) co_return;
-      from_side.closing = true;
-      websocket::close_reason reason;
-      if (ec == websocket::error::closed) {
-        reason = from.reason();  // pass the peer's code and reason on
-      } else if (ec == websocket::error::message_too_big) {
-        reason = websocket::close_code::too_big;  // Beast already sent 1009 to the sender
-      } else {
-        reason = lane.from_vanished;
-      }
-      if (*from_side.recorded == 0) *from_side.recorded = reason.code;
-      co_await close_side(to, to_side, reason);
-      co_return;
-    }
-    if (to_side.closing) co_return;  // no data may follow a close frame
-    if (message_start) to.text(from.got_text());
-    const bool fin = from.is_message_done();
-    auto [wec, written] = co_await to.async_write_some(fin, net::const_buffer(buffer.get(), n), kNoThrow);
-    if (wec) {
-      if (to_side.closing) co_return;
-      to_side.closing = true;
-      beast::get_lowest_layer(to).close();  // ends the other pump's read on `to`
-      websocket::close_reason reason(lane.to_vanished);
-      co_await close_side(from, from_side, reason);
-      co_return;
-    }
-    message_start = fin;
-    lane.bytes.inc(n);
-    lane.local_bytes += n;
-    if (fin) {
-      lane.messages.inc();
-      ++lane.local_messages;
-    }
-  }
-}
-
-// Asks still_authorised() every interval and obeys stop(); either way closes both sides with one code and
-// then waits: the pumps end the relay once the closing handshakes are done (this coroutine is cancelled).
-template <class ClientWs>
-net::awaitable<void> watchdog(ClientWs& client, Side& client_side, BackendWs& backend, Side& backend_side,
-                              Control& control, const RelayHooks& hooks, const RelayOptions& options) {
-  co_await net::this_coro::throw_if_cancelled(false);
-  net::steady_timer timer(co_await net::this_coro::executor);
-  control.timer = &timer;
-  struct Unpublish {  // also when the frame is destroyed without finishing (io_context torn down)
-    Control& c;
-    ~Unpublish() { c.timer = nullptr; }
-  } unpublish{control};
-  for (;;) {
-    if (control.stop_code != 0) break;
-    timer.expires_after(options.auth_check_interval);
-    [[maybe_unused]] auto [ec] = co_await timer.async_wait(kNoThrow);
-    const auto cs = co_await net::this_coro::cancellation_state;
-    if (cs.cancelled() != net::cancellation_type::none) co_return;  // the pumps are done
-    if (control.stop_code != 0) break;
-    if (hooks.still_authorised && !hooks.still_authorised()) {
-      control.stop_code = static_cast<CloseCode>(websocket::close_code::policy_error);  // 1008
-      break;
-    }
-  }
-  websocket::close_reason reason(control.stop_code);
-  auto closing = close_side(client, client_side, reason) && close_side(backend, backend_side, reason);
-  co_await std::move(closing);
-  // Normally cancelled before this ends; it only bounds a relay whose peers never finish closing.
-  timer.expires_after(options.close_timeout * 2);
-  [[maybe_unused]] auto [ec] = co_await timer.async_wait(kNoThrow);
-  control.timer = nullptr;
-}
-
-RelayStop make_stop(std::shared_ptr<Control> control) {
-  return [control = std::move(control)](CloseCode code) {
-    if (control->ended || control->stop_code != 0) return;
-    control->stop_code = code == 0 ? static_cast<CloseCode>(websocket::close_code::normal) : code;
-    if (control->timer) control->timer->cancel();
-  };
-}
-
 }  // namespace
 
 RelayOptions RelayOptions::from_limits(const config::LimitsConfig& limits) {
@@ -186,6 +75,8 @@ RelayOptions RelayOptions::from_limits(const config::LimitsConfig& limits) {
   o.max_message_bytes = limits.max_ws_message_bytes;
   return o;
 }
+
+namespace {
 
 // Both WebSocket streams of one relay. They live on the heap so that the handshakes can run in their own
 // coroutine, whose frame (request and response objects, header fields, every awaitable of steps 1-4) is
@@ -217,9 +108,13 @@ net::awaitable<bool> establish(Tunnel<Stream>& tunnel, const http::Request& upgr
   // 2. The backend: connect, then the WebSocket handshake with the identity headers.
   websocket::response_type backend_res;
   if (refusal.status == 0) {
-    const auto ec = co_await connect_backend(beast::get_lowest_layer(backend), target.host, target.port,
-                                             options.connect_timeout);
-    if (ec) refusal = backend_refusal(ec, backend_res);
+    beast::tcp_stream connecting(backend.get_executor());
+    const auto ec = co_await connect_backend(connecting, target.host, target.port, options.connect_timeout);
+    if (ec) {
+      refusal = backend_refusal(ec, backend_res);
+    } else {
+      backend.next_layer() = connecting.release_socket();
+    }
   }
   if (refusal.status == 0) {
     backend.set_option(websocket::stream_base::timeout{options.backend_handshake_timeout, options.idle_timeout, true});
@@ -279,65 +174,319 @@ net::awaitable<bool> establish(Tunnel<Stream>& tunnel, const http::Request& upgr
   co_return true;
 }
 
+
+// ---------------------------------------------------------------------------------------------------------
+// Relaying (step 5): one object per open relay, driven by completion handlers.
+//
+// Why not coroutines, as for the handshakes: an open relay is mostly idle, and its memory is what 1,000s of
+// idle WebSockets cost. Two pumps and a watchdog as coroutines, joined by awaitable operators, kept five
+// coroutine frames and a parallel group's state alive per relay (about 16 KiB, docs/proxy.md "Memory of an
+// idle relay"); this object is the whole state, and each pending operation holds one shared_ptr to it.
+
+using CloseCode = std::uint16_t;
+
+// One side of the relay. Everything runs on one executor, so plain fields suffice.
+struct Side {
+  bool closing = false;    // a close was started on it, or its stream has ended: never write to it again
+  CloseCode* recorded;     // the outcome's close code for this side
+};
+
+// A direction's read buffer: small while the direction is quiet, `chunk` bytes once a read fills the small
+// one. An idle relay (or a /control lane of small input events) never touches the large buffer.
+constexpr std::size_t kQuietBuffer = 256;
+
+template <class From, class To>
+struct Lane {
+  From& from;
+  Side& from_side;
+  To& to;
+  Side& to_side;
+  metrics::Counter& bytes;
+  metrics::Counter& messages;
+  std::uint64_t& local_bytes;
+  std::uint64_t& local_messages;
+  CloseCode from_vanished;  // sent to `to` when `from` is gone without a close frame
+  CloseCode to_vanished;    // sent to `from` when a write to `to` fails
+  std::size_t chunk;
+  bool message_start = true;
+  std::unique_ptr<char[]> large;
+  std::array<char, kQuietBuffer> quiet{};
+
+  net::mutable_buffer buffer() {
+    return large ? net::mutable_buffer(large.get(), chunk) : net::mutable_buffer(quiet.data(), quiet.size());
+  }
+  void grow_if_filled(std::size_t n) {
+    if (!large && n == quiet.size() && chunk > quiet.size()) large.reset(new char[chunk]);
+  }
+};
+
 template <class Stream>
-net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request, const BackendTarget& target,
-                                   const Identity& identity, const ForwardInfo& forward, const RelayOptions& options,
-                                   RelayHooks hooks) {
-  RelayOutcome outcome;
-  const net::any_io_executor executor = client.get_executor();
-  const auto tunnel = std::make_unique<Tunnel<Stream>>(std::move(client), executor);
-  const bool open = co_await establish(*tunnel, upgrade_request, target, identity, forward, options, outcome);
-  if (!open) co_return outcome;
-  auto& client_ws = tunnel->client_ws;
-  auto& backend = tunnel->backend;
+class LiveRelay : public std::enable_shared_from_this<LiveRelay<Stream>> {
+ public:
+  // Made once both sides are open: allocated after the handshakes' short-lived allocations are freed, it
+  // fills their holes (made before the handshakes, idle RSS was 1.7 KiB per relay higher, measured).
+  LiveRelay(std::unique_ptr<Tunnel<Stream>> tunnel, const RelayOptions& options, RelayHooks hooks, RelayDone done,
+            RelayOutcome outcome)
+      : tunnel_(std::move(tunnel)),
+        options_(options),
+        hooks_(std::move(hooks)),
+        done_(std::move(done)),
+        outcome_(std::move(outcome)),
+        metrics_(relay_metrics()),
+        timer_(tunnel_->backend.get_executor()),
+        client_side_{false, &outcome_.client_close},
+        backend_side_{false, &outcome_.backend_close},
+        to_backend_{tunnel_->client_ws, client_side_, tunnel_->backend, backend_side_,
+                    metrics_.bytes_to_backend, metrics_.messages_to_backend, outcome_.bytes_to_backend,
+                    outcome_.messages_to_backend, kGoingAway, kInternal, chunk_of(options), true, {}, {}},
+        to_client_{tunnel_->backend, backend_side_, tunnel_->client_ws, client_side_,
+                   metrics_.bytes_to_client, metrics_.messages_to_client, outcome_.bytes_to_client,
+                   outcome_.messages_to_client, kInternal, kGoingAway, chunk_of(options), true, {}, {}} {}
 
-  // 5. Relay until both sides are closed.
-  const websocket::stream_base::timeout steady{options.close_timeout, options.idle_timeout, true};
-  backend.set_option(steady);
-  client_ws.set_option(steady);
-  boost::system::error_code ignored;
-  beast::get_lowest_layer(client_ws).socket().set_option(net::ip::tcp::no_delay(true), ignored);
-  auto& m = relay_metrics();
-  auto control = std::make_shared<Control>();
-  struct OpenGuard {  // also when the frame is destroyed without finishing (io_context torn down)
-    RelayMetrics& m;
-    Control& c;
-    OpenGuard(RelayMetrics& metrics, Control& control) : m(metrics), c(control) { m.open.add(1); }
-    ~OpenGuard() {
-      c.ended = true;
-      m.open.add(-1);
+  LiveRelay(const LiveRelay&) = delete;
+  LiveRelay& operator=(const LiveRelay&) = delete;
+
+  // The io_context torn down with the relay still open: its handlers are destroyed, not called.
+  ~LiveRelay() {
+    if (started_ && !finished_) metrics_.open.add(-1);
+  }
+
+  void start() {
+    const websocket::stream_base::timeout steady{options_.close_timeout, options_.idle_timeout, true};
+    tunnel_->backend.set_option(steady);
+    tunnel_->client_ws.set_option(steady);
+    boost::system::error_code ignored;
+    tcp_socket(beast::get_lowest_layer(tunnel_->client_ws)).set_option(net::ip::tcp::no_delay(true), ignored);
+    started_ = true;
+    metrics_.open.add(1);
+    if (hooks_.on_open) {
+      std::weak_ptr<LiveRelay> weak = this->shared_from_this();
+      hooks_.on_open([weak](CloseCode code) {
+        if (auto self = weak.lock()) self->stop(code);
+      });
     }
-  } open_guard(m, *control);
-  if (hooks.on_open) hooks.on_open(make_stop(control));
+    read(to_backend_);
+    read(to_client_);
+    watch();
+  }
 
-  Side client_side{false, &outcome.client_close};
-  Side backend_side{false, &outcome.backend_close};
-  const CloseCode going_away = static_cast<CloseCode>(websocket::close_code::going_away);   // 1001
-  const CloseCode internal = static_cast<CloseCode>(websocket::close_code::internal_error);  // 1011
-  Lane to_backend{m.bytes_to_backend, m.messages_to_backend, outcome.bytes_to_backend,
-                  outcome.messages_to_backend, going_away, internal};
-  Lane to_client{m.bytes_to_client, m.messages_to_client, outcome.bytes_to_client, outcome.messages_to_client,
-                 internal, going_away};
-  const std::size_t chunk = std::max<std::size_t>(options.chunk_bytes, 1024);
-  auto pumps = pump(client_ws, client_side, backend, backend_side, to_backend, chunk) &&
-               pump(backend, backend_side, client_ws, client_side, to_client, chunk);
-  auto everything =
-      std::move(pumps) || watchdog(client_ws, client_side, backend, backend_side, *control, hooks, options);
-  co_await std::move(everything);
+ private:
+  static constexpr CloseCode kGoingAway = static_cast<CloseCode>(websocket::close_code::going_away);   // 1001
+  static constexpr CloseCode kInternal = static_cast<CloseCode>(websocket::close_code::internal_error);  // 1011
 
-  if (hooks.on_close) hooks.on_close();
-  co_return outcome;
+  static std::size_t chunk_of(const RelayOptions& options) { return std::max<std::size_t>(options.chunk_bytes, 1024); }
+
+  // -- The pumps: read at most one buffer of the current message, write it as one frame, read again. -----
+
+  template <class From, class To>
+  void read(Lane<From, To>& lane) {
+    lane.from.async_read_some(lane.buffer(), [self = this->shared_from_this(), &lane](
+                                                 boost::system::error_code ec, std::size_t n) {
+      self->on_read(lane, ec, n);
+    });
+  }
+
+  template <class From, class To>
+  void on_read(Lane<From, To>& lane, boost::system::error_code ec, std::size_t n) {
+    if (ec) {
+      // operation_aborted: this side's socket was closed under us by the other lane, which handles it.
+      if (ec == net::error::operation_aborted) return lane_done();
+      lane.from_side.closing = true;
+      websocket::close_reason reason;
+      if (ec == websocket::error::closed) {
+        reason = lane.from.reason();  // pass the peer's code and reason on
+      } else if (ec == websocket::error::message_too_big) {
+        reason = websocket::close_code::too_big;  // Beast already sent 1009 to the sender
+      } else {
+        reason = lane.from_vanished;
+      }
+      if (*lane.from_side.recorded == 0) *lane.from_side.recorded = reason.code;
+      close_side(lane.to, lane.to_side, reason, [this] { lane_done(); });
+      return;
+    }
+    if (lane.to_side.closing) return lane_done();  // no data may follow a close frame
+    if (lane.message_start) lane.to.text(lane.from.got_text());
+    const bool fin = lane.from.is_message_done();
+    const net::const_buffer data(lane.buffer().data(), n);
+    lane.to.async_write_some(fin, data, [self = this->shared_from_this(), &lane, n, fin](
+                                            boost::system::error_code wec, std::size_t) {
+      self->on_written(lane, wec, n, fin);
+    });
+  }
+
+  template <class From, class To>
+  void on_written(Lane<From, To>& lane, boost::system::error_code ec, std::size_t n, bool fin) {
+    if (ec) {
+      if (lane.to_side.closing) return lane_done();
+      lane.to_side.closing = true;
+      boost::system::error_code ignored;
+      tcp_socket(beast::get_lowest_layer(lane.to)).close(ignored);  // ends the other lane's read on `to`
+      close_side(lane.from, lane.from_side, websocket::close_reason(lane.to_vanished), [this] { lane_done(); });
+      return;
+    }
+    lane.message_start = fin;
+    lane.bytes.inc(n);
+    lane.local_bytes += n;
+    if (fin) {
+      lane.messages.inc();
+      ++lane.local_messages;
+    }
+    lane.grow_if_filled(n);
+    read(lane);
+  }
+
+  // Starts the closing handshake on one side (once), then calls `then`.
+  template <class Ws, class Then>
+  void close_side(Ws& ws, Side& side, const websocket::close_reason& reason, Then then) {
+    if (side.closing) return then();
+    side.closing = true;
+    if (*side.recorded == 0) *side.recorded = reason.code;
+    ws.async_close(reason, [self = this->shared_from_this(), then](boost::system::error_code) { then(); });
+  }
+
+  void lane_done() {
+    if (++lanes_done_ == 2) finish();
+  }
+
+  void finish() {
+    finished_ = true;
+    timer_.cancel();
+    metrics_.open.add(-1);
+    if (hooks_.on_close) hooks_.on_close();
+    hooks_ = RelayHooks();  // what they captured (the session, the principal) is not needed any more
+    if (done_) {
+      auto done = std::move(done_);
+      done(std::move(outcome_));
+    }
+  }
+
+  // -- The watchdog: asks still_authorised() every interval and obeys stop(); either way closes both sides
+  // with one code, then bounds how long their closing handshakes may take. --------------------------------
+
+  void watch() {
+    timer_.expires_after(closing_all_ ? options_.close_timeout * 2 : options_.auth_check_interval);
+    timer_.async_wait([self = this->shared_from_this()](boost::system::error_code) { self->on_watch(); });
+  }
+
+  void on_watch() {
+    if (finished_) return;
+    if (closing_all_) {
+      // The peers never finished closing: drop both connections; the lanes' reads end and finish().
+      if (timer_.expiry() > std::chrono::steady_clock::now()) return watch();  // woken early (stop again)
+      boost::system::error_code ignored;
+      tcp_socket(beast::get_lowest_layer(tunnel_->client_ws)).close(ignored);
+      tcp_socket(tunnel_->backend.next_layer()).close(ignored);
+      return;
+    }
+    if (stop_code_ == 0 && hooks_.still_authorised && !hooks_.still_authorised()) {
+      stop_code_ = static_cast<CloseCode>(websocket::close_code::policy_error);  // 1008
+    }
+    if (stop_code_ == 0) return watch();
+    closing_all_ = true;
+    const websocket::close_reason reason(stop_code_);
+    close_side(tunnel_->client_ws, client_side_, reason, [] {});
+    close_side(tunnel_->backend, backend_side_, reason, [] {});
+    watch();
+  }
+
+  void stop(CloseCode code) {
+    if (finished_ || stop_code_ != 0) return;
+    stop_code_ = code == 0 ? static_cast<CloseCode>(websocket::close_code::normal) : code;
+    timer_.cancel();  // on_watch runs now and closes both sides
+  }
+
+  std::unique_ptr<Tunnel<Stream>> tunnel_;
+  RelayOptions options_;
+  RelayHooks hooks_;
+  RelayDone done_;
+  RelayOutcome outcome_;
+  RelayMetrics& metrics_;
+  net::steady_timer timer_;
+  Side client_side_;
+  Side backend_side_;
+  Lane<websocket::stream<Stream>, BackendWs> to_backend_;
+  Lane<BackendWs, websocket::stream<Stream>> to_client_;
+  int lanes_done_ = 0;
+  bool started_ = false;
+  bool finished_ = false;
+  bool closing_all_ = false;
+  CloseCode stop_code_ = 0;
+};
+
+// Steps 1-4 in a coroutine whose frame is gone once the relay is open; then the relay object takes over.
+template <class Stream>
+net::awaitable<void> open_relay(std::unique_ptr<Tunnel<Stream>> tunnel, std::unique_ptr<RelayRequest> request,
+                                RelayOptions options, RelayHooks hooks, RelayDone done) {
+  RelayOutcome outcome;
+  const bool open = co_await establish(*tunnel, request->upgrade, request->target, request->identity,
+                                       request->forward, options, outcome);
+  request.reset();
+  if (!open) {
+    if (done) done(std::move(outcome));
+    co_return;
+  }
+  auto live = std::make_shared<LiveRelay<Stream>>(std::move(tunnel), options, std::move(hooks), std::move(done),
+                                                  std::move(outcome));
+  live->start();
+}
+
+void log_failure(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log::error("websocket relay failed", {{"error", ex.what()}});
+  }
+}
+
+// The client stream is moved once, into the tunnel: a beast::tcp_stream allocates new state on every move,
+// and each short-lived copy left a hole in the heap under the relay's long-lived objects.
+template <class Stream>
+void spawn_relay(Stream& client, RelayRequest&& request, const RelayOptions& options, RelayHooks&& hooks,
+                 RelayDone&& done) {
+  const net::any_io_executor executor = client.get_executor();
+  auto tunnel = std::make_unique<Tunnel<Stream>>(std::move(client), executor);
+  net::co_spawn(executor,
+                open_relay(std::move(tunnel), std::make_unique<RelayRequest>(std::move(request)), options,
+                           std::move(hooks), std::move(done)),
+                log_failure);
+}
+
+}  // namespace
+
+void start_relay(http::ClientStream&& client, RelayRequest request, const RelayOptions& options, RelayHooks hooks,
+                 RelayDone done) {
+  if (auto* plain = std::get_if<http::PlainStream>(&client)) {
+    spawn_relay(*plain, std::move(request), options, std::move(hooks), std::move(done));
+  } else {
+    spawn_relay(std::get<http::TlsStream>(client), std::move(request), options, std::move(hooks), std::move(done));
+  }
 }
 
 net::awaitable<RelayOutcome> relay(http::ClientStream client, const http::Request& upgrade_request,
                                    const BackendTarget& target, const Identity& identity, const ForwardInfo& forward,
                                    const RelayOptions& options, RelayHooks hooks) {
-  if (auto* plain = std::get_if<http::PlainStream>(&client)) {
-    co_return co_await relay(std::move(*plain), upgrade_request, target, identity, forward, options,
-                             std::move(hooks));
-  }
-  co_return co_await relay(std::move(std::get<http::TlsStream>(client)), upgrade_request, target, identity,
-                           forward, options, std::move(hooks));
+  RelayRequest request{upgrade_request, target, identity, forward};
+  const auto executor = co_await net::this_coro::executor;
+  auto initiate = [&](auto handler) {
+    // The handler is move-only; RelayDone is a std::function, so it holds the handler through a shared_ptr.
+    // Posted, so that this coroutine never resumes inside the relay's own handler.
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    start_relay(std::move(client), std::move(request), options, std::move(hooks),
+                [shared, executor](RelayOutcome outcome) {
+                  net::post(executor, [shared, outcome = std::move(outcome)]() mutable { (*shared)(std::move(outcome)); });
+                });
+  };
+  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(RelayOutcome)>(initiate,
+                                                                                          net::use_awaitable);
+}
+
+template <class Stream>
+net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request, const BackendTarget& target,
+                                   const Identity& identity, const ForwardInfo& forward, const RelayOptions& options,
+                                   RelayHooks hooks) {
+  co_return co_await relay(http::ClientStream(std::move(client)), upgrade_request, target, identity, forward,
+                           options, std::move(hooks));
 }
 
 template net::awaitable<RelayOutcome> relay<http::PlainStream>(http::PlainStream, const http::Request&,

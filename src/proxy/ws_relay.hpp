@@ -14,13 +14,18 @@
 //      backend_unavailable; a handshake timeout becomes 504 backend_timeout.
 //   4. Accept the browser (from the already-read request), echoing the subprotocol the backend chose; no
 //      permessage-deflate.
-//   5. Relay: two pumps, co_await (browser_to_backend() || backend_to_browser()), beside a watchdog. Each
-//      pump reads at most chunk_bytes of the current message into its own fixed buffer, then writes them
-//      as one frame (fin when the message is complete), then reads again: a slow reader slows its writer,
-//      memory per relay is 2 × chunk_bytes plus Beast's fixed frame buffers. Message type (text/binary) and
-//      message boundaries are preserved; fragment boundaries may change, as RFC 6455 §5.4 allows an
-//      intermediary. A message over max_message_bytes closes its sender with 1009 (Beast) and the other
-//      side with 1009 too.
+//   5. Relay: one object driven by completion handlers (steps 1-4 are a coroutine whose frame is freed
+//      once both sides are open; see "Memory" below). Two lanes, one per direction, and a watchdog. Each
+//      lane reads at most one buffer of the current message, writes it as one frame (fin when the message
+//      is complete), then reads again: a slow reader slows its writer. A lane's buffer is 1 KiB until a
+//      read fills it, then chunk_bytes for the rest of the relay; memory per relay is at most
+//      2 × chunk_bytes plus Beast's fixed frame buffers. Message type (text/binary) and message boundaries
+//      are preserved; fragment boundaries may change, as RFC 6455 §5.4 allows an intermediary. A message
+//      over max_message_bytes closes its sender with 1009 (Beast) and the other side with 1009 too.
+//
+// Memory: an idle relay is its two WebSocket streams, the relay object (lanes with their 1 KiB buffers,
+//   hooks, outcome, timer) and three pending operations (two reads, the watchdog's wait), each holding a
+//   shared_ptr to the object. No coroutine frame stays alive: docs/proxy.md "Memory of an idle relay".
 //
 // Ping/pong: answered hop by hop. Beast answers each peer's ping with a pong at once and swallows pongs;
 //   pings are not forwarded, so a peer's ping measures its own hop. Each side also gets keep-alive pings
@@ -33,8 +38,8 @@
 //   webstream_websocket_relayed_messages_total by direction, webstream_websockets_open.
 //
 // Thread rules: the relay runs on the client stream's executor, which must be single-threaded (a worker's
-// io_context) or a strand: both pumps and the watchdog touch both streams without locks. Hooks are called
-// on that executor; still_authorised must be cheap and must not block. The hot path (the pumps) takes no
+// io_context) or a strand: both lanes and the watchdog touch both streams without locks. Hooks are called
+// on that executor; still_authorised must be cheap and must not block. The hot path (the lanes) takes no
 // lock, does no map lookup and allocates nothing per message.
 #include <boost/asio/awaitable.hpp>
 
@@ -75,8 +80,7 @@ using RelayStop = std::function<void(std::uint16_t close_code)>;
 
 struct RelayHooks {
   std::function<bool()> still_authorised;       // empty: always authorised
-  // Both handshakes done, relaying starts. From here on the relay no longer reads upgrade_request, target,
-  // identity or forward: the caller may release them (an idle relay should hold as little as possible).
+  // Both handshakes done, relaying starts.
   std::function<void(RelayStop stop)> on_open;
   std::function<void()> on_close;               // relaying ended (only called after on_open)
 };
@@ -93,7 +97,24 @@ struct RelayOutcome {
   std::uint64_t messages_to_client = 0;
 };
 
-// Relays one browser WebSocket. `client` is taken over; `upgrade_request` must be the request read from it
+// Called once, on the relay's executor, when the relay is over (after on_close) or was refused.
+using RelayDone = std::function<void(RelayOutcome)>;
+
+// What the relay needs only until both handshakes are done (then it is freed).
+struct RelayRequest {
+  http::Request upgrade;   // the request read from the browser (no bytes beyond it read)
+  BackendTarget target;
+  Identity identity;
+  ForwardInfo forward;
+};
+
+// Starts relaying `client` and returns at once; `done` gets the outcome. Nothing of the caller's is
+// referenced afterwards (`options` is copied), so the caller's frame may end: this is how the gateway runs
+// relays, detached from the request loop that read the upgrade request.
+void start_relay(http::ClientStream&& client, RelayRequest request, const RelayOptions& options, RelayHooks hooks,
+                 RelayDone done);
+
+// Relays one browser WebSocket and completes with the outcome (start_relay, awaited). `client` is taken over; `upgrade_request` must be the request read from it
 // (no bytes beyond it read). References must outlive the awaitable (co_await it directly).
 template <class Stream>
 boost::asio::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request,
