@@ -1,6 +1,7 @@
 // ws_bench: a WebSocket load client for bench/run.sh.
 //   ws_bench echo    --url ws://127.0.0.1:PORT/control?... --connections 100 --rate 20 --seconds 10 --bytes 64
-//       each connection sends `rate` messages/s and times the echo: prints p50/p99/max round-trip in µs.
+//       each connection sends `rate` messages/s (the connections' phases spread evenly over the period) and
+//       times the echo: prints p50/p99/max round-trip in µs.
 //   ws_bench capture --url ws://…/capture?… --connections 1 --seconds 10
 //       reads as fast as it can: prints MB/s and messages/s over all connections.
 //   ws_bench idle    --url ws://…/control?… --connections 1000 --seconds 10
@@ -65,7 +66,11 @@ net::awaitable<bool> open(ws::stream<beast::tcp_stream>& s, const Options& o) {
   co_return !hec;
 }
 
-net::awaitable<void> run_echo(const Options& o, Stats& st, steady_clock::time_point end) {
+// Connection `index` of `o.connections` sends at phase index/connections of the period: the connections
+// together send at an even o.rate × connections messages/s. (Started in step, every connection sent in the
+// same instant, and the round trip measured how long the proxy and the host took to drain a burst of
+// `connections` messages, not one message's trip; the figures then swung by 3x between identical runs.)
+net::awaitable<void> run_echo(const Options& o, Stats& st, steady_clock::time_point end, int index) {
   ws::stream<beast::tcp_stream> s(co_await net::this_coro::executor);
   if (!co_await open(s, o)) {
     ++st.failed;
@@ -77,7 +82,9 @@ net::awaitable<void> run_echo(const Options& o, Stats& st, steady_clock::time_po
   beast::flat_buffer buffer;
   net::steady_timer timer(co_await net::this_coro::executor);
   const auto period = microseconds(1'000'000 / std::max(1, o.rate));
-  auto next = steady_clock::now();
+  auto next = steady_clock::now() + period * index / std::max(1, o.connections);
+  timer.expires_at(next);
+  co_await timer.async_wait(kNoThrow);
   while (steady_clock::now() < end) {
     const auto sent = steady_clock::now();
     auto [wec, wn] = co_await s.async_write(net::buffer(payload), kNoThrow);
@@ -161,7 +168,7 @@ int main(int argc, char** argv) {
   const auto start = steady_clock::now();
   const auto end = start + seconds(o.seconds);
   for (int i = 0; i < o.connections; ++i) {
-    if (o.mode == "echo") net::co_spawn(io, run_echo(o, st, end), net::detached);
+    if (o.mode == "echo") net::co_spawn(io, run_echo(o, st, end, i), net::detached);
     else if (o.mode == "capture") net::co_spawn(io, run_capture(o, st, end), net::detached);
     else net::co_spawn(io, run_idle(o, st, end), net::detached);
   }
