@@ -342,6 +342,8 @@ class Gateway:
     def __init__(self, port=None, env=None, **config_kwargs):
         self.dir = tempfile.mkdtemp(prefix="webstream-e2e-")
         self.port = port or free_port()
+        self._port_picked = port is None  # a picked port may be taken by a parallel test before we bind it
+        self._started_once = False
         self.env = env
         self.config_kwargs = config_kwargs
         self.config_path = write_config(self.dir, self.port, **config_kwargs)
@@ -354,10 +356,22 @@ class Gateway:
         return "http://%s:%d" % (LOCALHOST, self.port)
 
     def start(self, timeout=HEALTH_TIMEOUT):
-        self.runs += 1
-        self.process = GatewayProcess(self.config_path, self.port, env=self.env, log_dir=self.dir,
-                                      name="gateway%d" % self.runs)
-        self.process.start(wait=True, timeout=timeout)
+        for attempt in range(5):
+            self.runs += 1
+            self.process = GatewayProcess(self.config_path, self.port, env=self.env, log_dir=self.dir,
+                                          name="gateway%d" % self.runs)
+            try:
+                self.process.start(wait=True, timeout=timeout)
+                break
+            except RuntimeError as e:
+                # Another test (ctest -j) bound the port between free_port() and our bind: pick a new one, but
+                # only before the first successful start (a restart must keep its port).
+                if not (self._port_picked and not self._started_once and attempt < 4
+                        and "Address already in use" in str(e)):
+                    raise
+                self.port = free_port()
+                self.config_path = write_config(self.dir, self.port, **self.config_kwargs)
+        self._started_once = True
         self._token = None
         return self
 

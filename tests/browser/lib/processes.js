@@ -154,19 +154,32 @@ async function call(baseUrl, method, urlPath, { body, token, headers = {} } = {}
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
+// A port picked by freePort() can be taken by a parallel test before the gateway binds it (ctest -j): the
+// gateway then exits 2 naming "Address already in use", and is started again on a new port.
 async function startGateway({ workDir, logDir, adminPassword }) {
-  const port = await freePort();
-  const config = writeConfig(workDir, port);
-  const child = new Child("gateway", gatewayBin(), ["-gw", "--config", config], {
-    env: { WEBSTREAM_ADMIN_PASSWORD: adminPassword }, logDir,
-  });
-  const baseUrl = `http://${HOST}:${port}`;
-  await waitFor(async () => {
-    if (child.exited) throw new Error("the gateway exited: " + JSON.stringify(child.exited) + "\n" + child.output.slice(-2000));
-    const r = await fetch(baseUrl + "/gateway/health").catch(() => null);
-    return r && r.status === 200;
-  }, { timeoutMs: 30000, what: "the gateway's /gateway/health" });
-  return { child, port, baseUrl };
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const config = writeConfig(workDir, port);
+    const child = new Child("gateway", gatewayBin(), ["-gw", "--config", config], {
+      env: { WEBSTREAM_ADMIN_PASSWORD: adminPassword }, logDir,
+    });
+    const baseUrl = `http://${HOST}:${port}`;
+    try {
+      await waitFor(async () => {
+        if (child.exited) throw new Error("the gateway exited: " + JSON.stringify(child.exited) + "\n" + child.output.slice(-2000));
+        // Bounded: whatever holds the port when our bind failed may accept and never answer.
+        const r = await fetch(baseUrl + "/gateway/health", { signal: AbortSignal.timeout(2000) }).catch(() => null);
+        return r && r.status === 200;
+      }, { timeoutMs: 30000, what: "the gateway's /gateway/health" });
+    } catch (e) {
+      if (attempt < 5 && child.exited) {
+        await sleep(200);  // "exit" can come before the last of stderr
+        if (child.output.includes("Address already in use")) continue;
+      }
+      throw e;
+    }
+    return { child, port, baseUrl };
+  }
 }
 
 async function startSim({ gatewayUrl, basePort, hosts, logDir, name = "sim" }) {
