@@ -1,4 +1,5 @@
-// docs/api/iam.yaml covers the IAM: every /iam route the IAM registers (resources and authentication) is
+// docs/api/iam.yaml covers the IAM: every /iam route the IAM registers (resources, authentication and the
+// access-management service's internal API) is
 // documented there with its method, and every path documented there is served. The YAML is read crudely:
 // a path is a line "  /iam/...:" (two spaces), a method a line "    get:" (four spaces) below it; a route's
 // "{}" segment matches any "{name}" segment.
@@ -12,14 +13,17 @@
 #include "auth/authenticator.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "iam/auth_api.hpp"
+#include "iam/internal_api.hpp"
 #include "iam/key_ring.hpp"
 #include "iam/login_limiter.hpp"
 #include "iam/login_service.hpp"
 #include "iam/resources_api.hpp"
+#include "iam/revocation_feed.hpp"
 #include "iam/store_user_directory.hpp"
 #include "iam/token_service.hpp"
 #include "store/sqlite/sqlite_iam_store.hpp"
 #include "store/sqlite/sqlite_login_failure_store.hpp"
+#include "store/sqlite/sqlite_revocation_log_store.hpp"
 #include "store/sqlite/sqlite_token_store.hpp"
 
 namespace webstream::iam {
@@ -72,6 +76,10 @@ class OpenApiTest : public ::testing::Test {
     auto changed = [this](const std::string& id) { return authenticator_.on_user_changed(id); };
     register_resource_routes(router_, ResourceDeps{*iam_store_, entitlements_, blocking_, clock_, authenticate, changed,
                                                    passwords_});
+    // The internal API of `webstream -am` (tag "internal" in the YAML).
+    revocation_log_ = store::SqliteRevocationLogStore::open(*db_, clock_).value();
+    feed_ = std::make_unique<RevocationFeed>(*revocation_log_, clock_, 3600);
+    register_internal_routes(router_, InternalApiDeps{"openapi-test-key-0123456789", entitlements_, *feed_, blocking_, {}});
   }
 
   webstream::testing::FakeClock clock_;
@@ -88,6 +96,8 @@ class OpenApiTest : public ::testing::Test {
   LoginService login_;
   EntitlementService entitlements_;
   runtime::BlockingPool blocking_{1};
+  std::unique_ptr<store::SqliteRevocationLogStore> revocation_log_;
+  std::unique_ptr<RevocationFeed> feed_;
   http::Router router_;
 };
 
