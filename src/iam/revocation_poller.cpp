@@ -93,8 +93,16 @@ struct RevocationPoller::Core : std::enable_shared_from_this<RevocationPoller::C
       result = apply(reply->body);
     }
     if (!result && !failing.exchange(true)) {
-      log::warn("access-management revocation feed unavailable; retrying",
-                {{"status", result.error().status}, {"error", result.error().message}});
+      if (reply && reply->status == 401) {
+        // Not an outage: the service refuses our key. Said as an error naming the setting, because after
+        // the staleness limit every token is refused with access_management_unavailable.
+        log::error("access-management service refuses the gateway's service key (check accessManagement "
+                   "serviceKey on both sides); retrying",
+                   {{"status", 401}});
+      } else {
+        log::warn("access-management revocation feed unavailable; retrying",
+                  {{"status", result.error().status}, {"error", result.error().message}});
+      }
     } else if (result && failing.exchange(false)) {
       log::info("access-management revocation feed reachable again");
     }

@@ -349,6 +349,24 @@ class StartupChecks(unittest.TestCase):
             gw.cleanup()
             am.cleanup()
 
+    def test_a_gateway_whose_key_the_service_refuses_says_so_as_an_error(self):
+        # Not an outage: a wrong key must be told apart, naming the setting, without printing either key.
+        other_key = "another-service-key-0123456789"
+        with AmService(extra_xml=am_xml()) as am:
+            gw = Gateway(extra_xml=standalone_xml(am.port, service_key=other_key))
+            try:
+                gw.start(timeout=HEALTH_TIMEOUT + 10)
+                def refused():
+                    return [l for l in gw.process.logs()
+                            if l.get("level") == "error" and "accessManagement serviceKey" in l.get("msg", "")]
+                lines = wait_until(refused, timeout=10, message="an error log line naming accessManagement serviceKey")
+                self.assertEqual(lines[0].get("status"), 401)
+                out = "\n".join(gw.process.stdout_lines() + gw.process.stderr_lines())
+                self.assertNotIn(other_key, out)
+                self.assertNotIn(SERVICE_KEY, out)
+            finally:
+                gw.cleanup()
+
     @staticmethod
     def _try_login(port):
         r = http_request(port, "POST", "/iam/auth/login", body={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
