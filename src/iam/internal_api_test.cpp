@@ -32,6 +32,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 constexpr const char* kKey = "service-key-0123456789abcdef";
+constexpr std::size_t kPageEntries = 3;  // the feed's page size here: small, so that paging is exercised
 
 // Entitles "u-1" to "ws-1" (app "app-1" or none); everything else is 403 not_entitled.
 class FakeResolver final : public EntitlementResolver {
@@ -61,7 +62,7 @@ class InternalApiTest : public ::testing::Test {
   explicit InternalApiTest(std::string service_key = kKey)
       : db_(store::SqliteDb::open(":memory:").value()),
         log_(store::SqliteRevocationLogStore::open(*db_, clock_).value()),
-        feed_(*log_, clock_, 3600) {
+        feed_(*log_, clock_, 3600, 60, kPageEntries) {
     register_internal_routes(router_, InternalApiDeps{service_key, resolver_, feed_, blocking_,
                                                       [this](const std::string& k, const std::string& m,
                                                              const std::string& p, unsigned s) {
@@ -237,6 +238,45 @@ TEST_F(InternalApiTest, RevocationsReachThePollersSinkIncrementally) {
   clock_.advance_s(61);
   EXPECT_FALSE(poller.fresh());
   EXPECT_TRUE(poller.synced());
+}
+
+TEST_F(InternalApiTest, ALongFeedComesInPagesAndThePollerReadsThemAll) {
+  std::mutex m;
+  std::map<std::string, std::int64_t> revoked;
+  RevocationPoller poller(client(),
+                          RevocationSink{[&](const std::string& j, std::int64_t e) {
+                                           std::lock_guard lock(m);
+                                           revoked[j] = e;
+                                         },
+                                         {}},
+                          clock_);
+  const auto now = clock_.now_s();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(feed_.record_token("jti-" + std::to_string(i), now + 600).ok());
+    clock_.advance_ms(1);  // distinct stamps: pages of kPageEntries
+  }
+  auto first = json::parse(get("/iam/internal/revocations?since=0").body).as_object();
+  EXPECT_EQ(first.at("revoked").as_array().size(), kPageEntries);
+  EXPECT_TRUE(first.at("more").as_bool());
+
+  ASSERT_TRUE(poller.poll_blocking().ok());  // follows "more" to the last page
+  EXPECT_EQ(revoked.size(), 10u);
+  EXPECT_TRUE(poller.synced());
+  EXPECT_EQ(poller.next_since(), clock_.now_ms() - 2000);  // the last page: its "now" minus the overlap
+}
+
+TEST_F(InternalApiTest, APageWithMoreToComeIsNotYetSyncedAndIsFollowedFromItsNowExactly) {
+  RevocationPoller poller(client(), RevocationSink{}, clock_);
+  ASSERT_TRUE(poller.apply(R"({"now":5000,"revoked":[],"userCutoffs":[],"more":true})").ok());
+  EXPECT_FALSE(poller.synced());
+  EXPECT_EQ(poller.next_since(), 5000);
+  ASSERT_TRUE(poller.apply(R"({"now":9000,"revoked":[],"userCutoffs":[],"more":false})").ok());
+  EXPECT_TRUE(poller.synced());
+  EXPECT_EQ(poller.next_since(), 7000);
+  // A service from before paging sends no "more": one whole answer.
+  ASSERT_TRUE(poller.apply(R"({"now":12000,"revoked":[],"userCutoffs":[]})").ok());
+  EXPECT_EQ(poller.next_since(), 10000);
+  EXPECT_FALSE(poller.apply(R"({"now":1,"revoked":[],"userCutoffs":[],"more":"yes"})").ok());
 }
 
 TEST_F(InternalApiTest, APollWithTheWrongKeyOrAGarbledAnswerFails) {

@@ -13,8 +13,12 @@ constexpr std::int64_t kPruneIntervalS = 600;
 }  // namespace
 
 RevocationFeed::RevocationFeed(store::RevocationLogStore& log, const Clock& clock, std::int64_t max_token_lifetime_s,
-                               std::int64_t leeway_s)
-    : log_(log), clock_(clock), max_token_lifetime_s_(max_token_lifetime_s), leeway_s_(leeway_s) {}
+                               std::int64_t leeway_s, std::size_t page_entries)
+    : log_(log),
+      clock_(clock),
+      max_token_lifetime_s_(max_token_lifetime_s),
+      leeway_s_(leeway_s),
+      page_entries_(page_entries) {}
 
 Status RevocationFeed::record_token(const std::string& jti, std::int64_t expires_at) {
   store::RevocationEntry e;
@@ -49,7 +53,7 @@ void RevocationFeed::maybe_prune() {
 }
 
 Result<json::object> RevocationFeed::page(Millis since_ms) {
-  auto page = log_.since(since_ms < 0 ? 0 : since_ms);
+  auto page = log_.since(since_ms < 0 ? 0 : since_ms, page_entries_);
   if (!page) return page.error();
   json::array revoked;
   json::array cutoffs;
@@ -60,7 +64,10 @@ Result<json::object> RevocationFeed::page(Millis since_ms) {
       cutoffs.push_back(json::object{{"userId", e.subject}, {"notBefore", e.value}});
     }
   }
-  return json::object{{"now", page->now_ms}, {"revoked", std::move(revoked)}, {"userCutoffs", std::move(cutoffs)}};
+  return json::object{{"now", page->now_ms},
+                      {"revoked", std::move(revoked)},
+                      {"userCutoffs", std::move(cutoffs)},
+                      {"more", page->more}};
 }
 
 Status FeedingTokenStore::revoke(const store::RevokedToken& token) {

@@ -3,9 +3,11 @@
 // gateway" (standalone/external mode; docs/access-management.md). It records, in the store's revocation log
 // (store/revocation_log_store.hpp), every revoked token (logout) and every per-user cutoff (user disabled,
 // deleted, password/roles/org changed), and answers GET /iam/internal/revocations?since=<ms> from it:
-//   {"now":<ms>, "revoked":[{"jti","exp"}], "userCutoffs":[{"userId","notBefore"}]}
+//   {"now":<ms>, "revoked":[{"jti","exp"}], "userCutoffs":[{"userId","notBefore"}], "more":<bool>}
 // A gateway polls with since = the previous answer's "now" (minus a small overlap); since=0 gives every entry
-// still relevant — also after a restart of this service, because the log is in the store.
+// still relevant — also after a restart of this service, because the log is in the store. An answer holds at
+// most about kMaxPageEntries entries (~1 MB of JSON, well under a gateway's 8 MiB answer limit); "more":true
+// says entries were left out and "now" is where the next page starts (ask again at once, with no overlap).
 //
 // Where the records come from: FeedingTokenStore (below) is the TokenStore the service's Authenticator
 // writes logouts through; the IAM resources' UserChanged hook calls record_user_cutoff with the cutoff the
@@ -29,8 +31,11 @@ namespace webstream::iam {
 class RevocationFeed {
  public:
   // `max_token_lifetime_s`: accessManagement.tokenLifetime — how long a user cutoff matters.
+  static constexpr std::size_t kMaxPageEntries = 10000;
+
+  // `page_entries`: the most entries one answer holds (smaller in tests).
   RevocationFeed(store::RevocationLogStore& log, const Clock& clock, std::int64_t max_token_lifetime_s,
-                 std::int64_t leeway_s = 60);
+                 std::int64_t leeway_s = 60, std::size_t page_entries = kMaxPageEntries);
 
   Status record_token(const std::string& jti, std::int64_t expires_at);
   Status record_user_cutoff(const std::string& user_id, std::int64_t not_before);
@@ -45,6 +50,7 @@ class RevocationFeed {
   const Clock& clock_;
   const std::int64_t max_token_lifetime_s_;
   const std::int64_t leeway_s_;
+  const std::size_t page_entries_;
   std::atomic<std::int64_t> last_prune_s_{0};
 };
 

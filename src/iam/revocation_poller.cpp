@@ -35,6 +35,7 @@ struct RevocationPoller::Core : std::enable_shared_from_this<RevocationPoller::C
   std::atomic<bool> failing{false};
   std::atomic<Millis> last_success_ms{0};
   std::atomic<Millis> next_since{0};
+  std::atomic<bool> more_pending{false};  // the last answer was a page with more to come
 
   // Loop-only state (the loop's executor).
   std::optional<net::any_io_executor> executor;
@@ -55,9 +56,12 @@ struct RevocationPoller::Core : std::enable_shared_from_this<RevocationPoller::C
     const auto* now = o.if_contains("now");
     const auto* revoked = o.if_contains("revoked");
     const auto* cutoffs = o.if_contains("userCutoffs");
-    if (!now || !now->is_int64() || !revoked || !revoked->is_array() || !cutoffs || !cutoffs->is_array()) {
+    const auto* more = o.if_contains("more");  // absent: a service from before paging, one whole answer
+    if (!now || !now->is_int64() || !revoked || !revoked->is_array() || !cutoffs || !cutoffs->is_array() ||
+        (more && !more->is_bool())) {
       return Error{502, "access_management_error", "the revocation feed answer is not one"};
     }
+    const bool partial = more && more->get_bool();
     for (const auto& r : revoked->get_array()) {
       const auto* entry = r.if_object();
       if (!entry) continue;
@@ -76,9 +80,14 @@ struct RevocationPoller::Core : std::enable_shared_from_this<RevocationPoller::C
         sink.cutoff(std::string(user->get_string()), not_before->get_int64());
       }
     }
-    next_since.store(std::max<Millis>(0, now->get_int64() - options.overlap_ms));
+    if (partial) {
+      next_since.store(std::max<Millis>(0, now->get_int64()));
+    } else {
+      next_since.store(std::max<Millis>(0, now->get_int64() - options.overlap_ms));
+      synced.store(true);
+    }
+    more_pending.store(partial);
     last_success_ms.store(clock.now_ms());
-    synced.store(true);
     return Status::success();
   }
 
@@ -116,7 +125,8 @@ struct RevocationPoller::Core : std::enable_shared_from_this<RevocationPoller::C
       auto op = self->client.async_call(self->request(), self->options.timeout);
       auto reply = co_await std::move(op);
       if (self->stopping.load()) break;
-      (void)self->settle(std::move(reply));
+      const bool ok = self->settle(std::move(reply)).ok();
+      if (ok && self->more_pending.load()) continue;  // the next page at once
       if (self->poked) {
         self->poked = false;
         continue;
@@ -157,8 +167,12 @@ void RevocationPoller::poke() {
 }
 
 Status RevocationPoller::poll_blocking() {
-  auto reply = core_->client.call(core_->request(), core_->options.timeout);
-  return core_->settle(std::move(reply));
+  constexpr int kMaxPages = 1000;  // 10 million entries: far past any real log; bounds a misbehaving service
+  for (int page = 0;; ++page) {
+    auto reply = core_->client.call(core_->request(), core_->options.timeout);
+    auto status = core_->settle(std::move(reply));
+    if (!status || !core_->more_pending.load() || page + 1 >= kMaxPages) return status;
+  }
 }
 
 Status RevocationPoller::apply(std::string_view body) { return core_->apply(body); }

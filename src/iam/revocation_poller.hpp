@@ -7,9 +7,11 @@
 // (plus the WebSocket re-check, 1 s, for open relays).
 //
 // - The first poll asks since=0 (every entry still relevant); later ones since = the previous answer's
-//   "now" minus `overlap_ms`, so an entry is never missed at the boundary (the sink is idempotent).
+//   "now" minus `overlap_ms`, so an entry is never missed at the boundary (the sink is idempotent). An
+//   answer with "more":true is one page of a longer feed: the next page is asked at once, from its "now"
+//   exactly (the service cuts pages between two stamps).
 // - poke() polls at once instead of waiting for the timer (after a change proxied through this gateway).
-// - synced(): at least one poll succeeded since start. fresh(): the last success is at most
+// - synced(): the whole feed was read at least once since start (every page). fresh(): the last success is at most
 //   `max_staleness_ms` old. The gateway refuses to vouch for tokens (503) while not fresh: it cannot know
 //   whether they were revoked (docs/access-management.md, "When the service is down").
 // - Failures are logged once when they start and once when polling recovers, not every 2 s.
@@ -55,7 +57,7 @@ class RevocationPoller {
   void stop();
   void poke();
 
-  // One poll now, blocking the calling thread up to the timeout (start-up). Applies the answer.
+  // Polls now, blocking the calling thread up to the timeout per page (start-up), until the last page.
   Status poll_blocking();
   // Applies one answer body of GET /iam/internal/revocations; error 502 when it is not one. (Tests.)
   Status apply(std::string_view body);

@@ -9,6 +9,7 @@
 // token issued before it has expired. Entries past relevant_until are pruned.
 //
 // Thread rules: implementations are thread-safe; calls block on the store (call from BlockingPool).
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,8 +30,11 @@ struct RevocationEntry {
 };
 
 struct RevocationPage {
-  Millis now_ms = 0;  // the store's clock when the page was read: the next `since`
+  // The next `since`: the store's clock when the page was read, or, when `more`, one past the last
+  // entry's at_ms (a page ends only between two stamps, so asking from there loses and repeats nothing).
+  Millis now_ms = 0;
   std::vector<RevocationEntry> entries;
+  bool more = false;  // entries were left out: ask again from now_ms at once
 };
 
 class RevocationLogStore {
@@ -39,8 +43,9 @@ class RevocationLogStore {
   // Records an entry, stamping at_ms with the store's clock. For one subject and kind the largest value wins.
   virtual Status append(const RevocationEntry& entry) = 0;
   // The entries recorded at or after since_ms that are still relevant at the store's clock (since_ms 0:
-  // every relevant entry), with the time of the read.
-  virtual Result<RevocationPage> since(Millis since_ms) = 0;
+  // every relevant entry), oldest first, with the time of the read. At most about `limit` entries: a page
+  // is cut after the last entry with the limit-th entry's stamp (entries sharing one stamp stay together).
+  virtual Result<RevocationPage> since(Millis since_ms, std::size_t limit) = 0;
   // Deletes entries whose relevant_until < before_s; returns how many.
   virtual Result<std::int64_t> prune(std::int64_t before_s) = 0;
 };

@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_revocation_log_store.hpp"
 
+#include <algorithm>
+
 namespace webstream::store {
 namespace {
 
@@ -39,7 +41,7 @@ Status SqliteRevocationLogStore::append(const RevocationEntry& entry) {
   });
 }
 
-Result<RevocationPage> SqliteRevocationLogStore::since(Millis since_ms) {
+Result<RevocationPage> SqliteRevocationLogStore::since(Millis since_ms, std::size_t limit) {
   return db_.locked([&](SqliteDb& db) -> Result<RevocationPage> {
     try {
       RevocationPage page;
@@ -50,6 +52,12 @@ Result<RevocationPage> SqliteRevocationLogStore::since(Millis since_ms) {
       q.bind(1, since_ms);
       q.bind(2, page.now_ms / 1000);
       while (q.step()) {
+        const Millis at = q.integer(4);
+        if (page.entries.size() >= std::max<std::size_t>(limit, 1) && at != page.entries.back().at_ms) {
+          page.more = true;
+          page.now_ms = page.entries.back().at_ms + 1;
+          break;
+        }
         RevocationEntry e;
         e.kind = q.integer(0) == 1 ? RevocationKind::kToken : RevocationKind::kUserCutoff;
         e.subject = q.text(1);

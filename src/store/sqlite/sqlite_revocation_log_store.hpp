@@ -17,7 +17,7 @@ class SqliteRevocationLogStore final : public RevocationLogStore {
 
   // RevocationLogStore
   Status append(const RevocationEntry& entry) override;
-  Result<RevocationPage> since(Millis since_ms) override;
+  Result<RevocationPage> since(Millis since_ms, std::size_t limit) override;
   Result<std::int64_t> prune(std::int64_t before_s) override;
 
  private:
