@@ -14,11 +14,16 @@ RevocationEntry cutoff(std::string user, std::int64_t not_before, std::int64_t u
   return RevocationEntry{RevocationKind::kUserCutoff, std::move(user), not_before, until, 0};
 }
 
-TEST(SqliteRevocationLogStoreTest, SinceReturnsEntriesRecordedFromThenOnAndStillRelevant) {
-  testing::FakeClock clock(1'700'000'000'000);
-  auto db = SqliteDb::open(":memory:").value();
-  auto log = SqliteRevocationLogStore::open(*db, clock).value();
+// A log in an in-memory database, on a fake clock.
+class SqliteRevocationLogStoreTest : public ::testing::Test {
+ protected:
+  testing::FakeClock clock{1'700'000'000'000};
+  std::unique_ptr<SqliteDb> db = SqliteDb::open(":memory:").value();
+  std::unique_ptr<SqliteRevocationLogStore> log = SqliteRevocationLogStore::open(*db, clock).value();
   const std::int64_t now_s = clock.now_s();
+};
+
+TEST_F(SqliteRevocationLogStoreTest, SinceReturnsEntriesRecordedFromThenOnAndStillRelevant) {
   ASSERT_TRUE(log->append(token("j-1", now_s + 100)).ok());
   clock.advance_ms(10);
   ASSERT_TRUE(log->append(cutoff("u-1", now_s + 1, now_s + 3700)).ok());
@@ -50,11 +55,7 @@ TEST(SqliteRevocationLogStoreTest, SinceReturnsEntriesRecordedFromThenOnAndStill
   EXPECT_EQ(log->prune(clock.now_s()).value(), 0);
 }
 
-TEST(SqliteRevocationLogStoreTest, RecordingAgainKeepsOneRowAndRestampsOnlyALargerValue) {
-  testing::FakeClock clock;
-  auto db = SqliteDb::open(":memory:").value();
-  auto log = SqliteRevocationLogStore::open(*db, clock).value();
-  const std::int64_t now_s = clock.now_s();
+TEST_F(SqliteRevocationLogStoreTest, RecordingAgainKeepsOneRowAndRestampsOnlyALargerValue) {
   ASSERT_TRUE(log->append(cutoff("u-1", now_s + 1, now_s + 3700)).ok());
   const Millis first = clock.now_ms();
   clock.advance_ms(500);
@@ -74,11 +75,7 @@ TEST(SqliteRevocationLogStoreTest, RecordingAgainKeepsOneRowAndRestampsOnlyALarg
   EXPECT_EQ(again->since(0, 100)->entries.size(), 2u);
 }
 
-TEST(SqliteRevocationLogStoreTest, PagesEndBetweenTwoStampsAndTheNextStartsRightAfter) {
-  testing::FakeClock clock(1'700'000'000'000);
-  auto db = SqliteDb::open(":memory:").value();
-  auto log = SqliteRevocationLogStore::open(*db, clock).value();
-  const std::int64_t now_s = clock.now_s();
+TEST_F(SqliteRevocationLogStoreTest, PagesEndBetweenTwoStampsAndTheNextStartsRightAfter) {
   // Stamps: j-0 at +0; j-1, j-2, j-3 together at +1; j-4 at +2.
   ASSERT_TRUE(log->append(token("j-0", now_s + 100)).ok());
   clock.advance_ms(1);
