@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <memory>
@@ -18,6 +19,18 @@ namespace json = boost::json;
 namespace jf = json_fields;
 
 namespace {
+
+// An HTTP method (upper-case letters) and an origin-form path without control characters, or the error.
+std::optional<Error> check_mcp_call(std::string_view method, std::string_view path) {
+  const bool method_ok = !method.empty() && std::all_of(method.begin(), method.end(),
+                                                         [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!method_ok) return Error::invalid("'method' must be an HTTP method in upper case");
+  const bool path_ok = !path.empty() && path.front() == '/' &&
+                       std::none_of(path.begin(), path.end(),
+                                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (!path_ok) return Error::invalid("'path' must start with '/' and hold no control characters");
+  return std::nullopt;
+}
 
 constexpr std::size_t kMaxIdBytes = 256;
 
@@ -97,6 +110,8 @@ void register_internal_routes(http::Router& router, InternalApiDeps deps_in) {
                if (!path) co_return http::error_response(path.error(), ctx.req);
                auto status = jf::required_int(*body, "status", 100, 599);
                if (!status) co_return http::error_response(status.error(), ctx.req);
+               // The audit action is "mcp <METHOD> <status>" and the object the path: keep both well formed.
+               if (auto bad = check_mcp_call(*method, *path)) co_return http::error_response(*bad, ctx.req);
                if (deps->audit_mcp) deps->audit_mcp(*key, *method, *path, static_cast<unsigned>(*status));
                http::Response res{http::bhttp::status::no_content, ctx.req.version()};
                res.keep_alive(ctx.req.keep_alive());

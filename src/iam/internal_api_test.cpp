@@ -307,6 +307,18 @@ TEST_F(InternalApiTest, McpAuditIsRecordedUnderTheKeyName) {
   EXPECT_EQ(reply->status, 204u);
   r.body = R"({"keyName":"ops-agent","method":"DELETE"})";
   EXPECT_EQ(client().call(r, 2s)->status, 400u);
+  // A method or a path that would make a malformed audit entry is refused, and nothing is recorded.
+  for (const char* bad : {R"({"keyName":"k","method":"get","path":"/iam/users","status":200})",
+                          R"({"keyName":"k","method":"GET 200 x","path":"/iam/users","status":200})",
+                          R"({"keyName":"k","method":"GET","path":"iam/users","status":200})",
+                          R"({"keyName":"k","method":"GET","path":"/iam/users\u0000x","status":200})",
+                          R"({"keyName":"k","method":"GET","path":"/iam/\nusers","status":200})"}) {
+    r.body = bad;
+    auto answer = client().call(r, 2s);
+    ASSERT_TRUE(answer.ok());
+    EXPECT_EQ(answer->status, 400u) << bad;
+    EXPECT_EQ(code(*answer), "invalid_request") << bad;
+  }
   std::lock_guard lock(mutex_);
   ASSERT_EQ(audited_.size(), 1u);
   EXPECT_EQ(audited_[0].key, "ops-agent");
