@@ -13,6 +13,7 @@
 #include <array>
 #include <exception>
 #include <memory>
+#include <type_traits>
 
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
@@ -78,15 +79,43 @@ RelayOptions RelayOptions::from_limits(const config::LimitsConfig& limits) {
 
 namespace {
 
+// What the browser's WebSocket runs over. Plain HTTP: the bare socket, taken out of the request loop's
+// tcp_stream — the WebSocket stream's own timeouts bound the handshake and idle time, and a tcp_stream costs
+// 0.5 KiB of state per relay and a timer check on every read and write. TLS: the TLS stream as it is.
+template <class Stream>
+struct ClientLayer {
+  using type = Stream;
+  static Stream take(Stream& s) { return std::move(s); }
+};
+template <>
+struct ClientLayer<http::PlainStream> {
+  using type = net::ip::tcp::socket;
+  static net::ip::tcp::socket take(http::PlainStream& s) { return s.release_socket(); }
+};
+template <class Stream>
+using ClientWs = websocket::stream<typename ClientLayer<Stream>::type>;
+
 // Both WebSocket streams of one relay. They live on the heap so that the handshakes can run in their own
 // coroutine, whose frame (request and response objects, header fields, every awaitable of steps 1-4) is
-// freed once they are done: an idle relay keeps only this and the pumps (docs/proxy.md, "Memory").
+// freed once they are done: an idle relay keeps only this and the relay object (docs/proxy.md, "Memory").
 template <class Stream>
 struct Tunnel {
-  Tunnel(Stream&& client, const net::any_io_executor& executor) : client_ws(std::move(client)), backend(executor) {}
-  websocket::stream<Stream> client_ws;  // not yet a WebSocket until step 4 accepts it
+  Tunnel(Stream& client, const net::any_io_executor& executor)
+      : client_ws(ClientLayer<Stream>::take(client)), backend(executor) {}
+  ClientWs<Stream> client_ws;  // not yet a WebSocket until step 4 accepts it
   BackendWs backend;
 };
+
+// Step 3's plain HTTP answer, with a deadline: on a bare socket, through a short-lived tcp_stream.
+net::awaitable<void> refuse_client(net::ip::tcp::socket& socket, const Refusal& refusal, unsigned version,
+                                   std::chrono::milliseconds timeout) {
+  http::PlainStream stream(std::move(socket));
+  co_await refuse(stream, refusal, version, timeout);
+}
+net::awaitable<void> refuse_client(http::TlsStream& stream, const Refusal& refusal, unsigned version,
+                                   std::chrono::milliseconds timeout) {
+  co_await refuse(stream, refusal, version, timeout);
+}
 
 // Steps 1-4. True: both sides are open. False: the browser got a plain HTTP answer (outcome says which).
 template <class Stream>
@@ -145,13 +174,13 @@ net::awaitable<bool> establish(Tunnel<Stream>& tunnel, const http::Request& upgr
   if (refusal.status != 0) {
     outcome.refused_status = refusal.status;
     outcome.refused_reason = refusal.message;
-    co_await refuse(tunnel.client_ws.next_layer(), refusal, version, options.client_handshake_timeout);
+    co_await refuse_client(tunnel.client_ws.next_layer(), refusal, version, options.client_handshake_timeout);
     co_return false;
   }
 
   // 4. Accept the browser with the backend's subprotocol.
   auto& client_ws = tunnel.client_ws;
-  beast::get_lowest_layer(client_ws).expires_never();
+  if constexpr (!std::is_same_v<Stream, http::PlainStream>) beast::get_lowest_layer(client_ws).expires_never();
   client_ws.set_option(websocket::stream_base::timeout{options.client_handshake_timeout, options.idle_timeout, true});
   client_ws.read_message_max(options.max_message_bytes);
   client_ws.auto_fragment(false);
@@ -404,8 +433,8 @@ class LiveRelay : public std::enable_shared_from_this<LiveRelay<Stream>> {
   net::steady_timer timer_;
   Side client_side_;
   Side backend_side_;
-  Lane<websocket::stream<Stream>, BackendWs> to_backend_;
-  Lane<BackendWs, websocket::stream<Stream>> to_client_;
+  Lane<ClientWs<Stream>, BackendWs> to_backend_;
+  Lane<BackendWs, ClientWs<Stream>> to_client_;
   int lanes_done_ = 0;
   bool started_ = false;
   bool finished_ = false;
@@ -439,13 +468,13 @@ void log_failure(std::exception_ptr e) {
   }
 }
 
-// The client stream is moved once, into the tunnel: a beast::tcp_stream allocates new state on every move,
-// and each short-lived copy left a hole in the heap under the relay's long-lived objects.
+// The client stream is moved once, into the tunnel (a plain one as its bare socket): a beast::tcp_stream
+// allocates new state on every move, and each short-lived copy left a hole in the heap.
 template <class Stream>
 void spawn_relay(Stream& client, RelayRequest&& request, const RelayOptions& options, RelayHooks&& hooks,
                  RelayDone&& done) {
   const net::any_io_executor executor = client.get_executor();
-  auto tunnel = std::make_unique<Tunnel<Stream>>(std::move(client), executor);
+  auto tunnel = std::make_unique<Tunnel<Stream>>(client, executor);
   net::co_spawn(executor,
                 open_relay(std::move(tunnel), std::make_unique<RelayRequest>(std::move(request)), options,
                            std::move(hooks), std::move(done)),
