@@ -44,6 +44,13 @@ std::optional<std::int64_t> parse_since(std::string_view text) {
 
 }  // namespace
 
+http::Response service_key_refusal(const Error& error, const http::Request& req) {
+  http::Response res = http::error_response(error, req);
+  // RFC 9110 §11.6.1: a 401 names a challenge the client can answer; "Bearer" is not one here.
+  if (error.status == 401) res.set(http::bhttp::field::www_authenticate, "WebStream-Service-Key");
+  return res;
+}
+
 Status check_service_key(const http::RequestContext& ctx, std::string_view configured) {
   if (configured.empty()) {
     return Error{401, "unauthorized", "this access-management service has no serviceKey configured"};
@@ -60,7 +67,7 @@ void register_internal_routes(http::Router& router, InternalApiDeps deps_in) {
   router.add("POST", "/iam/internal/resolve", http::Exposure::kInternal,
              [deps](http::RequestContext& ctx) -> net::awaitable<http::Response> {
                if (auto s = check_service_key(ctx, deps->service_key); !s) {
-                 co_return http::error_response(s.error(), ctx.req);
+                 co_return service_key_refusal(s.error(), ctx.req);
                }
                auto body = jf::parse_object(ctx.req.body());
                if (!body) co_return http::error_response(body.error(), ctx.req);
@@ -81,7 +88,7 @@ void register_internal_routes(http::Router& router, InternalApiDeps deps_in) {
   router.add("GET", "/iam/internal/revocations", http::Exposure::kInternal,
              [deps](http::RequestContext& ctx) -> net::awaitable<http::Response> {
                if (auto s = check_service_key(ctx, deps->service_key); !s) {
-                 co_return http::error_response(s.error(), ctx.req);
+                 co_return service_key_refusal(s.error(), ctx.req);
                }
                const std::string since_text = ctx.query_param("since");
                auto since = parse_since(since_text);
@@ -98,7 +105,7 @@ void register_internal_routes(http::Router& router, InternalApiDeps deps_in) {
   router.add("POST", "/iam/internal/mcp-audit", http::Exposure::kInternal,
              [deps](http::RequestContext& ctx) -> net::awaitable<http::Response> {
                if (auto s = check_service_key(ctx, deps->service_key); !s) {
-                 co_return http::error_response(s.error(), ctx.req);
+                 co_return service_key_refusal(s.error(), ctx.req);
                }
                auto body = jf::parse_object(ctx.req.body());
                if (!body) co_return http::error_response(body.error(), ctx.req);

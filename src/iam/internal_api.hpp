@@ -39,4 +39,8 @@ void register_internal_routes(http::Router& router, InternalApiDeps deps);
 // 401 unless `ctx` carries X-WebStream-Service-Key equal to `configured` (constant time; "" never matches).
 Status check_service_key(const http::RequestContext& ctx, std::string_view configured);
 
+// The answer to a failed check_service_key: the error, with "WWW-Authenticate: WebStream-Service-Key"
+// (not "Bearer": a token is not what this API takes).
+http::Response service_key_refusal(const Error& error, const http::Request& req);
+
 }  // namespace webstream::iam

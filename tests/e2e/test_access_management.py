@@ -214,7 +214,9 @@ class Standalone(StandaloneBase):
 
     def test_internal_api_needs_the_service_key(self):
         for path in ("/iam/internal/revocations?since=0",):
-            self.assertEqual(http_request(self.am.port, "GET", path).status, 401)
+            r = http_request(self.am.port, "GET", path)
+            self.assertEqual(r.status, 401)
+            self.assertEqual(r.header("WWW-Authenticate"), "WebStream-Service-Key")  # not "Bearer"
             self.assertEqual(http_request(self.am.port, "GET", path,
                                           headers={"X-WebStream-Service-Key": "wrong-" + SERVICE_KEY}).status, 401)
             r = http_request(self.am.port, "GET", path, headers={"X-WebStream-Service-Key": SERVICE_KEY})
