@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 
 namespace webstream::http {
@@ -39,22 +40,22 @@ class Lifecycle {
   };
 
   // Registers `on_stop` to run on `executor` when the gateway stops. If stopping already began it is
-  // posted at once.
+  // posted at once. It never runs after the Registration is reset or destroyed: the posted task checks
+  // that first, on the same executor (a connection that ends while its stop task is queued must not
+  // have that task touch its freed frame).
   Registration add(boost::asio::any_io_executor executor, std::function<void()> on_stop) {
     std::lock_guard lock(mutex_);
     const auto id = ++next_id_;
-    if (stopping_.load(std::memory_order_relaxed)) {
-      boost::asio::post(executor, std::move(on_stop));
-    } else {
-      entries_.emplace(id, Entry{std::move(executor), std::move(on_stop)});
-    }
+    auto state = std::make_shared<State>(std::move(on_stop));
+    if (stopping_.load(std::memory_order_relaxed)) post_guarded(executor, state);
+    entries_.emplace(id, Entry{std::move(executor), std::move(state)});
     return Registration(this, id);
   }
 
   void begin_stop() {
     std::lock_guard lock(mutex_);
-    stopping_.store(true, std::memory_order_relaxed);
-    for (auto& [id, e] : entries_) boost::asio::post(e.executor, e.on_stop);
+    if (stopping_.exchange(true, std::memory_order_relaxed)) return;
+    for (auto& [id, e] : entries_) post_guarded(e.executor, e.state);
   }
 
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
@@ -64,13 +65,26 @@ class Lifecycle {
   }
 
  private:
-  struct Entry {
-    boost::asio::any_io_executor executor;
+  struct State {
+    explicit State(std::function<void()> f) : on_stop(std::move(f)) {}
+    std::atomic<bool> registered{true};  // cleared by Registration::reset()
     std::function<void()> on_stop;
   };
+  struct Entry {
+    boost::asio::any_io_executor executor;
+    std::shared_ptr<State> state;
+  };
+  static void post_guarded(const boost::asio::any_io_executor& executor, const std::shared_ptr<State>& state) {
+    boost::asio::post(executor, [state] {
+      if (state->registered.load(std::memory_order_acquire)) state->on_stop();
+    });
+  }
   void remove(std::uint64_t id) {
     std::lock_guard lock(mutex_);
-    entries_.erase(id);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    it->second.state->registered.store(false, std::memory_order_release);
+    entries_.erase(it);
   }
 
   mutable std::mutex mutex_;
