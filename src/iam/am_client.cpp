@@ -16,6 +16,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
 
+#include "http/tcp_connect.hpp"
+
+#include <chrono>
 #include <exception>
 #include <optional>
 
@@ -65,23 +68,11 @@ Result<AmClient> AmClient::create(std::string_view base_url, std::string service
 }
 
 net::awaitable<Result<AmReply>> AmClient::async_call(AmRequest request, std::chrono::milliseconds timeout) const {
-  auto ex = co_await net::this_coro::executor;
-  beast::tcp_stream stream(ex);
-  stream.expires_after(timeout);
-  boost::system::error_code aec;
-  const auto address = net::ip::make_address(host_, aec);
-  if (!aec) {
-    const tcp::endpoint endpoint(address, port_);
-    auto [cec] = co_await stream.async_connect(endpoint, kToken);
-    if (cec) co_return unavailable();
-  } else {
-    tcp::resolver resolver(ex);
-    const std::string port = std::to_string(port_);
-    auto [rec, results] = co_await resolver.async_resolve(host_, port, kToken);
-    if (rec) co_return unavailable();
-    auto [cec, ep] = co_await stream.async_connect(results, kToken);
-    if (cec) co_return unavailable();
-  }
+  beast::tcp_stream stream(co_await net::this_coro::executor);
+  // One deadline for connect, write and read together.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (auto cec = co_await http::connect_tcp(stream, host_, port_, timeout); cec) co_return unavailable();
+  stream.expires_at(deadline);
 
   bhttp::request<bhttp::string_body> req{request.method, base_path_ + request.target, 11};
   req.set(bhttp::field::host, host_header_);

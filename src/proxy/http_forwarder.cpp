@@ -17,7 +17,7 @@
 
 #include "observability/metrics.hpp"
 #include "http/wire.hpp"
-#include "proxy/backend_connect.hpp"
+#include "http/tcp_connect.hpp"
 #include "proxy/header_policy.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -84,7 +84,7 @@ net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect(const Backen
                                                                     std::chrono::milliseconds timeout) {
   auto executor = co_await net::this_coro::executor;
   beast::tcp_stream stream(executor);
-  const auto ec = co_await connect_backend(stream, backend.host, backend.port, timeout);
+  const auto ec = co_await http::connect_tcp(stream, backend.host, backend.port, timeout);
   if (ec) co_return unavailable();
   forwarder_metrics().connects.inc();
   auto conn = std::make_unique<UpstreamConnection>(stream.release_socket());
@@ -170,7 +170,7 @@ Result<BackendUrl> parse_backend_url(std::string_view text) {
   }
   out.base_path = std::string(url.encoded_path());
   while (!out.base_path.empty() && out.base_path.back() == '/') out.base_path.pop_back();
-  out.authority = host_port(out.host, out.port);
+  out.authority = http::host_port(out.host, out.port);
   out.host_header = out.port == 80 ? out.authority.substr(0, out.authority.rfind(':')) : out.authority;
   return out;
 }

@@ -17,7 +17,7 @@
 
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
-#include "proxy/backend_connect.hpp"
+#include "http/tcp_connect.hpp"
 #include "proxy/ws_handshake.hpp"
 
 namespace webstream::proxy {
@@ -138,7 +138,7 @@ net::awaitable<bool> establish(Tunnel<Stream>& tunnel, const http::Request& upgr
   websocket::response_type backend_res;
   if (refusal.status == 0) {
     beast::tcp_stream connecting(backend.get_executor());
-    const auto ec = co_await connect_backend(connecting, target.host, target.port, options.connect_timeout);
+    const auto ec = co_await http::connect_tcp(connecting, target.host, target.port, options.connect_timeout);
     if (ec) {
       refusal = backend_refusal(ec, backend_res);
     } else {
@@ -159,7 +159,7 @@ net::awaitable<bool> establish(Tunnel<Stream>& tunnel, const http::Request& upgr
       for (const auto& f : extra) req.insert(f.name_string(), f.value());
     };
     backend.set_option(websocket::stream_base::decorator(decorate));
-    const std::string host = host_port(target.host, target.port);
+    const std::string host = http::host_port(target.host, target.port);
     auto [ec] = co_await backend.async_handshake(backend_res, host, target.path_and_query, kNoThrow);
     if (ec) refusal = backend_refusal(ec, backend_res);
   }

@@ -16,6 +16,10 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 
+#include <chrono>
+
+#include "http/tcp_connect.hpp"
+
 namespace webstream::registry {
 
 namespace net = boost::asio;
@@ -82,24 +86,11 @@ BeastHealthProbe::BeastHealthProbe() : tls_(net::ssl::context::tls_client) {
 net::awaitable<bool> BeastHealthProbe::probe(const std::string& url, std::chrono::milliseconds timeout) {
   Target t;
   if (!parse_target(url, t)) co_return false;
-  auto ex = co_await net::this_coro::executor;
-
-  beast::tcp_stream stream(ex);
-  boost::system::error_code aec;
-  const auto address = net::ip::make_address(t.host, aec);
-  stream.expires_after(timeout);
-  if (!aec) {
-    const tcp::endpoint endpoint(address, t.port);
-    auto [cec] = co_await stream.async_connect(endpoint, kToken);
-    if (cec) co_return false;
-  } else {
-    tcp::resolver resolver(ex);
-    const std::string port = std::to_string(t.port);
-    auto [ec, results] = co_await resolver.async_resolve(t.host, port, kToken);
-    if (ec) co_return false;
-    auto [cec, ep] = co_await stream.async_connect(results, kToken);
-    if (cec) co_return false;
-  }
+  beast::tcp_stream stream(co_await net::this_coro::executor);
+  // One deadline for connect, handshake, write and read together.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (auto cec = co_await http::connect_tcp(stream, t.host, t.port, timeout); cec) co_return false;
+  stream.expires_at(deadline);
 
   if (!t.tls) {
     const bool ok = co_await exchange(stream, t);
@@ -109,7 +100,9 @@ net::awaitable<bool> BeastHealthProbe::probe(const std::string& url, std::chrono
   }
 
   beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), tls_);
-  if (aec) SSL_set_tlsext_host_name(tls.native_handle(), t.host.c_str());  // SNI for names only
+  boost::system::error_code literal;
+  net::ip::make_address(t.host, literal);
+  if (literal) SSL_set_tlsext_host_name(tls.native_handle(), t.host.c_str());  // SNI for names only
   auto [hec] = co_await tls.async_handshake(net::ssl::stream_base::client, kToken);
   if (hec) co_return false;
   const bool ok = co_await exchange(tls, t);

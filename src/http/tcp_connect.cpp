@@ -1,15 +1,15 @@
-#include "proxy/backend_connect.hpp"
+#include "http/tcp_connect.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace webstream::proxy {
+namespace webstream::http {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-net::awaitable<boost::system::error_code> connect_backend(boost::beast::tcp_stream& stream, const std::string& host,
+net::awaitable<boost::system::error_code> connect_tcp(boost::beast::tcp_stream& stream, const std::string& host,
                                                           std::uint16_t port, std::chrono::milliseconds timeout) {
   constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
   boost::system::error_code ec;
@@ -48,4 +48,4 @@ std::string host_port(std::string_view host, std::uint16_t port) {
   return out;
 }
 
-}  // namespace webstream::proxy
+}  // namespace webstream::http

@@ -1,5 +1,6 @@
 #pragma once
-// Opening a TCP connection to a backend, shared by the HTTP forwarder and the WebSocket relay: an IP literal
+// Opening an outgoing TCP connection — to a session host (HTTP forwarder, WebSocket relay), the
+// access-management service (iam::AmClient) or a health-check URL (registry::BeastHealthProbe): an IP literal
 // is connected directly; a name goes through the system resolver first (bounded by the resolver's own
 // timeouts: asio cannot interrupt getaddrinfo). The connect attempt (every resolved address in turn) has
 // the deadline. TCP_NODELAY is set on success: the gateway writes whole messages and must not wait for Nagle.
@@ -13,15 +14,14 @@
 #include <string>
 #include <string_view>
 
-namespace webstream::proxy {
+namespace webstream::http {
 
 // Connects `stream` (not yet open) to host:port. Returns the error (beast::error::timeout after `timeout`),
 // or success; the stream's deadline is cleared either way.
-boost::asio::awaitable<boost::system::error_code> connect_backend(boost::beast::tcp_stream& stream,
-                                                                  const std::string& host, std::uint16_t port,
-                                                                  std::chrono::milliseconds timeout);
+boost::asio::awaitable<boost::system::error_code> connect_tcp(boost::beast::tcp_stream& stream, const std::string& host,
+                                                              std::uint16_t port, std::chrono::milliseconds timeout);
 
 // "host:port" with IPv6 literals in brackets, as a Host header needs it.
 std::string host_port(std::string_view host, std::uint16_t port);
 
-}  // namespace webstream::proxy
+}  // namespace webstream::http
