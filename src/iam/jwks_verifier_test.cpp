@@ -17,6 +17,7 @@
 #include "core/encoding.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "iam/jwt.hpp"
+#include "iam/testing/jwt_forgery.hpp"
 #include "iam/key_ring.hpp"
 #include "iam/token_service.hpp"
 
@@ -75,15 +76,10 @@ class JwksVerifierTest : public ::testing::Test {
         verifier_(jwks_.fetch(), clock_) {}
 
   std::string forge(const json::object& header, const json::object& claims) const {
-    const std::string input = jwt::signing_input(header, claims);
-    return jwt::assemble(input, ring_->sign(input));
+    return forgery::forge(*ring_, header, claims);
   }
-  json::object good_header() const { return {{"alg", "EdDSA"}, {"typ", "JWT"}, {"kid", ring_->signing_kid()}}; }
-  json::object good_claims() const {
-    const auto now = clock_.now_s();
-    return {{"iss", "webstream"}, {"sub", "u-alice"}, {"name", "alice"}, {"org", "org-1"},
-            {"roles", json::array{"user"}}, {"iat", now}, {"nbf", now}, {"exp", now + 3600}, {"jti", "j-1"}};
-  }
+  json::object good_header() const { return forgery::good_header(*ring_); }
+  json::object good_claims() const { return forgery::good_claims(clock_); }
   void expect_status(const std::string& token, int status, const char* why) const {
     auto r = verifier_.verify(token);
     ASSERT_FALSE(r.ok()) << why;

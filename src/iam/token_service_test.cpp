@@ -9,6 +9,7 @@
 #include "core/encoding.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "iam/jwt.hpp"
+#include "iam/testing/jwt_forgery.hpp"
 
 namespace webstream::iam {
 namespace {
@@ -28,17 +29,11 @@ class TokenServiceTest : public ::testing::Test {
  protected:
   TokenServiceTest() : ring_(KeyRing::ephemeral()), tokens_(*ring_, clock_, TokenOptions{"webstream", 3600, 60}) {}
 
-  // A token with any header and claims, signed by our real key (for the cases where only one field is off).
   std::string forge(const json::object& header, const json::object& claims) const {
-    const std::string input = jwt::signing_input(header, claims);
-    return jwt::assemble(input, ring_->sign(input));
+    return forgery::forge(*ring_, header, claims);
   }
-  json::object good_header() const { return {{"alg", "EdDSA"}, {"typ", "JWT"}, {"kid", ring_->signing_kid()}}; }
-  json::object good_claims() const {
-    const auto now = clock_.now_s();
-    return {{"iss", "webstream"}, {"sub", "u-alice"}, {"name", "alice"}, {"org", "org-1"},
-            {"roles", json::array{"user"}}, {"iat", now}, {"nbf", now}, {"exp", now + 3600}, {"jti", "j-1"}};
-  }
+  json::object good_header() const { return forgery::good_header(*ring_); }
+  json::object good_claims() const { return forgery::good_claims(clock_); }
   static json::object decode_segment(const std::string& token, int index) {
     std::size_t start = 0;
     for (int i = 0; i < index; ++i) start = token.find('.', start) + 1;
