@@ -4,6 +4,7 @@
 //                                                           gateways in accessManagement.mode=standalone|external)
 //   webstream iam …                                         IAM admin commands against the store
 //   webstream license …                                     issue / show / keygen licence files
+//   webstream config check [--config PATH]                  validate what a start would, start nothing
 // Start-up errors print one line on stderr and exit 2.
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "app/cli_commands.hpp"
 #include "app/gateway.hpp"
 #include "config/config.hpp"
+#include "ops/config_check.hpp"
 
 namespace {
 
@@ -20,6 +22,7 @@ constexpr const char* kUsage =
     "       webstream -am|--access-management [--config PATH]\n"
     "       webstream iam <command> [options] [--config PATH]   (webstream iam --help)\n"
     "       webstream license <command> [options]              (webstream license --help)\n"
+    "       webstream config check [--config PATH] [-gw|-am]   validate without starting (exit 0 or 2)\n"
     "       webstream --help | --version\n"
     "\n"
     "  -gw, -gateway, --gateway   run the Gateway (HTTPS when a PFX is configured, HTTP registry port)\n"
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
   if (argc >= 2 && (std::strcmp(argv[1], "license") == 0 || std::strcmp(argv[1], "licence") == 0)) {
     return webstream::app::run_license_command(argc - 1, argv + 1);
   }
+  if (argc >= 2 && std::strcmp(argv[1], "config") == 0) return webstream::ops::run_config_cli(argc - 1, argv + 1);
   std::string config_path = "app.config.xml";
   int mode = -1;
   for (int i = 1; i < argc; ++i) {
