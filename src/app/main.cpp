@@ -5,6 +5,7 @@
 //   webstream iam …                                         IAM admin commands against the store
 //   webstream license …                                     issue / show / keygen licence files
 //   webstream config check [--config PATH]                  validate what a start would, start nothing
+//   webstream store backup --to FILE [--config PATH]        online copy of the SQLite store
 // Start-up errors print one line on stderr and exit 2.
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "app/gateway.hpp"
 #include "config/config.hpp"
 #include "ops/config_check.hpp"
+#include "ops/store_cli.hpp"
 
 namespace {
 
@@ -23,6 +25,7 @@ constexpr const char* kUsage =
     "       webstream iam <command> [options] [--config PATH]   (webstream iam --help)\n"
     "       webstream license <command> [options]              (webstream license --help)\n"
     "       webstream config check [--config PATH] [-gw|-am]   validate without starting (exit 0 or 2)\n"
+    "       webstream store backup --to FILE [--config PATH]   online copy of the SQLite store (mode 0600)\n"
     "       webstream --help | --version\n"
     "\n"
     "  -gw, -gateway, --gateway   run the Gateway (HTTPS when a PFX is configured, HTTP registry port)\n"
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
     return webstream::app::run_license_command(argc - 1, argv + 1);
   }
   if (argc >= 2 && std::strcmp(argv[1], "config") == 0) return webstream::ops::run_config_cli(argc - 1, argv + 1);
+  if (argc >= 2 && std::strcmp(argv[1], "store") == 0) return webstream::ops::run_store_cli(argc - 1, argv + 1);
   std::string config_path = "app.config.xml";
   int mode = -1;
   for (int i = 1; i < argc; ++i) {
