@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl libsodium-dev libsqlite3-dev sqlite3 libpugixml-dev
+  postgresql libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl procps
 )
