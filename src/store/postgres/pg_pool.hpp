@@ -1,0 +1,133 @@
+#pragma once
+// PgPool: a small fixed pool of PgConnections to one database, and the two ways stores use it:
+//   read(fn)        — fn(PgConnection&) on a leased connection, no explicit transaction;
+//   transaction(fn) — BEGIN … COMMIT around fn(PgConnection&), retried from the start (fresh transaction)
+//                     on a serialization failure (40001) or a deadlock (40P01), up to kMaxAttempts times.
+// fn returns Status or Result<T>; an error value rolls back; a thrown PgError becomes an Error:
+// 409 conflict for a unique violation, 503 store_unavailable (Retry-After) when the database is
+// unreachable, 500 otherwise. A body can run more than once: its writes must be idempotent, and it must
+// not act outside the database (no side effects besides its return value).
+//
+// A broken connection is re-established when it is next leased (the database coming back needs no
+// restart); while it cannot be, calls answer 503 store_unavailable.
+//
+// Thread rules: any thread; acquire() blocks while every connection is leased. Every call blocks on the
+// network: stores are called through runtime::BlockingPool, never on an I/O thread.
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/error.hpp"
+#include "store/postgres/pg_connection.hpp"
+
+namespace webstream::store::pg {
+
+class PgPool;
+
+// A leased connection; returns it to the pool when destroyed.
+class PgLease {
+ public:
+  PgLease(PgPool* pool, std::unique_ptr<PgConnection> conn) : pool_(pool), conn_(std::move(conn)) {}
+  PgLease(PgLease&&) = default;
+  PgLease& operator=(PgLease&&) = delete;
+  ~PgLease();
+  PgConnection& operator*() { return *conn_; }
+  PgConnection* operator->() { return conn_.get(); }
+
+ private:
+  PgPool* pool_;
+  std::unique_ptr<PgConnection> conn_;
+};
+
+class PgPool {
+ public:
+  static constexpr int kMaxAttempts = 8;
+
+  // Opens `size` connections (at least one; the first failure is returned, naming `setting`).
+  static Result<std::unique_ptr<PgPool>> open(std::string conninfo, std::size_t size,
+                                              std::string setting = "storage.connection");
+  ~PgPool();
+
+  // A connection, reconnected if it was broken. Error: 503 store_unavailable.
+  Result<PgLease> acquire();
+
+  template <class F>
+  auto read(F&& fn) -> decltype(fn(std::declval<PgConnection&>())) {
+    auto lease = acquire();
+    if (!lease) return lease.error();
+    try {
+      return fn(**lease);
+    } catch (const PgError& e) {
+      return to_error(e);
+    }
+  }
+
+  template <class F>
+  auto transaction(F&& fn) -> decltype(fn(std::declval<PgConnection&>())) {
+    return transaction_as("BEGIN", std::forward<F>(fn));
+  }
+  // The same at SERIALIZABLE isolation (for bodies that decide on rows they did not lock).
+  template <class F>
+  auto serializable(F&& fn) -> decltype(fn(std::declval<PgConnection&>())) {
+    return transaction_as("BEGIN ISOLATION LEVEL SERIALIZABLE", std::forward<F>(fn));
+  }
+
+  // The error a PgError maps to (never contains the connection string).
+  Error to_error(const PgError& e) const;
+  const std::string& setting() const { return setting_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  friend class PgLease;
+  PgPool(std::string conninfo, std::string setting) : conninfo_(std::move(conninfo)), setting_(std::move(setting)) {}
+  void give_back(std::unique_ptr<PgConnection> conn);
+  static bool retryable(const PgError& e) {
+    return e.sqlstate == kSerializationFailure || e.sqlstate == kDeadlockDetected;
+  }
+  static void backoff(int attempt);
+
+  template <class F>
+  auto transaction_as(const char* begin, F&& fn) -> decltype(fn(std::declval<PgConnection&>())) {
+    for (int attempt = 1;; ++attempt) {
+      auto lease = acquire();
+      if (!lease) return lease.error();
+      PgConnection& c = **lease;
+      try {
+        c.exec_script(begin);
+        auto result = fn(c);
+        if (result.ok()) {
+          c.exec_script("COMMIT");
+        } else {
+          c.exec_script("ROLLBACK");
+        }
+        return result;
+      } catch (const PgError& e) {
+        if (c.healthy()) {
+          try {
+            c.exec_script("ROLLBACK");
+          } catch (const PgError&) {
+          }
+        }
+        if (!retryable(e) || attempt >= kMaxAttempts) return to_error(e);
+      }
+      backoff(attempt);
+    }
+  }
+
+  const std::string conninfo_;
+  const std::string setting_;
+  std::size_t size_ = 0;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // GUARDED_BY(mutex_)
+};
+
+// 503 store_unavailable with Retry-After, the answer while the database cannot be reached.
+Error store_unavailable(const std::string& why);
+
+}  // namespace webstream::store::pg

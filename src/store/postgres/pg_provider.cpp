@@ -1,0 +1,56 @@
+// The PostgreSQL StoreProvider: one connection pool and one timeline shared by every store it opens; the
+// schema is migrated (under the migration lock) before the first store is handed out.
+#include "store/postgres/pg_schema.hpp"
+#include "store/postgres/pg_stores.hpp"
+#include "store/store_provider.hpp"
+
+namespace webstream::store {
+namespace {
+
+class PgProvider final : public StoreProvider {
+ public:
+  PgProvider(std::unique_ptr<pg::PgPool> pool, const Clock& clock) : pool_(std::move(pool)), timeline_(clock) {}
+  std::string name() const override { return "postgresql"; }
+  std::string location() const override { return "postgresql"; }
+
+  Result<std::unique_ptr<IamStore>> iam() override { return std::unique_ptr<IamStore>(new pg::PgIamStore(*pool_)); }
+  Result<std::unique_ptr<KeyStore>> keys() override { return std::unique_ptr<KeyStore>(new pg::PgKeyStore(*pool_)); }
+  Result<std::unique_ptr<TokenStore>> tokens() override {
+    return std::unique_ptr<TokenStore>(new pg::PgTokenStore(*pool_));
+  }
+  Result<std::unique_ptr<RevocationLogStore>> revocation_log(const Clock&) override {
+    return std::unique_ptr<RevocationLogStore>(new pg::PgRevocationLogStore(*pool_));
+  }
+  Result<std::unique_ptr<LoginFailureStore>> login_failures() override {
+    return std::unique_ptr<LoginFailureStore>(new pg::PgLoginFailureStore(*pool_, timeline_));
+  }
+  Result<std::unique_ptr<RegistryStore>> registry() override {
+    return std::unique_ptr<RegistryStore>(new pg::PgRegistryStore(*pool_));
+  }
+  Result<std::unique_ptr<SessionStore>> sessions() override {
+    return std::unique_ptr<SessionStore>(new pg::PgSessionStore(*pool_, timeline_));
+  }
+  Result<std::unique_ptr<LicenceStore>> licence() override {
+    return std::unique_ptr<LicenceStore>(new pg::PgLicenceStore(*pool_, timeline_));
+  }
+
+ private:
+  std::unique_ptr<pg::PgPool> pool_;
+  pg::PgTimeline timeline_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StoreProvider>> open_postgres_provider(const std::string& conninfo, const Clock& clock,
+                                                              std::size_t pool_size, const std::string& setting) {
+  auto pool = pg::PgPool::open(conninfo, pool_size, setting);
+  if (!pool) return pool.error();
+  if (auto s = pg::migrate(**pool); !s) {
+    Error e = s.error();
+    e.message = setting + ": " + e.message;
+    return e;
+  }
+  return std::unique_ptr<StoreProvider>(new PgProvider(std::move(pool.value()), clock));
+}
+
+}  // namespace webstream::store
