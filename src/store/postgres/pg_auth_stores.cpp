@@ -75,32 +75,35 @@ Result<std::int64_t> PgTokenStore::prune_revoked(std::int64_t before_s) {
 // ---- revocation log
 
 namespace {
-constexpr const char* kDbNowMs = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 int kind_code(RevocationKind kind) { return kind == RevocationKind::kToken ? 1 : 2; }
 }  // namespace
 
 Status PgRevocationLogStore::append(const RevocationEntry& entry) {
   return pool_.transaction([&](PgConnection& c) -> Status {
     c.exec("SELECT pg_advisory_xact_lock($1, 0)", Params().add(kLockRevocations));
-    c.exec(std::string("INSERT INTO revocation_log(kind, subject, value, relevant_until, at_ms) VALUES($1,$2,$3,$4,") +
-               kDbNowMs +
-               ") ON CONFLICT(kind, subject) DO UPDATE SET value=excluded.value,"
-               " relevant_until=excluded.relevant_until, at_ms=excluded.at_ms"
-               " WHERE excluded.value > revocation_log.value",
-           Params().add(kind_code(entry.kind)).add(entry.subject).add(entry.value).add(entry.relevant_until));
+    c.exec(
+        "INSERT INTO revocation_log(kind, subject, value, relevant_until, at_ms)"
+        " SELECT $1, $2, $3, $4, GREATEST($5::bigint, high_water) FROM revocation_log_clock WHERE id=1"
+        " ON CONFLICT(kind, subject) DO UPDATE SET value=excluded.value,"
+        " relevant_until=excluded.relevant_until, at_ms=excluded.at_ms WHERE excluded.value > revocation_log.value",
+        Params()
+            .add(kind_code(entry.kind))
+            .add(entry.subject)
+            .add(entry.value)
+            .add(entry.relevant_until)
+            .add(clock_.now_ms()));
     return Status::success();
   });
 }
 
 Result<RevocationPage> PgRevocationLogStore::since(Millis since_ms, std::size_t limit) {
   return pool_.transaction([&](PgConnection& c) -> Result<RevocationPage> {
-    // Shared: waits for writers in flight (their stamps are older than our now), excludes none of the readers.
-    c.exec("SELECT pg_advisory_xact_lock_shared($1, 0)", Params().add(kLockRevocations));
+    c.exec("SELECT pg_advisory_xact_lock($1, 0)", Params().add(kLockRevocations));
     RevocationPage page;
-    page.now_ms = c.exec(std::string("SELECT ") + kDbNowMs).integer(0, 0);
+    page.now_ms = clock_.now_ms();
     auto r = c.exec(
         "SELECT kind, subject, value, relevant_until, at_ms FROM revocation_log"
-        " WHERE at_ms >= $1 AND relevant_until >= $2 ORDER BY at_ms, kind, subject",
+        " WHERE at_ms >= $1 AND relevant_until >= $2 ORDER BY at_ms, kind, subject COLLATE \"C\"",
         Params().add(since_ms).add(page.now_ms / 1000));
     const std::size_t cap = std::max<std::size_t>(limit, 1);
     for (int i = 0; i < r.rows(); ++i) {
@@ -118,6 +121,7 @@ Result<RevocationPage> PgRevocationLogStore::since(Millis since_ms, std::size_t 
       e.at_ms = at;
       page.entries.push_back(std::move(e));
     }
+    c.exec("UPDATE revocation_log_clock SET high_water=GREATEST(high_water, $1) WHERE id=1", Params().add(page.now_ms));
     return page;
   });
 }

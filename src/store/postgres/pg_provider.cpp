@@ -18,8 +18,8 @@ class PgProvider final : public StoreProvider {
   Result<std::unique_ptr<TokenStore>> tokens() override {
     return std::unique_ptr<TokenStore>(new pg::PgTokenStore(*pool_));
   }
-  Result<std::unique_ptr<RevocationLogStore>> revocation_log(const Clock&) override {
-    return std::unique_ptr<RevocationLogStore>(new pg::PgRevocationLogStore(*pool_));
+  Result<std::unique_ptr<RevocationLogStore>> revocation_log(const Clock& clock) override {
+    return std::unique_ptr<RevocationLogStore>(new pg::PgRevocationLogStore(*pool_, clock));
   }
   Result<std::unique_ptr<LoginFailureStore>> login_failures() override {
     return std::unique_ptr<LoginFailureStore>(new pg::PgLoginFailureStore(*pool_, timeline_));

@@ -51,6 +51,8 @@ const std::vector<std::string> kMigrations = {
     " at_ms bigint NOT NULL, PRIMARY KEY(kind, subject));"
     "CREATE INDEX revocation_log_at ON revocation_log(at_ms);"
     "CREATE INDEX revocation_log_relevance ON revocation_log(relevant_until);"
+    "CREATE TABLE revocation_log_clock(id int PRIMARY KEY CHECK (id = 1), high_water bigint NOT NULL);"
+    "INSERT INTO revocation_log_clock VALUES(1, 0);"
     "CREATE TABLE login_failures(id bigserial PRIMARY KEY, scope text NOT NULL, key text NOT NULL, at bigint NOT NULL);"
     "CREATE INDEX login_failures_at ON login_failures(at);"
     "CREATE INDEX login_failures_key ON login_failures(scope, key);"

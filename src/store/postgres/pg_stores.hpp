@@ -57,19 +57,21 @@ class PgTokenStore final : public TokenStore {
   PgPool& pool_;
 };
 
-// at_ms and the page's now_ms are the database's clock (clock_timestamp(), ms), not any gateway's: they
-// are cursors that gateways pass back, and with several writers only one clock keeps "an entry stamped
-// before the read is seen by the read". Writers take kLockRevocations exclusively until commit, readers
-// shared, so a read never misses an entry stamped before its now_ms.
+// at_ms and the page's now_ms are on the writing/reading process's Clock, as with SQLite, but made safe
+// for several processes whose clocks disagree: every read records the now_ms it hands out as a high-water
+// mark, and every write stamps GREATEST(its clock, that mark). So a cursor returned by any reader is never
+// ahead of a later stamp, and "an entry stamped before the read is seen by the read" holds across
+// processes. Writers and readers serialise on kLockRevocations (readers write the mark).
 class PgRevocationLogStore final : public RevocationLogStore {
  public:
-  explicit PgRevocationLogStore(PgPool& pool) : pool_(pool) {}
+  PgRevocationLogStore(PgPool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}
   Status append(const RevocationEntry& entry) override;
   Result<RevocationPage> since(Millis since_ms, std::size_t limit) override;
   Result<std::int64_t> prune(std::int64_t before_s) override;
 
  private:
   PgPool& pool_;
+  const Clock& clock_;
 };
 
 class PgLoginFailureStore final : public LoginFailureStore {

@@ -1,13 +1,13 @@
-#include "store/sqlite/sqlite_registry_store.hpp"
-
+// The backend registry's durable part, on every backend.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <filesystem>
+#include "store/testing/store_fixture.hpp"
 
 namespace webstream::store {
 namespace {
+
+class RegistryStoreTest : public testing::StoreFixture {};
+WEBSTREAM_STORE_BACKENDS(RegistryStoreTest);
 
 BackendRow row(const std::string& id, const std::string& url) {
   BackendRow r;
@@ -29,9 +29,8 @@ BackendRow row(const std::string& id, const std::string& url) {
   return r;
 }
 
-TEST(SqliteRegistryStore, WritesAndReadsEveryField) {
-  auto db = SqliteDb::open(":memory:").value();
-  auto store = SqliteRegistryStore::open(*db).value();
+TEST_P(RegistryStoreTest, WritesAndReadsEveryField) {
+  auto store = provider().registry().value();
   ASSERT_TRUE(store->upsert({row("b-2", "http://10.0.0.2:8080"), row("b-1", "http://10.0.0.1:8080")}));
   auto all = store->load_all();
   ASSERT_TRUE(all);
@@ -54,9 +53,8 @@ TEST(SqliteRegistryStore, WritesAndReadsEveryField) {
   EXPECT_EQ(r.owner_key, "hosts-eu");
 }
 
-TEST(SqliteRegistryStore, UpsertUpdatesByIdAndUrlIsUnique) {
-  auto db = SqliteDb::open(":memory:").value();
-  auto store = SqliteRegistryStore::open(*db).value();
+TEST_P(RegistryStoreTest, UpsertUpdatesByIdAndUrlIsUnique) {
+  auto store = provider().registry().value();
   ASSERT_TRUE(store->upsert({row("b-1", "http://h:1")}));
   auto changed = row("b-1", "http://h:1");
   changed.max_sessions = 99;
@@ -74,9 +72,8 @@ TEST(SqliteRegistryStore, UpsertUpdatesByIdAndUrlIsUnique) {
   EXPECT_EQ(all[0].id, "b-9");
 }
 
-TEST(SqliteRegistryStore, RemoveDeletesAndUnknownIsFine) {
-  auto db = SqliteDb::open(":memory:").value();
-  auto store = SqliteRegistryStore::open(*db).value();
+TEST_P(RegistryStoreTest, RemoveDeletesAndUnknownIsFine) {
+  auto store = provider().registry().value();
   ASSERT_TRUE(store->upsert({row("b-1", "http://h:1"), row("b-2", "http://h:2")}));
   ASSERT_TRUE(store->remove("b-1"));
   ASSERT_TRUE(store->remove("b-unknown"));
@@ -85,26 +82,14 @@ TEST(SqliteRegistryStore, RemoveDeletesAndUnknownIsFine) {
   EXPECT_EQ(all[0].id, "b-2");
 }
 
-TEST(SqliteRegistryStore, SurvivesReopeningTheFile) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("registry_store_test_" + std::to_string(::getpid()) + ".db");
-  std::filesystem::remove(path);
-  {
-    auto db = SqliteDb::open(path.string()).value();
-    auto store = SqliteRegistryStore::open(*db).value();
-    ASSERT_TRUE(store->upsert({row("b-1", "http://h:1")}));
-  }
-  {
-    auto db = SqliteDb::open(path.string()).value();
-    auto store = SqliteRegistryStore::open(*db).value();
-    auto all = store->load_all().value();
-    ASSERT_EQ(all.size(), 1u);
-    EXPECT_EQ(all[0].server_url, "http://h:1");
-    EXPECT_EQ(all[0].owner_key, "hosts-eu");
-  }
-  std::filesystem::remove(path);
-  std::filesystem::remove(path.string() + "-wal");
-  std::filesystem::remove(path.string() + "-shm");
+TEST_P(RegistryStoreTest, SurvivesAReopen) {
+  ASSERT_TRUE(provider().registry().value()->upsert({row("b-1", "http://h:1")}));
+  // A restart, or another gateway on the same database.
+  auto other = open_another().value();
+  auto all = other->registry().value()->load_all().value();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].server_url, "http://h:1");
+  EXPECT_EQ(all[0].owner_key, "hosts-eu");
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/testing/fake_clock.hpp"
-#include "store/sqlite/sqlite_revocation_log_store.hpp"
+#include "store/testing/store_fixture.hpp"
 
 namespace webstream::store {
 namespace {
@@ -14,16 +14,20 @@ RevocationEntry cutoff(std::string user, std::int64_t not_before, std::int64_t u
   return RevocationEntry{RevocationKind::kUserCutoff, std::move(user), not_before, until, 0};
 }
 
-// A log in an in-memory database, on a fake clock.
-class SqliteRevocationLogStoreTest : public ::testing::Test {
+// A log on every backend, on a fake clock.
+class RevocationLogStoreTest : public testing::StoreFixture {
  protected:
-  testing::FakeClock clock{1'700'000'000'000};
-  std::unique_ptr<SqliteDb> db = SqliteDb::open(":memory:").value();
-  std::unique_ptr<SqliteRevocationLogStore> log = SqliteRevocationLogStore::open(*db, clock).value();
+  void SetUp() override {
+    StoreFixture::SetUp();
+    if (HasFatalFailure()) return;
+    log = provider().revocation_log(clock).value();
+  }
+  std::unique_ptr<RevocationLogStore> log;
   const std::int64_t now_s = clock.now_s();
 };
+WEBSTREAM_STORE_BACKENDS(RevocationLogStoreTest);
 
-TEST_F(SqliteRevocationLogStoreTest, SinceReturnsEntriesRecordedFromThenOnAndStillRelevant) {
+TEST_P(RevocationLogStoreTest, SinceReturnsEntriesRecordedFromThenOnAndStillRelevant) {
   ASSERT_TRUE(log->append(token("j-1", now_s + 100)).ok());
   clock.advance_ms(10);
   ASSERT_TRUE(log->append(cutoff("u-1", now_s + 1, now_s + 3700)).ok());
@@ -55,7 +59,7 @@ TEST_F(SqliteRevocationLogStoreTest, SinceReturnsEntriesRecordedFromThenOnAndSti
   EXPECT_EQ(log->prune(clock.now_s()).value(), 0);
 }
 
-TEST_F(SqliteRevocationLogStoreTest, RecordingAgainKeepsOneRowAndRestampsOnlyALargerValue) {
+TEST_P(RevocationLogStoreTest, RecordingAgainKeepsOneRowAndRestampsOnlyALargerValue) {
   ASSERT_TRUE(log->append(cutoff("u-1", now_s + 1, now_s + 3700)).ok());
   const Millis first = clock.now_ms();
   clock.advance_ms(500);
@@ -71,11 +75,11 @@ TEST_F(SqliteRevocationLogStoreTest, RecordingAgainKeepsOneRowAndRestampsOnlyALa
   ASSERT_TRUE(log->append(token("u-1", now_s + 50)).ok());
   EXPECT_EQ(log->since(0, 100)->entries.size(), 2u);
   // Reopening (a restart) keeps the rows and applies no migration twice.
-  auto again = SqliteRevocationLogStore::open(*db, clock).value();
-  EXPECT_EQ(again->since(0, 100)->entries.size(), 2u);
+  auto reopened = open_another().value();
+  EXPECT_EQ(reopened->revocation_log(clock).value()->since(0, 100)->entries.size(), 2u);
 }
 
-TEST_F(SqliteRevocationLogStoreTest, PagesEndBetweenTwoStampsAndTheNextStartsRightAfter) {
+TEST_P(RevocationLogStoreTest, PagesEndBetweenTwoStampsAndTheNextStartsRightAfter) {
   // Stamps: j-0 at +0; j-1, j-2, j-3 together at +1; j-4 at +2.
   ASSERT_TRUE(log->append(token("j-0", now_s + 100)).ok());
   clock.advance_ms(1);

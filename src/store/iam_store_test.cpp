@@ -1,10 +1,7 @@
-#include "store/sqlite/sqlite_iam_store.hpp"
-
+// The IAM store on every backend.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <unistd.h>
+#include "store/testing/store_fixture.hpp"
 
 namespace webstream::store {
 namespace {
@@ -14,9 +11,13 @@ AuditRow audit(const std::string& action, const std::string& type, const std::st
   return AuditRow{"aud_" + std::to_string(++n), 1000 + n, "usr_actor", "actor", action, type, id, org};
 }
 
-class SqliteIamStoreTest : public ::testing::Test {
+class IamStoreTest : public testing::StoreFixture {
  protected:
-  SqliteIamStoreTest() : db_(SqliteDb::open(":memory:").value()), store_(SqliteIamStore::open(*db_).value()) {}
+  void SetUp() override {
+    StoreFixture::SetUp();
+    if (HasFatalFailure()) return;
+    store_ = provider().iam().value();
+  }
 
   void add_org(const std::string& id, const std::string& name) {
     ASSERT_TRUE(store_->create_org(OrgRow{id, name, std::nullopt, 1, 1}, audit("create", "org", id, id)).ok());
@@ -48,17 +49,17 @@ class SqliteIamStoreTest : public ::testing::Test {
     return e;
   }
 
-  std::unique_ptr<SqliteDb> db_;
-  std::unique_ptr<SqliteIamStore> store_;
+  std::unique_ptr<IamStore> store_;
 };
+WEBSTREAM_STORE_BACKENDS(IamStoreTest);
 
-TEST_F(SqliteIamStoreTest, EmptyUntilAnOrgExists) {
+TEST_P(IamStoreTest, EmptyUntilAnOrgExists) {
   EXPECT_TRUE(store_->is_empty().value());
   add_org("org_a", "a");
   EXPECT_FALSE(store_->is_empty().value());
 }
 
-TEST_F(SqliteIamStoreTest, OrgNamesAreUniqueAndListsPage) {
+TEST_P(IamStoreTest, OrgNamesAreUniqueAndListsPage) {
   add_org("org_a", "a");
   add_org("org_b", "b");
   auto dup = store_->create_org(OrgRow{"org_c", "a", std::nullopt, 1, 1}, audit("create", "org", "org_c", "org_c"));
@@ -75,7 +76,7 @@ TEST_F(SqliteIamStoreTest, OrgNamesAreUniqueAndListsPage) {
   EXPECT_EQ(store_->get_org("nope").error().status, 404);
 }
 
-TEST_F(SqliteIamStoreTest, OrgUpdateKeepsNamesUniqueAndDeleteNeedsAnEmptyOrg) {
+TEST_P(IamStoreTest, OrgUpdateKeepsNamesUniqueAndDeleteNeedsAnEmptyOrg) {
   add_org("org_a", "a");
   add_org("org_b", "b");
   auto clash = store_->update_org(OrgRow{"org_b", "a", 3, 1, 2}, audit("update", "org", "org_b", "org_b"));
@@ -90,7 +91,7 @@ TEST_F(SqliteIamStoreTest, OrgUpdateKeepsNamesUniqueAndDeleteNeedsAnEmptyOrg) {
   EXPECT_EQ(store_->get_org("org_b").error().status, 404);
 }
 
-TEST_F(SqliteIamStoreTest, UsernamesAreUniqueCaseInsensitivelyOverAllOrgs) {
+TEST_P(IamStoreTest, UsernamesAreUniqueCaseInsensitivelyOverAllOrgs) {
   add_org("org_a", "a");
   add_org("org_b", "b");
   add_user("usr_1", "org_a", "Alice");
@@ -107,7 +108,7 @@ TEST_F(SqliteIamStoreTest, UsernamesAreUniqueCaseInsensitivelyOverAllOrgs) {
   EXPECT_EQ(store_->create_user(u, audit("create", "user", "usr_2", "x")).error().status, 404);
 }
 
-TEST_F(SqliteIamStoreTest, UserUpdateRoundTripsEveryField) {
+TEST_P(IamStoreTest, UserUpdateRoundTripsEveryField) {
   add_org("org_a", "a");
   add_user("usr_1", "org_a", "alice");
   auto u = store_->get_user("usr_1").value();
@@ -130,7 +131,7 @@ TEST_F(SqliteIamStoreTest, UserUpdateRoundTripsEveryField) {
   EXPECT_EQ(back.updated_at, 12);
 }
 
-TEST_F(SqliteIamStoreTest, ObjectsAreUniquePerTypeAndOrg) {
+TEST_P(IamStoreTest, ObjectsAreUniquePerTypeAndOrg) {
   add_org("org_a", "a");
   add_org("org_b", "b");
   add_object(kApp, "app_1", "org_a", "notepad", {{"exe", "notepad.exe"}, {"args", ""}});
@@ -148,7 +149,7 @@ TEST_F(SqliteIamStoreTest, ObjectsAreUniquePerTypeAndOrg) {
   EXPECT_EQ(all.total, 2);
 }
 
-TEST_F(SqliteIamStoreTest, AnAppAWorkspaceListsAndAPolicyInUseCannotBeDeleted) {
+TEST_P(IamStoreTest, AnAppAWorkspaceListsAndAPolicyInUseCannotBeDeleted) {
   add_org("org_a", "a");
   add_object(kApp, "app_1", "org_a", "notepad");
   add_object(kPolicy, "pol_1", "org_a", "strict", {{"document", boost::json::object{{"maxConcurrentSessions", 2}}}});
@@ -166,7 +167,7 @@ TEST_F(SqliteIamStoreTest, AnAppAWorkspaceListsAndAPolicyInUseCannotBeDeleted) {
   EXPECT_TRUE(store_->delete_object(kPolicy, "pol_1", audit("delete", "policy", "pol_1", "org_a")).ok());
 }
 
-TEST_F(SqliteIamStoreTest, MembersBelongToTheGroupsOrgAndGoWithTheUserOrGroup) {
+TEST_P(IamStoreTest, MembersBelongToTheGroupsOrgAndGoWithTheUserOrGroup) {
   add_org("org_a", "a");
   add_org("org_b", "b");
   add_user("usr_1", "org_a", "alice");
@@ -186,7 +187,7 @@ TEST_F(SqliteIamStoreTest, MembersBelongToTheGroupsOrgAndGoWithTheUserOrGroup) {
             404);
 }
 
-TEST_F(SqliteIamStoreTest, EntitlementsAreUniquePerSubjectAndWorkspaceAndFoundBySubject) {
+TEST_P(IamStoreTest, EntitlementsAreUniquePerSubjectAndWorkspaceAndFoundBySubject) {
   add_org("org_a", "a");
   add_org("org_b", "b");
   add_user("usr_1", "org_a", "alice");
@@ -218,7 +219,7 @@ TEST_F(SqliteIamStoreTest, EntitlementsAreUniquePerSubjectAndWorkspaceAndFoundBy
   EXPECT_EQ(store_->get_entitlement("ent_3").value().app_ids, std::vector<std::string>{"app_x"});
 }
 
-TEST_F(SqliteIamStoreTest, AuditIsWrittenWithEveryChangeAndListedNewestFirst) {
+TEST_P(IamStoreTest, AuditIsWrittenWithEveryChangeAndListedNewestFirst) {
   add_org("org_a", "a");
   add_org("org_b", "b");
   add_user("usr_1", "org_a", "alice");
@@ -239,22 +240,10 @@ TEST_F(SqliteIamStoreTest, AuditIsWrittenWithEveryChangeAndListedNewestFirst) {
   EXPECT_EQ(after.items[0].action, "mcp_call");
 }
 
-TEST(SqliteIamStoreFile, AWriteSurvivesReopening) {
-  const auto path = (std::filesystem::temp_directory_path() / ("iam_store_test_" + std::to_string(::getpid()) + ".db"));
-  std::filesystem::remove(path);
-  {
-    auto db = SqliteDb::open(path.string()).value();
-    auto store = SqliteIamStore::open(*db).value();
-    ASSERT_TRUE(store->create_org(OrgRow{"org_a", "a", 4, 1, 1}, audit("create", "org", "org_a", "org_a")).ok());
-  }
-  {
-    auto db = SqliteDb::open(path.string()).value();
-    auto store = SqliteIamStore::open(*db).value();  // migrations already applied: a no-op
-    EXPECT_EQ(store->get_org("org_a").value().max_concurrent_sessions, 4);
-  }
-  std::filesystem::remove(path);
-  std::filesystem::remove(path.string() + "-wal");
-  std::filesystem::remove(path.string() + "-shm");
+TEST_P(IamStoreTest, AWriteSurvivesReopening) {
+  ASSERT_TRUE(store_->create_org(OrgRow{"org_a", "a", 4, 1, 1}, audit("create", "org", "org_a", "org_a")).ok());
+  auto reopened = open_another().value();  // migrations already applied: a no-op
+  EXPECT_EQ(reopened->iam().value()->get_org("org_a").value().max_concurrent_sessions, 4);
 }
 
 }  // namespace

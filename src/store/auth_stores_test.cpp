@@ -1,16 +1,20 @@
-// The authentication stores: signing keys, revoked tokens, login failures.
+// The authentication stores: signing keys, revoked tokens, login failures — on every backend.
 #include <gtest/gtest.h>
 
-#include "store/sqlite/sqlite_key_store.hpp"
-#include "store/sqlite/sqlite_login_failure_store.hpp"
-#include "store/sqlite/sqlite_token_store.hpp"
+#include "store/testing/store_fixture.hpp"
 
 namespace webstream::store {
 namespace {
 
-TEST(SqliteKeyStoreTest, KeysRoundTripWithBinaryBytes) {
-  auto db = SqliteDb::open(":memory:").value();
-  auto keys = SqliteKeyStore::open(*db).value();
+class KeyStoreTest : public testing::StoreFixture {};
+class TokenStoreTest : public testing::StoreFixture {};
+class LoginFailureStoreTest : public testing::StoreFixture {};
+WEBSTREAM_STORE_BACKENDS(KeyStoreTest);
+WEBSTREAM_STORE_BACKENDS(TokenStoreTest);
+WEBSTREAM_STORE_BACKENDS(LoginFailureStoreTest);
+
+TEST_P(KeyStoreTest, KeysRoundTripWithBinaryBytes) {
+  auto keys = provider().keys().value();
   EXPECT_TRUE(keys->load_keys()->empty());
   SigningKeyRow row{"kid-1", "EdDSA", std::string("\0\x01\xff pub", 7), std::string("\0sec\xfe", 5), 42};
   ASSERT_TRUE(keys->insert_key(row).ok());
@@ -26,13 +30,13 @@ TEST(SqliteKeyStoreTest, KeysRoundTripWithBinaryBytes) {
   EXPECT_EQ((*loaded)[0].created_at, 42);
   EXPECT_EQ((*loaded)[1].kid, "kid-2");
   // Opening again (a restart) applies no migration twice and keeps the rows.
-  auto again = SqliteKeyStore::open(*db).value();
+  auto reopened = open_another().value();
+  auto again = reopened->keys().value();
   EXPECT_EQ(again->load_keys()->size(), 2u);
 }
 
-TEST(SqliteTokenStoreTest, RevokeListAndPrune) {
-  auto db = SqliteDb::open(":memory:").value();
-  auto tokens = SqliteTokenStore::open(*db).value();
+TEST_P(TokenStoreTest, RevokeListAndPrune) {
+  auto tokens = provider().tokens().value();
   ASSERT_TRUE(tokens->revoke({"j-1", 100}).ok());
   ASSERT_TRUE(tokens->revoke({"j-2", 200}).ok());
   ASSERT_TRUE(tokens->revoke({"j-1", 100}).ok());  // idempotent
@@ -46,9 +50,8 @@ TEST(SqliteTokenStoreTest, RevokeListAndPrune) {
   EXPECT_EQ(tokens->revoked_since(0)->size(), 1u);
 }
 
-TEST(SqliteLoginFailureStoreTest, RecordClearListAndPrune) {
-  auto db = SqliteDb::open(":memory:").value();
-  auto failures = SqliteLoginFailureStore::open(*db).value();
+TEST_P(LoginFailureStoreTest, RecordClearListAndPrune) {
+  auto failures = provider().login_failures().value();
   ASSERT_TRUE(failures->record_failures({{"ip", "k-ip", 10}, {"user", "k-user", 10}}).ok());
   ASSERT_TRUE(failures->record_failures({{"user", "k-user", 20}, {"user", "k-other", 30}}).ok());
   EXPECT_EQ(failures->failures_since(0)->size(), 4u);
