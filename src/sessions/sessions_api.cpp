@@ -29,7 +29,9 @@ Result<std::pair<auth::Principal, std::string>> caller(const http::RequestContex
   return std::make_pair(std::move(who.value()), session_id);
 }
 
-Result<SelectRequest> parse_select(const std::string& body) {
+}  // namespace
+
+Result<SelectRequest> parse_select(std::string_view body) {
   auto o = jf::parse_object(body);
   if (!o) return o.error();
   SelectRequest r;
@@ -51,8 +53,6 @@ Result<SelectRequest> parse_select(const std::string& body) {
   r.app_args = std::move(args.value());
   return r;
 }
-
-}  // namespace
 
 void register_session_routes(http::Router& router, SessionService& service, runtime::BlockingPool& blocking,
                              Authenticate authenticate) {

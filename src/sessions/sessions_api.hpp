@@ -15,6 +15,9 @@ using Authenticate = std::function<Result<auth::Principal>(const http::RequestCo
 // X-Session-ID: 1–128 characters of [A-Za-z0-9_-].
 bool is_valid_session_id(std::string_view id);
 
+// The body of POST /gateway/session/select (exposed for tests and the fuzz target): 400 naming the field.
+Result<SelectRequest> parse_select(std::string_view body);
+
 void register_session_routes(http::Router& router, SessionService& service, runtime::BlockingPool& blocking,
                              Authenticate authenticate);
 
