@@ -87,9 +87,9 @@ struct AccessManagementConfig {
 };
 
 struct StorageConfig {
-  std::string provider = "sqlite";
-  std::string path = "data/webstream.db";  // absolute after loading
-  std::string connection;                   // for a future PostgreSQL provider (secret)
+  std::string provider = "sqlite";          // "sqlite" or "postgresql" (CONTRACT §12)
+  std::string path = "data/webstream.db";  // absolute after loading (sqlite)
+  std::string connection;                   // postgresql: libpq connection string or URI (a secret: never logged)
 };
 
 struct LicenseConfig {

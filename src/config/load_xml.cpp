@@ -282,10 +282,16 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
 
   Section st = top.child("storage");
   c.storage.provider = lower(st.string("provider", c.storage.provider));
-  if (c.storage.provider != "sqlite") st.fail("provider", "'" + c.storage.provider + "' is not supported (sqlite)");
+  if (c.storage.provider == "postgres") c.storage.provider = "postgresql";
+  if (c.storage.provider != "sqlite" && c.storage.provider != "postgresql") {
+    st.fail("provider", "'" + c.storage.provider + "' is not supported (sqlite, postgresql)");
+  }
   c.storage.path = resolve_path(st.string("path", c.storage.path), base_dir);
   if (c.storage.path.empty()) st.fail("path", "must not be empty");
-  c.storage.connection = st.secret("connection");
+  c.storage.connection = st.secret("connection");  // never echoed: it may hold a password
+  if (c.storage.provider == "postgresql" && c.storage.connection.empty()) {
+    st.fail("connection", "must name the PostgreSQL database (a libpq connection string or URI, or env:NAME)");
+  }
   st.warn_unknown();
 
   Section lic = top.child("license");

@@ -177,6 +177,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"(<accessManagement serviceKey="short"/>)", "accessManagement.serviceKey"},
         BadCase{R"(<storage provider="oracle"/>)", "storage.provider"},
         BadCase{R"(<storage path=""/>)", "storage.path"},
+        BadCase{R"(<storage provider="postgresql"/>)", "storage.connection"},
+        BadCase{R"(<storage provider="postgresql" connection="env:WS_TEST_SURELY_UNSET_PG"/>)", "WS_TEST_SURELY_UNSET_PG"},
         BadCase{R"(<mcp metricsEngineUrl="ftp://x"/>)", "mcp.metricsEngineUrl"},
         BadCase{R"(<mcpApiKeys><add name="k" key="0123456789abcdef0" access="admin"/></mcpApiKeys>)", "access"},
         BadCase{R"(<webstreamSettings serverPfxSecret="env:WS_TEST_SURELY_UNSET_VAR"/>)", "WS_TEST_SURELY_UNSET_VAR"},
@@ -187,6 +189,19 @@ TEST(LoadXml, MalformedXmlAndWrongRoot) {
   EXPECT_THROW(load_xml_text("<configuration><gateway></configuration>", "/", "a.xml"), ConfigError);
   EXPECT_THROW(load_xml_text("<settings/>", "/", "a.xml"), ConfigError);
   EXPECT_THROW(load_xml("/nonexistent/app.config.xml"), ConfigError);
+}
+
+TEST(LoadXml, PostgresqlProviderTakesAConnectionStringOrEnv) {
+  auto c = load_xml_text(R"(<configuration><storage provider="PostgreSQL" connection="postgresql://u:pw@db/ws"/></configuration>)",
+                         "/etc/ws", "a.xml");
+  EXPECT_EQ(c.storage.provider, "postgresql");
+  EXPECT_EQ(c.storage.connection, "postgresql://u:pw@db/ws");
+  ::setenv("WS_TEST_PG_CONN", "host=db dbname=ws password=s3cret", 1);
+  auto e = load_xml_text(R"(<configuration><storage provider="postgres" connection="env:WS_TEST_PG_CONN"/></configuration>)",
+                         "/etc/ws", "a.xml");
+  EXPECT_EQ(e.storage.provider, "postgresql");
+  EXPECT_EQ(e.storage.connection, "host=db dbname=ws password=s3cret");
+  ::unsetenv("WS_TEST_PG_CONN");
 }
 
 TEST(LoadXml, SecretsNeverAppearInErrors) {
