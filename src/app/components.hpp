@@ -19,9 +19,8 @@
 #include "runtime/workers.hpp"
 #include "sessions/expiry_sweeper.hpp"
 #include "sessions/session_service.hpp"
-#include "store/sqlite/sqlite_db.hpp"
-#include "store/sqlite/sqlite_registry_store.hpp"
-#include "store/sqlite/sqlite_session_store.hpp"
+#include "store/registry_store.hpp"
+#include "store/session_store.hpp"
 
 namespace webstream::app {
 
@@ -37,14 +36,14 @@ struct Components {
 
   std::unique_ptr<IamParts> iam;
 
-  std::unique_ptr<store::SqliteRegistryStore> registry_store;
+  std::unique_ptr<store::RegistryStore> registry_store;
   std::unique_ptr<registry::Registry> registry;
   std::unique_ptr<registry::BeastHealthProbe> probe;
   std::unique_ptr<registry::HealthProber> prober;
   std::unique_ptr<registry::FlushLoop> registry_flush;
   std::unique_ptr<RegistryRouting> routing;
 
-  std::unique_ptr<store::SqliteSessionStore> session_store;
+  std::unique_ptr<store::SessionStore> session_store;
   std::unique_ptr<sessions::SessionService> sessions;
   std::unique_ptr<sessions::ExpirySweeper> sweeper;
 

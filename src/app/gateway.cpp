@@ -17,7 +17,7 @@
 #include "observability/metrics.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/workers.hpp"
-#include "store/sqlite/sqlite_db.hpp"
+#include "store/store_provider.hpp"
 
 namespace webstream::app {
 
@@ -28,7 +28,7 @@ struct Gateway::Impl {
   Mode mode;
   std::unique_ptr<runtime::Workers> workers;
   std::unique_ptr<runtime::BlockingPool> blocking;
-  std::unique_ptr<store::SqliteDb> db;
+  std::unique_ptr<store::StoreProvider> stores;
   std::shared_ptr<http::TlsContextProvider> tls;
   http::Router router;
   std::unique_ptr<http::Server> server;
@@ -71,12 +71,19 @@ Status Gateway::start() {
                                                       on_thread_start);
   impl_->blocking = std::make_unique<runtime::BlockingPool>(2);
 
-  // Store.
-  std::error_code fs_error;
-  std::filesystem::create_directories(std::filesystem::path(c.storage.path).parent_path(), fs_error);
-  auto db = store::SqliteDb::open(c.storage.path);
-  if (!db) return Error::internal(c.source_path + ": storage.path: " + db.error().message);
-  impl_->db = std::move(db.value());
+  // Store: SQLite (one gateway) or PostgreSQL (several, CONTRACT §12). An unreachable database is an error at
+  // start (exit 2 naming storage.connection, never its value); the migrations run here, under a database lock.
+  if (c.storage.provider == "postgresql") {
+    auto stores = store::open_postgres_provider(c.storage.connection, SystemClock::instance());
+    if (!stores) return Error::internal(c.source_path + ": " + stores.error().message);
+    impl_->stores = std::move(stores.value());
+  } else {
+    std::error_code fs_error;
+    std::filesystem::create_directories(std::filesystem::path(c.storage.path).parent_path(), fs_error);
+    auto stores = store::open_sqlite_provider(c.storage.path);
+    if (!stores) return Error::internal(c.source_path + ": storage.path: " + stores.error().message);
+    impl_->stores = std::move(stores.value());
+  }
 
   // TLS (gateway mode only; the access-management service runs behind the gateway on HTTP).
   const bool https = impl_->mode == Mode::kGateway && c.tls.enabled();
@@ -103,7 +110,7 @@ Status Gateway::start() {
   impl_->server = std::make_unique<http::Server>(impl_->router, c.gateway.limits, *impl_->workers, !https);
 
   // Components (IAM, registry, sessions, proxy, licence, MCP) and their routes.
-  WiringContext wiring{c, impl_->mode == Mode::kAccessManagement, *impl_->db, *impl_->workers, *impl_->blocking,
+  WiringContext wiring{c, impl_->mode == Mode::kAccessManagement, *impl_->stores, *impl_->workers, *impl_->blocking,
                        impl_->router, &impl_->server->lifecycle()};
   auto components = build_components(wiring);
   if (!components) return components.error();
@@ -135,7 +142,7 @@ int Gateway::run() {
   log::info(impl.mode == Mode::kGateway ? "gateway started" : "access-management service started",
             {{"http", c.gateway.public_ip + ":" + std::to_string(impl.server->bound_port(impl.tls ? 1 : 0))},
              {"https", impl.tls ? c.gateway.public_ip + ":" + std::to_string(impl.server->bound_port(0)) : ""},
-             {"store", c.storage.path},
+             {"store", impl.stores->location()},
              {"version", WEBSTREAM_VERSION}});
 
   net::signal_set signals(impl.signal_context, SIGTERM, SIGINT, SIGHUP);

@@ -20,11 +20,7 @@
 #include "iam/token_service.hpp"
 #include "observability/log.hpp"
 #include "runtime/bounded_pool.hpp"
-#include "store/sqlite/sqlite_iam_store.hpp"
-#include "store/sqlite/sqlite_key_store.hpp"
-#include "store/sqlite/sqlite_login_failure_store.hpp"
-#include "store/sqlite/sqlite_revocation_log_store.hpp"
-#include "store/sqlite/sqlite_token_store.hpp"
+
 
 namespace webstream::app {
 
@@ -40,25 +36,25 @@ class BuiltinIam final : public IamParts {
 
   Status build() {
     const Clock& clock = SystemClock::instance();
-    auto iam_store = store::SqliteIamStore::open(ctx_.db);
+    auto iam_store = ctx_.stores.iam();
     if (!iam_store) return iam_store.error();
     iam_store_ = std::move(iam_store.value());
-    auto key_store = store::SqliteKeyStore::open(ctx_.db);
+    auto key_store = ctx_.stores.keys();
     if (!key_store) return key_store.error();
     key_store_ = std::move(key_store.value());
-    auto token_store = store::SqliteTokenStore::open(ctx_.db);
+    auto token_store = ctx_.stores.tokens();
     if (!token_store) return token_store.error();
     token_store_ = std::move(token_store.value());
     store::TokenStore* revocations = token_store_.get();
     if (service_) {
-      auto log = store::SqliteRevocationLogStore::open(ctx_.db, clock);
+      auto log = ctx_.stores.revocation_log(clock);
       if (!log) return log.error();
       revocation_log_ = std::move(log.value());
       feed_ = std::make_unique<iam::RevocationFeed>(*revocation_log_, clock, ctx_.config.access.token_lifetime_s);
       feeding_store_ = std::make_unique<iam::FeedingTokenStore>(*token_store_, *feed_);
       revocations = feeding_store_.get();
     }
-    auto failure_store = store::SqliteLoginFailureStore::open(ctx_.db);
+    auto failure_store = ctx_.stores.login_failures();
     if (!failure_store) return failure_store.error();
     failure_store_ = std::move(failure_store.value());
 
@@ -160,11 +156,11 @@ class BuiltinIam final : public IamParts {
   WiringContext& ctx_;  // valid during build() only
   runtime::BlockingPool& blocking_;
   const bool service_;  // webstream -am
-  std::unique_ptr<store::SqliteIamStore> iam_store_;
-  std::unique_ptr<store::SqliteKeyStore> key_store_;
-  std::unique_ptr<store::SqliteTokenStore> token_store_;
-  std::unique_ptr<store::SqliteLoginFailureStore> failure_store_;
-  std::unique_ptr<store::SqliteRevocationLogStore> revocation_log_;  // -am only
+  std::unique_ptr<store::IamStore> iam_store_;
+  std::unique_ptr<store::KeyStore> key_store_;
+  std::unique_ptr<store::TokenStore> token_store_;
+  std::unique_ptr<store::LoginFailureStore> failure_store_;
+  std::unique_ptr<store::RevocationLogStore> revocation_log_;  // -am only
   std::unique_ptr<iam::RevocationFeed> feed_;                        // -am only
   std::unique_ptr<iam::FeedingTokenStore> feeding_store_;            // -am only
   std::unique_ptr<iam::KeyRing> keys_;

@@ -7,7 +7,7 @@ namespace webstream::app {
 Result<std::unique_ptr<LicenceParts>> build_licence_parts(WiringContext& ctx, runtime::BlockingPool& blocking,
                                                           KeyListSource backend_keys) {
   auto parts = std::make_unique<LicenceParts>();
-  auto store = store::SqliteLicenceStore::open(ctx.db);
+  auto store = ctx.stores.licence();
   if (!store) return store.error();
   parts->store = std::move(store.value());
   licence::SeatOptions options;

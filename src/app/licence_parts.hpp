@@ -9,12 +9,12 @@
 #include "app/wiring.hpp"
 #include "licence/seat_registry.hpp"
 #include "licence/seat_sweeper.hpp"
-#include "store/sqlite/sqlite_licence_store.hpp"
+#include "store/licence_store.hpp"
 
 namespace webstream::app {
 
 struct LicenceParts {
-  std::unique_ptr<store::SqliteLicenceStore> store;
+  std::unique_ptr<store::LicenceStore> store;
   std::unique_ptr<licence::SeatRegistry> seats;
   std::unique_ptr<licence::SeatSweeper> sweeper;
 

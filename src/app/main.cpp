@@ -6,6 +6,7 @@
 //   webstream license …                                     issue / show / keygen licence files
 //   webstream config check [--config PATH]                  validate what a start would, start nothing
 //   webstream store backup --to FILE [--config PATH]        online copy of the SQLite store
+//   webstream store copy --from SQLITE_FILE [--config PATH] SQLite store into an empty PostgreSQL
 // Start-up errors print one line on stderr and exit 2.
 #include <cstdio>
 #include <cstring>
@@ -26,6 +27,7 @@ constexpr const char* kUsage =
     "       webstream license <command> [options]              (webstream license --help)\n"
     "       webstream config check [--config PATH] [-gw|-am]   validate without starting (exit 0 or 2)\n"
     "       webstream store backup --to FILE [--config PATH]   online copy of the SQLite store (mode 0600)\n"
+    "       webstream store copy --from SQLITE_FILE [--config PATH]   SQLite store into an empty PostgreSQL\n"
     "       webstream --help | --version\n"
     "\n"
     "  -gw, -gateway, --gateway   run the Gateway (HTTPS when a PFX is configured, HTTP registry port)\n"

@@ -39,7 +39,6 @@
 #include "observability/log.hpp"
 #include "proxy/http_forwarder.hpp"
 #include "store/memory_token_store.hpp"
-#include "store/sqlite/sqlite_key_store.hpp"
 
 namespace webstream::app {
 
@@ -99,7 +98,7 @@ class RemoteIam final : public IamParts {
   Status build() {
     const Clock& clock = SystemClock::instance();
     // This gateway's own assertion keys.
-    auto key_store = store::SqliteKeyStore::open(ctx_.db);
+    auto key_store = ctx_.stores.keys();
     if (!key_store) return key_store.error();
     key_store_ = std::move(key_store.value());
     auto keys = iam::KeyRing::open(*key_store_, clock);
@@ -229,7 +228,7 @@ class RemoteIam final : public IamParts {
   runtime::BlockingPool& blocking_;
   iam::AmClient client_;
   proxy::BackendUrl service_;
-  std::unique_ptr<store::SqliteKeyStore> key_store_;
+  std::unique_ptr<store::KeyStore> key_store_;
   std::unique_ptr<iam::KeyRing> keys_;
   std::unique_ptr<iam::TokenService> signer_;
   std::unique_ptr<iam::JwksTokenVerifier> verifier_;

@@ -16,7 +16,7 @@ namespace webstream::app {
 namespace {
 
 Status build_registry(WiringContext& ctx, Components& c) {
-  auto store = store::SqliteRegistryStore::open(ctx.db);
+  auto store = ctx.stores.registry();
   if (!store) return store.error();
   c.registry_store = std::move(store.value());
   c.registry = std::make_unique<registry::Registry>(ctx.config.gateway, *c.registry_store, SystemClock::instance());
@@ -33,7 +33,7 @@ Status build_registry(WiringContext& ctx, Components& c) {
 }
 
 Status build_sessions(WiringContext& ctx, Components& c) {
-  auto store = store::SqliteSessionStore::open(ctx.db);
+  auto store = ctx.stores.sessions();
   if (!store) return store.error();
   c.session_store = std::move(store.value());
   c.sessions = std::make_unique<sessions::SessionService>(ctx.config.gateway.sessions, *c.session_store,

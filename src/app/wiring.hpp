@@ -11,14 +11,14 @@
 #include "http/tls_context.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/workers.hpp"
-#include "store/sqlite/sqlite_db.hpp"
+#include "store/store_provider.hpp"
 
 namespace webstream::app {
 
 struct WiringContext {
   const config::Config& config;
   bool access_management_only;  // webstream -am: serve the IAM only
-  store::SqliteDb& db;
+  store::StoreProvider& stores;  // SQLite or PostgreSQL (config.storage.provider)
   runtime::Workers& workers;
   runtime::BlockingPool& blocking;
   http::Router& router;

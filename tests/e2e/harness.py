@@ -119,13 +119,14 @@ def port_accepts(port, host=LOCALHOST, timeout=0.5):
 
 def write_config(directory, port, health=None, backend_keys=None, gateway_attrs=None, extra_gateway_xml="",
                  extra_xml="", store_path="webstream.db", log_level="info", enabled=True, worker_threads=2,
-                 heartbeat_interval=None, license_file=None):
+                 heartbeat_interval=None, license_file=None, storage_xml=None):
     """Writes app.config.xml into `directory` and returns its path.
 
     health: dict of healthCheck attributes (interval, unstableInterval, timeout, failureThreshold,
             successThreshold); None leaves the gateway's defaults.
     backend_keys: list of (name, key) for <backendKeys>.
     gateway_attrs: extra attributes on <gateway> (they override the ones written here).
+    storage_xml: the whole <storage …/> element instead of the SQLite one (e.g. provider="postgresql").
     """
     attrs = {"enabled": "true" if enabled else "false", "publicIP": LOCALHOST, "port": str(port)}
     if worker_threads is not None:
@@ -147,7 +148,7 @@ def write_config(directory, port, health=None, backend_keys=None, gateway_attrs=
              "  <gateway %s>" % " ".join("%s=%s" % (k, quoteattr(v)) for k, v in attrs.items())]
     lines += inner
     lines += ["  </gateway>",
-              "  <storage provider=\"sqlite\" path=%s />" % quoteattr(store_path),
+              storage_xml or "  <storage provider=\"sqlite\" path=%s />" % quoteattr(store_path),
               "  <logging level=%s />" % quoteattr(log_level)]
     if license_file is not None:
         lines.append("  <license file=%s />" % quoteattr(license_file))

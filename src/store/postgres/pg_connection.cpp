@@ -85,7 +85,13 @@ std::string mask_connection_error(std::string message, const std::string& connin
 }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conninfo, std::string_view setting) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  // Defaults a gateway needs, placed BEFORE the operator's string so that any of them it sets wins: a
+  // bounded connect (an unreachable database fails the start instead of hanging it) and TCP keepalives /
+  // user timeout (a database host that vanishes fails the calls in tens of seconds, not hours).
+  const char* keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                            "tcp_user_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {"10", "10", "5", "3", "30000", "webstream", conninfo.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, 1);
   if (conn == nullptr) return Error::internal(std::string(setting) + ": cannot connect: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string why = mask_connection_error(PQerrorMessage(conn), conninfo);

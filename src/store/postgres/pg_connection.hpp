@@ -83,7 +83,8 @@ struct PgQuery {
 
 class PgConnection {
  public:
-  // Connects. The error names `setting` (e.g. "storage.connection") and libpq's reason, never the string.
+  // Connects (connect_timeout 10 s, TCP keepalives and a 30 s TCP user timeout unless `conninfo` says
+  // otherwise). The error names `setting` (e.g. "storage.connection") and libpq's reason, never the string.
   static Result<std::unique_ptr<PgConnection>> open(const std::string& conninfo, std::string_view setting);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
