@@ -22,8 +22,9 @@ namespace webstream::store::pg::testing {
 
 class PgTestServer {
  public:
-  // Starts a server. Error: why it could not (missing binaries, initdb/pg_ctl output tail).
-  static Result<std::unique_ptr<PgTestServer>> start();
+  // Starts a server. Error: why it could not (missing binaries, initdb/pg_ctl output tail). `durable`:
+  // fsync and synchronous commit on, as in production (benchmarks); tests leave them off.
+  static Result<std::unique_ptr<PgTestServer>> start(bool durable = false);
   // The binary's shared server, started on first call; the same error every call if it could not start.
   static Result<PgTestServer*> shared();
   ~PgTestServer();
