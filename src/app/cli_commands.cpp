@@ -4,7 +4,11 @@
 #include <string>
 #include <vector>
 
+#include <iostream>
+
 #include "config/config.hpp"
+#include "core/clock.hpp"
+#include "store/store_provider.hpp"
 #include "iam/iam_cli.hpp"
 #include "licence/licence_cli.hpp"
 
@@ -22,15 +26,35 @@ int run_iam_command(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  std::string store_path;
+  config::Config c;
   try {
-    store_path = config::load_xml(config_path).storage.path;
+    c = config::load_xml(config_path);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "webstream: %s\n", e.what());
     return 2;
   }
-  rest.push_back(nullptr);
-  return iam::run_iam_cli(static_cast<int>(rest.size() - 1), rest.data(), store_path);
+  if (c.storage.provider == "sqlite") {
+    rest.push_back(nullptr);
+    return iam::run_iam_cli(static_cast<int>(rest.size() - 1), rest.data(), c.storage.path);
+  }
+  // PostgreSQL: the same commands on the shared database (every gateway sees the change).
+  std::vector<std::string> args;
+  for (std::size_t i = 1; i < rest.size(); ++i) args.emplace_back(rest[i]);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    return iam::run_iam_cli(static_cast<int>(rest.size()), rest.data(), "");  // usage only, no store opened
+  }
+  auto stores = store::open_postgres_provider(c.storage.connection, SystemClock::instance(), 1);
+  if (!stores) {
+    std::fprintf(stderr, "webstream iam: %s: %s\n", config_path.c_str(), stores.error().message.c_str());
+    return 2;
+  }
+  auto iam_store = (*stores)->iam();
+  if (!iam_store) {
+    std::fprintf(stderr, "webstream iam: %s\n", iam_store.error().message.c_str());
+    return 1;
+  }
+  iam::PasswordHasher passwords;
+  return iam::run_iam_command(args, **iam_store, passwords, SystemClock::instance(), std::cin, std::cout, std::cerr);
 }
 
 int run_license_command(int argc, char** argv) { return licence::run_license_cli(argc, argv); }
