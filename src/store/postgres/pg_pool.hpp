@@ -9,7 +9,9 @@
 // not act outside the database (no side effects besides its return value).
 //
 // A broken connection is re-established when it is next leased (the database coming back needs no
-// restart); while it cannot be, calls answer 503 store_unavailable.
+// restart); a call that finds its connection dead runs once more on a fresh one (a transaction only when the
+// connection died before its COMMIT was sent: then the server rolled it back). While the database cannot be
+// reached, calls answer 503 store_unavailable.
 //
 // Thread rules: any thread; acquire() blocks while every connection is leased. Every call blocks on the
 // network: stores are called through runtime::BlockingPool, never on an I/O thread.
@@ -56,14 +58,18 @@ class PgPool {
   // A connection, reconnected if it was broken. Error: 503 store_unavailable.
   Result<PgLease> acquire();
 
+  // A read runs again once on a fresh connection when the first one turns out dead (the database restarted,
+  // or the connection was terminated): reads have no effect to repeat.
   template <class F>
   auto read(F&& fn) -> decltype(fn(std::declval<PgConnection&>())) {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    try {
-      return fn(**lease);
-    } catch (const PgError& e) {
-      return to_error(e);
+    for (int attempt = 1;; ++attempt) {
+      auto lease = acquire();
+      if (!lease) return lease.error();
+      try {
+        return fn(**lease);
+      } catch (const PgError& e) {
+        if (!(e.connection_lost && attempt == 1)) return to_error(e);
+      }
     }
   }
 
@@ -93,18 +99,17 @@ class PgPool {
 
   template <class F>
   auto transaction_as(const char* begin, F&& fn) -> decltype(fn(std::declval<PgConnection&>())) {
+    bool reconnected = false;
     for (int attempt = 1;; ++attempt) {
       auto lease = acquire();
       if (!lease) return lease.error();
       PgConnection& c = **lease;
+      bool committing = false;
       try {
         c.exec_script(begin);
         auto result = fn(c);
-        if (result.ok()) {
-          c.exec_script("COMMIT");
-        } else {
-          c.exec_script("ROLLBACK");
-        }
+        committing = result.ok();
+        c.exec_script(result.ok() ? "COMMIT" : "ROLLBACK");
         return result;
       } catch (const PgError& e) {
         if (c.healthy()) {
@@ -112,6 +117,13 @@ class PgPool {
             c.exec_script("ROLLBACK");
           } catch (const PgError&) {
           }
+        }
+        // A connection found dead before COMMIT was sent: the server rolled the transaction back, so it runs
+        // again, once, on a fresh connection. Lost during COMMIT the outcome is unknown: report it (503).
+        const bool retry_lost = e.connection_lost && !committing && !reconnected;
+        if (retry_lost) {
+          reconnected = true;
+          continue;
         }
         if (!retryable(e) || attempt >= kMaxAttempts) return to_error(e);
       }

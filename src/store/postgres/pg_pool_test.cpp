@@ -166,5 +166,32 @@ TEST_F(PgPoolTest, ABinaryOlderThanTheSchemaRefusesNamingBothVersions) {
   EXPECT_NE(s.error().message.find("schema version " + ours), std::string::npos) << s.error().message;
 }
 
+TEST_F(PgPoolTest, TerminatedConnectionsAreReplacedWithoutFailingTheCall) {
+  ASSERT_TRUE(pool_->transaction([](PgConnection& c) -> Status {
+    c.exec_script("CREATE TABLE k(v int)");
+    return Status::success();
+  }));
+  // Every pooled connection is killed by the server (what a database restart or pg_terminate_backend does).
+  auto admin = PgPool::open(conninfo_, 1).value();
+  auto killed = admin->read([](PgConnection& c) -> Result<std::int64_t> {
+    return c.exec("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                  " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        .integer(0, 0);
+  });
+  ASSERT_TRUE(killed.ok()) << killed.error().message;
+  EXPECT_EQ(*killed, 4);
+  // Reads and writes go on: each finds its connection dead, reconnects and runs once more.
+  for (int i = 0; i < 4; ++i) {
+    auto w = pool_->transaction([i](PgConnection& c) -> Status {
+      c.exec("INSERT INTO k VALUES($1)", Params().add(i));
+      return Status::success();
+    });
+    EXPECT_TRUE(w.ok()) << w.error().message;
+  }
+  auto n = pool_->read([](PgConnection& c) -> Result<std::int64_t> { return c.exec("SELECT COUNT(*) FROM k").integer(0, 0); });
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 4);
+}
+
 }  // namespace
 }  // namespace webstream::store::pg
