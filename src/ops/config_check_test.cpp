@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ops/storage_check.hpp"
+#include "store/postgres/testing/pg_test_server.hpp"
 
 namespace webstream::ops {
 namespace {
@@ -131,6 +132,26 @@ TEST_F(ConfigCheckTest, StoreThatIsNotSqliteIsAnError) {
   ASSERT_FALSE(report.ok());
   EXPECT_TRUE(any_contains(report.errors, "storage.path"));
   EXPECT_TRUE(any_contains(report.errors, "store.db"));
+}
+
+TEST_F(ConfigCheckTest, PostgresqlStoreIsReachedAndItsSchemaVersionRead) {
+  auto server = webstream::store::pg::testing::PgTestServer::shared();
+  ASSERT_TRUE(server.ok()) << "cannot start the test PostgreSQL: " << server.error().message;
+  const auto conninfo = (*server)->create_database().value();
+  const auto path = config("", "<storage provider=\"postgresql\" connection=\"" + conninfo + "\"/>");
+  const auto report = check_config(path, CheckMode::kGateway, kNow);
+  EXPECT_TRUE(report.ok()) << (report.errors.empty() ? "" : report.errors.front());
+  EXPECT_TRUE(any_contains(report.warnings, "the first start creates it"));
+}
+
+TEST_F(ConfigCheckTest, UnreachablePostgresqlIsAnErrorNamingTheSettingNotTheSecret) {
+  const auto path = config("", "<storage provider=\"postgresql\" connection=\"host=127.0.0.1 port=1 "
+                               "password=Hunter2-secret connect_timeout=2\"/>");
+  const auto report = check_config(path, CheckMode::kGateway, kNow);
+  ASSERT_FALSE(report.ok());
+  EXPECT_TRUE(any_contains(report.errors, "storage.connection"));
+  EXPECT_FALSE(any_contains(report.errors, "Hunter2"));
+  EXPECT_FALSE(any_contains(report.warnings, "Hunter2"));
 }
 
 TEST_F(ConfigCheckTest, StoreUnderARegularFileCannotBeCreated) {

@@ -9,6 +9,9 @@
 #include <fstream>
 #include <system_error>
 
+#include "store/postgres/pg_pool.hpp"
+#include "store/postgres/pg_schema.hpp"
+
 namespace webstream::ops {
 namespace {
 
@@ -83,11 +86,34 @@ Status check_sqlite_storage(const std::string& path, std::vector<std::string>& w
   return Status::success();
 }
 
+Status check_postgres_storage(const std::string& connection, std::vector<std::string>& warnings) {
+  auto pool = store::pg::PgPool::open(connection, 1);
+  if (!pool) return pool.error();  // "storage.connection: cannot connect to PostgreSQL: <libpq's reason>"
+  auto version = store::pg::database_schema_version(**pool);
+  if (!version) return Error::internal("storage.connection: " + version.error().message);
+  if (*version > store::pg::schema_version()) {
+    return Error::internal("storage.connection: the database schema version " + std::to_string(*version) +
+                           " is newer than this gateway's schema version " +
+                           std::to_string(store::pg::schema_version()));
+  }
+  if (*version == 0) {
+    warnings.push_back("storage.connection: the database has no WebStream schema yet: the first start creates it");
+  } else if (*version < store::pg::schema_version()) {
+    warnings.push_back("storage.connection: schema version " + std::to_string(*version) + " will be migrated to " +
+                       std::to_string(store::pg::schema_version()) + " at the next start");
+  }
+  return Status::success();
+}
+
 Status check_storage(const config::Config& config, std::vector<std::string>& warnings) {
   const auto& storage = config.storage;
   Status result = Status::success();
   if (storage.provider == "sqlite") {
     result = check_sqlite_storage(storage.path, warnings);
+  } else if (storage.provider == "postgresql") {
+    if (auto s = check_postgres_storage(storage.connection, warnings); !s) {
+      return Error::internal(config.source_path + ": " + s.error().message);
+    }
   } else {
     // A provider that config::load_xml accepts but that has no reachability check here yet: say so rather
     // than pretend it was checked.
