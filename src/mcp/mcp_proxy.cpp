@@ -28,12 +28,12 @@ struct Shared {
   proxy::BackendUrl engine;
 };
 
-// The raw (encoded) path after `prefix` in the request target.
-std::string encoded_rest(const http::RequestContext& ctx, std::string_view prefix) {
+// The request target's raw path (no query), guarded against `prefix` (decoded once, re-encoded once).
+Result<GuardedPath> guarded_rest(const http::RequestContext& ctx, std::string_view prefix) {
   std::string_view target = ctx.raw_target;
   const auto q = target.find('?');
   if (q != std::string_view::npos) target = target.substr(0, q);
-  return target.size() > prefix.size() ? std::string(target.substr(prefix.size())) : std::string();
+  return guard_path(target, prefix);
 }
 
 Result<config::NamedKey> authorise(const http::RequestContext& ctx, const Shared& s) {
@@ -49,8 +49,8 @@ Result<config::NamedKey> authorise(const http::RequestContext& ctx, const Shared
 net::awaitable<http::Response> api(http::RequestContext& ctx, const Shared& s) {
   auto key = authorise(ctx, s);
   if (!key) co_return http::error_response(key.error(), ctx.req);
-  const std::string rest = encoded_rest(ctx, "/mcp/api/");
-  if (auto ok = check_forwardable_path(rest); !ok) co_return http::error_response(ok.error(), ctx.req);
+  auto rest = guarded_rest(ctx, "/mcp/api/");
+  if (!rest) co_return http::error_response(rest.error(), ctx.req);
   http::Request out = ctx.req;
   // Hop-by-hop, credentials and any client copy of the key name go; the verified key name is added.
   for (auto it = out.begin(); it != out.end();) {
@@ -62,7 +62,7 @@ net::awaitable<http::Response> api(http::RequestContext& ctx, const Shared& s) {
   }
   out.set("X-MCP-Key-Name", key->name);
   out.set("X-Forwarded-For", ctx.remote_ip);
-  out.target(proxy::join_target(s.engine.base_path, "/api/" + rest, ctx.query));
+  out.target(proxy::join_target(s.engine.base_path, "/api/" + rest->forwarded_rest, ctx.query));
   auto answer = co_await s.deps.forwarder.forward(s.engine, std::move(out));
   if (!answer) co_return http::error_response(answer.error(), ctx.req);
   http::Response res = std::move(answer.value());
@@ -74,15 +74,15 @@ net::awaitable<http::Response> api(http::RequestContext& ctx, const Shared& s) {
 net::awaitable<http::Response> iam(http::RequestContext& ctx, const Shared& s) {
   auto key = authorise(ctx, s);
   if (!key) co_return http::error_response(key.error(), ctx.req);
-  const std::string rest = encoded_rest(ctx, "/mcp/iam/");
-  if (auto ok = check_forwardable_path(rest); !ok) co_return http::error_response(ok.error(), ctx.req);
+  auto rest = guarded_rest(ctx, "/mcp/iam/");
+  if (!rest) co_return http::error_response(rest.error(), ctx.req);
   const std::string method(ctx.req.method_string());
   if (!key->readwrite && method != "GET" && method != "HEAD") {
     Error denied{403, "forbidden", "this MCP key is read-only: only GET is allowed on /mcp/iam/*"};
-    s.deps.audit(key->name, method, "/iam/" + ctx.params[0], 403);
+    s.deps.audit(key->name, method, "/iam/" + rest->decoded_rest, 403);
     co_return http::error_response(denied, ctx.req);
   }
-  const std::string iam_path = "/iam/" + ctx.params[0];
+  const std::string iam_path = "/iam/" + rest->decoded_rest;
   auto match = s.deps.router.match(method, iam_path, http::ListenerKind::kPublic, true);
   if (!match.route || !match.route->handler || iam_path.rfind("/iam/", 0) != 0) {
     Error missing = match.status == 405 ? Error{405, "method_not_allowed", "method not allowed on this path"}
@@ -97,7 +97,7 @@ net::awaitable<http::Response> iam(http::RequestContext& ctx, const Shared& s) {
   principal->service = true;
   http::RequestContext inner{ctx.req, {}, {}, {}, {}, {}, false, http::ListenerKind::kPublic, nullptr};
   inner.path = iam_path;
-  inner.raw_target = "/iam/" + rest + (ctx.query.empty() ? "" : "?" + ctx.query);
+  inner.raw_target = "/iam/" + rest->forwarded_rest + (ctx.query.empty() ? "" : "?" + ctx.query);
   inner.query = ctx.query;
   inner.params = std::move(match.params);
   inner.remote_ip = ctx.remote_ip;

@@ -1,8 +1,5 @@
 #include "mcp/path_guard.hpp"
 
-#include <algorithm>
-#include <string>
-
 namespace webstream::mcp {
 namespace {
 
@@ -13,66 +10,123 @@ int hex_value(char c) {
   return -1;
 }
 
-// One round of percent-decoding; a malformed escape is an error (nullopt via ok=false).
-std::string decode_once(std::string_view in, bool& ok) {
-  std::string out;
+// One round of percent-decoding; false on a malformed escape.
+bool decode_once(std::string_view in, std::string& out) {
+  out.clear();
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size()) {
-        ok = false;
-        return out;
-      }
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) {
-        ok = false;
-        return out;
-      }
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
+    if (in[i] != '%') {
       out += in[i];
+      continue;
     }
+    if (i + 2 >= in.size()) return false;
+    const int hi = hex_value(in[i + 1]);
+    const int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
   }
-  return out;
+  return true;
+}
+
+// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      len = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      len = 3;
+      if (b0 == 0xE0) lo = 0xA0;
+      if (b0 == 0xED) hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      len = 4;
+      if (b0 == 0xF0) lo = 0x90;
+      if (b0 == 0xF4) hi = 0x8F;
+    } else {
+      return false;  // a continuation byte first, C0/C1 (overlong) or F5..FF
+    }
+    if (i + len > s.size()) return false;
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    if (b1 < lo || b1 > hi) return false;
+    for (std::size_t k = 2; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < 0x80 || b > 0xBF) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// "." and "..", also with a servlet path parameter (".;x", "..;x").
+bool is_dot_segment(std::string_view seg) {
+  if (const auto semi = seg.find(';'); semi != std::string_view::npos) seg = seg.substr(0, semi);
+  return seg == "." || seg == "..";
 }
 
 bool has_dot_segment(std::string_view path) {
   std::size_t start = 0;
   for (std::size_t i = 0; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/' || path[i] == '\\') {
-      const auto seg = path.substr(start, i - start);
-      if (seg == "." || seg == "..") return true;
+    if (i == path.size() || path[i] == '/') {
+      if (is_dot_segment(path.substr(start, i - start))) return true;
       start = i + 1;
     }
   }
   return false;
 }
 
+bool is_plain_path_byte(unsigned char c) { return c >= 0x20 && c != 0x7F && c != '\\'; }
+
 }  // namespace
 
-Status check_forwardable_path(std::string_view encoded_rest) {
-  const Error bad = Error::invalid("the path leaves its prefix or is not a plain path");
-  std::string current(encoded_rest);
-  // Decode up to four times: a server behind us may decode again (double encoding: %252e%252e).
-  for (int round = 0; round < 4; ++round) {
-    if (current.find('\0') != std::string::npos) return bad;
-    if (has_dot_segment(current)) return bad;
-    if (round > 0 && current.find_first_of("?#") != std::string::npos) return bad;  // smuggled query/fragment
-    if (current.find('%') == std::string::npos) break;
-    bool ok = true;
-    std::string next = decode_once(current, ok);
-    if (!ok) return bad;
-    // An encoded '/' or '\' changes the segments a server behind us sees: refuse it outright.
-    if (round == 0) {
-      const auto raw_slashes = std::count(current.begin(), current.end(), '/');
-      const auto decoded_slashes = std::count(next.begin(), next.end(), '/');
-      if (raw_slashes != decoded_slashes || next.find('\\') != std::string::npos) return bad;
+std::string encode_path(std::string_view decoded) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(decoded.size());
+  for (const char ch : decoded) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      std::string_view("-._~/:@!$&'()*+,=").find(ch) != std::string_view::npos;
+    if (keep) {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
     }
-    current = std::move(next);
   }
-  if (current.find('%') != std::string::npos && has_dot_segment(current)) return bad;
+  return out;
+}
+
+Result<GuardedPath> guard_path(std::string_view raw_path, std::string_view prefix) {
+  const Error bad = Error::invalid("the path leaves its prefix or is not a plain path");
+  std::string decoded;
+  if (!decode_once(raw_path, decoded)) return bad;
+  if (decoded.find('%') != std::string::npos) return bad;  // multiply encoded
+  for (const char ch : decoded) {
+    if (!is_plain_path_byte(static_cast<unsigned char>(ch))) return bad;
+  }
+  if (!is_valid_utf8(decoded)) return bad;
+  if (has_dot_segment(decoded)) return bad;
+  if (decoded.size() < prefix.size() || decoded.compare(0, prefix.size(), prefix) != 0) return bad;
+  GuardedPath out;
+  out.decoded_rest = decoded.substr(prefix.size());
+  out.forwarded_rest = encode_path(out.decoded_rest);
+  return out;
+}
+
+Status check_forwardable_path(std::string_view encoded_rest) {
+  std::string raw = "/";
+  raw.append(encoded_rest);
+  auto guarded = guard_path(raw, "/");
+  if (!guarded) return guarded.error();
   return Status::success();
 }
 

@@ -92,6 +92,28 @@ class McpProxy(unittest.TestCase):
             self.assertNotEqual(status, 200, path)
         self.assertEqual(len(self.engine.requests), before)
 
+    def _raw_status(self, path):
+        data = raw_exchange(self.gw.port, ("GET %s HTTP/1.1\r\nHost: x\r\nX-MCP-Key: %s\r\nConnection: close\r\n\r\n"
+                                           % (path, RW_KEY)).encode())
+        return int(data.split(b" ", 2)[1]) if data else 0
+
+    def test_servlet_parameters_overlong_utf8_and_multiple_encoding_are_400_and_never_forwarded(self):
+        before = len(self.engine.requests)
+        for path in ("/mcp/api/..;/admin", "/mcp/api/.;/admin", "/mcp/api/%c0%ae%c0%ae/admin",
+                     "/mcp/api/%2525252e%2525252e/admin", "/mcp/api/%252e/x", "/mcp/api/a%5cb", "/mcp/api/a%00b",
+                     "/mcp/iam/..;/gateway/admin/backends", "/mcp/iam/%c0%ae%c0%ae/x"):
+            self.assertEqual(self._raw_status(path), 400, path)
+        self.assertEqual(len(self.engine.requests), before, self.engine.requests[before:])
+
+    def test_the_guarded_path_is_the_routed_and_forwarded_path(self):
+        before = len(self.engine.requests)
+        self.assertEqual(self._raw_status("/mcp/%61pi/metrics"), 200)
+        self.assertEqual(self._raw_status("/mcp/api/v1/cpu%20load/%c3%a9/x%3By"), 200)
+        paths = [r["path"] for r in self.engine.requests[before:]]
+        self.assertEqual(paths, ["/api/metrics", "/api/v1/cpu%20load/%C3%A9/x%3By"])
+        # /mcp/iam/* is routed on the decoded path too.
+        self.assertEqual(self._raw_status("/mcp/%69am/users"), 200)
+
     def test_iam_read_key_may_only_get(self):
         r = self.gw.request("GET", "/mcp/iam/users", headers={"X-MCP-Key": READ_KEY})
         self.assertEqual(r.status, 200, r.text)
