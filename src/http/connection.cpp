@@ -91,6 +91,33 @@ std::optional<Error> check_header(const Request& req, const config::LimitsConfig
   return std::nullopt;
 }
 
+// What a request's head has used of the header limits: bytes (request line, fields, chunk extensions,
+// trailers) and fields (header and trailer fields).
+struct HeadBudget {
+  std::size_t bytes = 0;
+  std::size_t fields = 0;
+};
+
+// After a chunked body: the fields past the first `head.fields` are the trailer section's. Adds them to
+// `head`, erases them from `req`, and answers 431 when the sum exceeds a header limit.
+std::optional<Error> take_trailers(Request& req, HeadBudget& head, const config::LimitsConfig& limits) {
+  std::size_t index = 0;
+  bool over = false;
+  for (auto it = req.begin(); it != req.end();) {
+    if (index++ < head.fields) {
+      ++it;
+      continue;
+    }
+    head.bytes += it->name_string().size() + it->value().size() + 4;  // "name: value\r\n"
+    over = over || ++head.fields > limits.max_header_fields || head.bytes > limits.max_header_bytes;
+    it = req.erase(it);
+  }
+  if (!over) return std::nullopt;
+  return Error{431, "header_fields_too_large",
+               "header and trailer fields exceed " + std::to_string(limits.max_header_bytes) + " bytes or " +
+                   std::to_string(limits.max_header_fields) + " fields"};
+}
+
 // Writes `res` as one head buffer (http/wire.hpp) plus the body: one gather write. `scratch` is the
 // connection's reused head buffer. A chunked response (none of ours; kept for safety) goes through Beast,
 // which chunk-encodes the body.
@@ -172,7 +199,10 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
       socket.cancel(ignored);
     }
   });
-  beast::flat_buffer buffer;
+  // Bounded: the parser needs a whole head, chunk-size line or trailer section in the buffer before it can
+  // consume it, so the buffer never needs more than the header limit (plus the start of a pipelined next
+  // request); a client that sends more without letting the parser progress gets 431 (CONTRACT §11a).
+  beast::flat_buffer buffer(limits.max_header_bytes + kFirstRead);
   for (std::size_t count = 0;; ++count) {
     // Between requests: wait up to keep-alive idle for the first byte, then header_timeout for the header.
     idle = true;
@@ -205,7 +235,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
       std::optional<Error> failure;
       if (dog.fired()) {
         if (count == 0 || buffer.size() > 0) failure = Error{408, "request_timeout", "request headers not received in time"};
-      } else if (hec == bhttp::error::header_limit) {
+      } else if (hec == bhttp::error::header_limit || hec == bhttp::error::buffer_overflow) {
         failure = Error{431, "header_fields_too_large",
                         "request line and headers exceed " + std::to_string(limits.max_header_bytes) + " bytes"};
       } else if (hec == bhttp::error::body_limit) {
@@ -222,6 +252,14 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
       co_await answer_and_close(stream, dog, idle, *bad);
       co_return;
     }
+    // Chunk extensions and trailers count against the header limits (CONTRACT §11a): `head` is what the
+    // head used; every chunk's extensions add to it, checked as each chunk-size line is parsed.
+    HeadBudget head{hn, static_cast<std::size_t>(std::distance(req.begin(), req.end()))};
+    auto on_chunk_header = [&head, &limits](std::uint64_t, beast::string_view extensions, boost::system::error_code& ec) {
+      head.bytes += extensions.size();
+      if (head.bytes > limits.max_header_bytes) ec = bhttp::error::header_limit;
+    };
+    parser.on_chunk_header(on_chunk_header);
     const std::string target(req.target());
     auto url = boost::urls::parse_origin_form(target);
     if (!url) {
@@ -245,6 +283,11 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
           std::optional<Error> failure;
           if (dog.fired()) {
             failure = Error{408, "request_timeout", "request body stalled"};
+          } else if (bec == bhttp::error::header_limit || bec == bhttp::error::buffer_overflow) {
+            failure = Error{431, "header_fields_too_large",
+                            "chunk extensions and trailers exceed the header limits (" +
+                                std::to_string(limits.max_header_bytes) + " bytes, " +
+                                std::to_string(limits.max_header_fields) + " fields)"};
           } else if (bec == bhttp::error::body_limit) {
             failure = Error{413, "payload_too_large", "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"};
           } else if (bec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
@@ -254,6 +297,12 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
           if (failure) co_await answer_and_close(stream, dog, idle, *failure);
           co_return;
         }
+      }
+      // The parser appended the trailer fields to the header's: count them against the limits, then drop
+      // them, so no trailer is ever read (or forwarded) as a header.
+      if (auto over = take_trailers(req, head, limits)) {
+        co_await answer_and_close(stream, dog, idle, *over);
+        co_return;
       }
     }
 
