@@ -127,7 +127,8 @@ Result<proxy::WireRequest> backend_request(const http::RequestContext& ctx, cons
   const auto slash = ctx.raw_target.find('?');
   const std::string_view encoded_path =
       std::string_view(ctx.raw_target).substr(0, slash == std::string::npos ? ctx.raw_target.size() : slash);
-  head.append(proxy::join_target(url.base_path, encoded_path, ctx.query));
+  // `token` is the gateway's (a credential), never the backend's, whichever route it came on.
+  head.append(proxy::join_target(url.base_path, encoded_path, proxy::remove_query_param(ctx.query, "token")));
   head.append(" HTTP/1.1\r\n");
   proxy::append_surviving_fields(ctx.req.base(), head);
   head.append(identity_lines);

@@ -66,9 +66,12 @@ constexpr std::array<std::string_view, 11> kStrippedResponseNames = {
     "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
     "Proxy-Authorization", "Proxy-Authenticate", "Set-Cookie", "Set-Cookie2"};
 
-// Fields of the client's own WebSocket handshake that must not be copied to the backend's.
-constexpr std::array<std::string_view, 5> kClientHandshakeNames = {
-    "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Accept"};
+// Fields of the client's own WebSocket handshake that must not be copied to the backend's. Content-Length
+// too: the gateway reads no body before an upgrade, so a client's length would describe bytes the backend
+// never gets as a body (the frames that follow); Transfer-Encoding is hop-by-hop and goes anyway.
+constexpr std::array<std::string_view, 6> kClientHandshakeNames = {
+    "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Accept",
+    "Content-Length"};
 
 template <std::size_t N>
 bool in(const std::array<std::string_view, N>& names, std::string_view name) {

@@ -78,8 +78,9 @@ Status apply(bhttp::fields& headers, const Identity& identity, const ForwardInfo
 // WebSocket upgrade. Beast builds the backend handshake itself (Host, Upgrade, Connection,
 // Sec-WebSocket-Key/-Version); this fills `out` with what to add to it: the client's end-to-end headers
 // that survive the strip rule, minus the client's own handshake fields (Host, Sec-WebSocket-Key/-Version/
-// -Extensions/-Accept: no permessage-deflate is offered to the backend), plus Sec-WebSocket-Protocol as the
-// client sent it, plus the identity headers. `out` is cleared first.
+// -Extensions/-Accept: no permessage-deflate is offered to the backend) and its Content-Length (no body is
+// read before an upgrade; Transfer-Encoding goes as hop-by-hop), plus Sec-WebSocket-Protocol as the client
+// sent it, plus the identity headers. `out` is cleared first.
 Status apply_websocket(const bhttp::fields& client_upgrade, bhttp::fields& out, const Identity& identity,
                        const ForwardInfo& forward);
 

@@ -269,13 +269,15 @@ TEST(HeaderPolicy, WebSocketHandshakeKeepsOnlyWhatTheBackendMaySee) {
                             {"Origin", "https://gw.example.com"},
                             {"X-User-ID", "admin"},
                             {"Cookie", "sid=1"},
-                            {"X-WebStream-Assertion", "forged"}});
+                            {"X-WebStream-Assertion", "forged"},
+                            {"Content-Length", "5"},
+                            {"Transfer-Encoding", "chunked"}});
   bhttp::fields out;
   out.insert("Stale", "cleared first");
   ASSERT_TRUE(apply_websocket(client, out, alice(), fwd()).ok());
   expect_exact_identity(out, "websocket");
   for (const char* name : {"Host", "Upgrade", "Connection", "X-Evil", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
-                           "Sec-WebSocket-Extensions", "Cookie", "Stale"}) {
+                           "Sec-WebSocket-Extensions", "Cookie", "Stale", "Content-Length", "Transfer-Encoding"}) {
     EXPECT_TRUE(values(out, name).empty()) << name;
   }
   EXPECT_EQ(values(out, "Sec-WebSocket-Protocol"), std::vector<std::string>{"capture.v2, capture.v1"});

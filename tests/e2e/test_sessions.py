@@ -223,6 +223,32 @@ class SessionFlow(SessionsBase):
             self.fail("no backend saw the upgrade")
         json_request(self.gw.port, "POST", "/gateway/session/release", headers=headers(user, "spoof-1"))
 
+    def test_consumed_token_and_upgrade_body_headers_never_reach_the_backend(self):
+        user = self.seed.entitled_user(self.ws)
+        status, sel, r = self.select(user, "consumed-1")
+        self.assertEqual(status, 200, r.text)
+        status, conn, r = json_request(self.gw.port, "GET", "/getConnection?a=1&token=%s&b=2&token=x" % user["token"],
+                                       headers=headers(user, "consumed-1"))
+        self.assertEqual(status, 200, r.text)
+        self.assertNotIn("token", conn["target"])
+        self.assertTrue(conn["target"].endswith("/getConnection?a=1&b=2"), conn["target"])
+        ws = WebSocket.connect(self.gw.port, "/control?sessionId=consumed-1&token=" + sel["connectToken"],
+                               headers=[("Content-Length", "0")])
+        ws.send_text("ping")
+        self.assertEqual(ws.recv().data, "ping")
+        ws.send_close(1000)
+        for port in (self.sim.host_port(0), self.sim.host_port(1)):
+            status, up, _ = json_request(port, "GET", "/sim/last-upgrade?path=/control")
+            if status == 200 and "consumed-1" in up["target"]:
+                names = [n.lower() for n, _ in up["headers"]]
+                self.assertNotIn("content-length", names)
+                self.assertNotIn("transfer-encoding", names)
+                self.assertNotIn("token=", up["target"])
+                break
+        else:
+            self.fail("no backend saw the upgrade")
+        json_request(self.gw.port, "POST", "/gateway/session/release", headers=headers(user, "consumed-1"))
+
     def test_affinity_after_release(self):
         user = self.seed.entitled_user(self.ws)
         status, first, r = self.select(user, "aff-1")
