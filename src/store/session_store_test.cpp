@@ -194,5 +194,37 @@ TEST_P(SessionStoreTest, SixteenGatewaysReservingAtOnceNeverExceedALimit) {
   EXPECT_EQ(store->live_sessions().size(), 30u);
 }
 
+// 16 users on 16 gateways select the same X-Session-ID at once: one gets it, every other one a conflict.
+TEST_P(SessionStoreTest, UsersRacingForOneSessionIdGetOneSessionAndConflicts) {
+  constexpr int kGateways = 16;
+  std::vector<std::unique_ptr<StoreProvider>> gateways;
+  std::vector<std::unique_ptr<SessionStore>> stores;
+  for (int g = 0; g < kGateways; ++g) {
+    auto p = open_another(1);
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    stores.push_back(p.value()->sessions().value());
+    gateways.push_back(std::move(p.value()));
+  }
+  for (int round = 0; round < 5; ++round) {
+    const std::string id = "shared-" + std::to_string(round);
+    std::atomic<int> granted{0};
+    std::atomic<int> conflicts{0};
+    std::vector<std::thread> threads;
+    for (int g = 0; g < kGateways; ++g) {
+      threads.emplace_back([&, g] {
+        auto r = stores[g]->reserve(session(id, "racer-" + std::to_string(g), "b-1"), limits(5, std::nullopt, 1000));
+        if (r.ok()) {
+          ++granted;
+        } else if (r.error().code == "session_conflict") {
+          ++conflicts;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(granted.load(), 1) << "round " << round;
+    EXPECT_EQ(conflicts.load(), kGateways - 1) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace webstream::store

@@ -140,6 +140,7 @@ Result<ReserveOutcome> PgSessionStore::reserve(const SessionRecord& s, const Res
     const Millis skew = timeline_.skew(c);
     // Every scope this reservation counts against, always in this order (user, org, backend): held to
     // COMMIT, so no other gateway counts the same scope until this row is written or rolled back.
+    lock(c, kLockSession, s.id);
     lock(c, kLockUser, s.user_id);
     if (limits.org_max) lock(c, kLockOrg, s.org_id);
     lock(c, kLockBackend, s.backend_id);

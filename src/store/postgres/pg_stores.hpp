@@ -6,7 +6,8 @@
 // Counts are decided by the database, in ONE transaction each, serialised per scope with
 // pg_advisory_xact_lock(class, hashtext(id)) — released at COMMIT/ROLLBACK, and so by a gateway's death —
 // so that any number of gateways on the database never exceed a limit:
-//   sessions: user, org and backend (classes kLockUser/kLockOrg/kLockBackend, taken in that order);
+//   sessions: the session id, then user, org and backend (kLockSession/kLockUser/kLockOrg/kLockBackend, in
+//   that order: the id so that two users racing for one X-Session-ID get one session and one conflict);
 //   licence seats: one lock for the licence (kLockLicence);
 //   revocation log: writers exclusive, readers shared (kLockRevocations), see PgRevocationLogStore.
 // Instants the gateway passes are put on the database's clock by PgTimeline (pg_timeline.hpp).
@@ -35,6 +36,7 @@ inline constexpr int kLockLicence = 104;
 inline constexpr int kLockRevocations = 105;
 inline constexpr int kLockServerUrl = 106;
 inline constexpr int kLockLoginFailures = 107;
+inline constexpr int kLockSession = 108;
 
 class PgKeyStore final : public KeyStore {
  public:
