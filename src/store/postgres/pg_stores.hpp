@@ -35,7 +35,6 @@ inline constexpr int kLockBackend = 103;
 inline constexpr int kLockLicence = 104;
 inline constexpr int kLockRevocations = 105;
 inline constexpr int kLockServerUrl = 106;
-inline constexpr int kLockLoginFailures = 107;
 inline constexpr int kLockSession = 108;
 
 class PgKeyStore final : public KeyStore {
