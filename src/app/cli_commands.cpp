@@ -48,6 +48,7 @@ int run_iam_command(int argc, char** argv) {
     std::fprintf(stderr, "webstream iam: %s: %s\n", config_path.c_str(), stores.error().message.c_str());
     return 2;
   }
+  (*stores)->startup_complete();
   auto iam_store = (*stores)->iam();
   if (!iam_store) {
     std::fprintf(stderr, "webstream iam: %s\n", iam_store.error().message.c_str());

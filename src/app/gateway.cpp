@@ -114,6 +114,7 @@ Status Gateway::start() {
                        impl_->router, &impl_->server->lifecycle()};
   auto components = build_components(wiring);
   if (!components) return components.error();
+  impl_->stores->startup_complete();  // PostgreSQL: the next gateway starting may bootstrap-check now
   impl_->components = std::move(components.value());
 
   // Listeners. Without a PFX the HTTP port serves everything (development mode).

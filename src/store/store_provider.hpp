@@ -41,13 +41,20 @@ class StoreProvider {
   virtual Result<std::unique_ptr<RegistryStore>> registry() = 0;
   virtual Result<std::unique_ptr<SessionStore>> sessions() = 0;
   virtual Result<std::unique_ptr<LicenceStore>> licence() = 0;
+
+  // The caller's first-start work is done (IAM bootstrap, first signing key): on PostgreSQL this releases the
+  // start-up lock that open_postgres_provider() took, so gateways starting together on an empty database do
+  // that work one after the other — the first creates org default, admin and the key, the others find them.
+  // Also released when the provider is destroyed or the process dies. No-op on SQLite.
+  virtual void startup_complete() {}
 };
 
 // The SQLite provider on a file (":memory:" for tests).
 Result<std::unique_ptr<StoreProvider>> open_sqlite_provider(const std::string& path);
 
 // The PostgreSQL provider. `clock` is the gateway's (see postgres/pg_timeline.hpp); `pool_size` connections.
-// Errors name `setting` ("storage.connection"): unreachable (503 store_unavailable), schema too new (500).
+// Waits for the start-up lock (see startup_complete()), then migrates. Errors name `setting`
+// ("storage.connection"): unreachable (503 store_unavailable), schema too new (500).
 Result<std::unique_ptr<StoreProvider>> open_postgres_provider(const std::string& conninfo, const Clock& clock,
                                                               std::size_t pool_size = 4,
                                                               const std::string& setting = "storage.connection");

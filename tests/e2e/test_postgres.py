@@ -5,6 +5,7 @@ never its value), and `webstream store copy` moving a SQLite gateway's users, ke
 import os
 import shutil
 import tempfile
+import threading
 import unittest
 from xml.sax.saxutils import quoteattr
 
@@ -74,6 +75,32 @@ class OnPostgres(unittest.TestCase):
         output = "\n".join(gw.process.stdout_lines() + gw.process.stderr_lines())
         self.assertNotIn(conninfo, output)
         self.assertNotIn("dbname=", output)
+
+    def test_three_gateways_starting_together_on_an_empty_database_all_come_up_as_one_service(self):
+        conninfo = self.pg.create_database()
+        gws = [self.gateway(conninfo) for _ in range(3)]
+        errors = {}
+
+        def start(i):
+            try:
+                gws[i].start()
+            except Exception as e:  # reported below with the gateway's stderr
+                errors[i] = str(e)[-500:]
+        threads = [threading.Thread(target=start, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, {})
+        dbname = conninfo.split("dbname=")[1].split()[0]
+        # One bootstrap (one admin, one org default), one signing key: a token from any gateway works on all.
+        self.assertEqual(self.pg.sql("SELECT COUNT(*) FROM iam_users", dbname).strip(), "1")
+        self.assertEqual(self.pg.sql("SELECT COUNT(*) FROM signing_keys", dbname).strip(), "1")
+        for issuer in gws:
+            token = login(issuer.port, ADMIN_USER, ADMIN_PASSWORD)
+            for other in gws:
+                status, _, r = json_request(other.port, "GET", "/iam/auth/me", token=token)
+                self.assertEqual(status, 200, r.text)
 
     def test_unreachable_database_at_start_exits_2_naming_storage_connection(self):
         d = tempfile.mkdtemp(prefix="webstream-e2e-")

@@ -74,6 +74,7 @@ TEST(PgCopyTest, CopiesEveryTableIntoAnEmptyDatabaseAndRefusesANonEmptyOne) {
   ASSERT_TRUE(server.ok()) << server.error().message;
   const auto conninfo = (*server)->create_database().value();
   auto postgres = open_postgres_provider(conninfo, clock).value();
+  postgres->startup_complete();
   auto pool = PgPool::open(conninfo, 1).value();
   auto& db = static_cast<SqliteProvider&>(*sqlite).db();
   auto copied = copy_sqlite_to_postgres(db, *pool);

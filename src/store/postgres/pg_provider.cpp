@@ -9,7 +9,10 @@ namespace {
 
 class PgProvider final : public StoreProvider {
  public:
-  PgProvider(std::unique_ptr<pg::PgPool> pool, const Clock& clock) : pool_(std::move(pool)), timeline_(clock) {}
+  PgProvider(std::unique_ptr<pg::PgPool> pool, std::unique_ptr<pg::PgConnection> startup, const Clock& clock)
+      : pool_(std::move(pool)), startup_(std::move(startup)), timeline_(clock) {}
+  // Closing the connection releases its session-level advisory lock.
+  void startup_complete() override { startup_.reset(); }
   std::string name() const override { return "postgresql"; }
   std::string location() const override { return "postgresql"; }
 
@@ -36,6 +39,7 @@ class PgProvider final : public StoreProvider {
 
  private:
   std::unique_ptr<pg::PgPool> pool_;
+  std::unique_ptr<pg::PgConnection> startup_;  // holds kStartupLockKey until startup_complete()
   pg::PgTimeline timeline_;
 };
 
@@ -43,6 +47,16 @@ class PgProvider final : public StoreProvider {
 
 Result<std::unique_ptr<StoreProvider>> open_postgres_provider(const std::string& conninfo, const Clock& clock,
                                                               std::size_t pool_size, const std::string& setting) {
+  auto startup = pg::PgConnection::open(conninfo, setting);
+  if (!startup) return startup.error();
+  try {
+    // Another gateway's first start (bootstrap, argon2 of the admin password) takes a second or so; wait for
+    // it well past the pool's 20 s lock timeout, but not for ever.
+    (*startup)->exec_script("SET lock_timeout = '120s'; SET statement_timeout = '120s'");
+    (*startup)->exec("SELECT pg_advisory_lock($1)", pg::Params().add(pg::kStartupLockKey));
+  } catch (const pg::PgError& e) {
+    return Error::internal(setting + ": " + e.message);
+  }
   auto pool = pg::PgPool::open(conninfo, pool_size, setting);
   if (!pool) return pool.error();
   if (auto s = pg::migrate(**pool); !s) {
@@ -50,7 +64,7 @@ Result<std::unique_ptr<StoreProvider>> open_postgres_provider(const std::string&
     e.message = setting + ": " + e.message;
     return e;
   }
-  return std::unique_ptr<StoreProvider>(new PgProvider(std::move(pool.value()), clock));
+  return std::unique_ptr<StoreProvider>(new PgProvider(std::move(pool.value()), std::move(startup.value()), clock));
 }
 
 }  // namespace webstream::store

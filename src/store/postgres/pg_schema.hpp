@@ -19,6 +19,8 @@
 namespace webstream::store::pg {
 
 inline constexpr std::int64_t kMigrationLockKey = 0x7765627374726d31;  // "webstrm1"
+// Held by a starting gateway from before its migrations until its first-start work is done (StoreProvider).
+inline constexpr std::int64_t kStartupLockKey = 0x7765627374726d32;  // "webstrm2"
 
 // The migrations of this binary, oldest first.
 const std::vector<std::string>& schema_migrations();

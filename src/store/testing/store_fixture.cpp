@@ -36,8 +36,9 @@ void StoreFixture::TearDown() {
 }
 
 Result<std::unique_ptr<StoreProvider>> StoreFixture::open_another(std::size_t pool_size) {
-  if (postgres()) return open_postgres_provider(location_, clock, pool_size);
-  return open_sqlite_provider(location_);
+  auto p = postgres() ? open_postgres_provider(location_, clock, pool_size) : open_sqlite_provider(location_);
+  if (p) p.value()->startup_complete();  // the next provider (another gateway) may open at once
+  return p;
 }
 
 }  // namespace webstream::store::testing
