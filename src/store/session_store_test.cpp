@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <latch>
 #include <set>
 #include <thread>
 
@@ -194,7 +195,7 @@ TEST_P(SessionStoreTest, SixteenGatewaysReservingAtOnceNeverExceedALimit) {
   EXPECT_EQ(store->live_sessions().size(), 30u);
 }
 
-// 16 users on 16 gateways select the same X-Session-ID at once: one gets it, every other one a conflict.
+// 16 users on 16 gateways select the same X-Session-ID at once (20 rounds): one gets it, every other one a conflict.
 TEST_P(SessionStoreTest, UsersRacingForOneSessionIdGetOneSessionAndConflicts) {
   constexpr int kGateways = 16;
   std::vector<std::unique_ptr<StoreProvider>> gateways;
@@ -205,14 +206,18 @@ TEST_P(SessionStoreTest, UsersRacingForOneSessionIdGetOneSessionAndConflicts) {
     stores.push_back(p.value()->sessions().value());
     gateways.push_back(std::move(p.value()));
   }
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < 20; ++round) {
     const std::string id = "shared-" + std::to_string(round);
     std::atomic<int> granted{0};
     std::atomic<int> conflicts{0};
+    std::latch go(kGateways);  // every thread calls at the same moment
     std::vector<std::thread> threads;
     for (int g = 0; g < kGateways; ++g) {
       threads.emplace_back([&, g] {
-        auto r = stores[g]->reserve(session(id, "racer-" + std::to_string(g), "b-1"), limits(5, std::nullopt, 1000));
+        go.arrive_and_wait();
+        // Each picked another backend: only the session id is common to them.
+        auto r = stores[g]->reserve(session(id, "racer-" + std::to_string(g), "b-" + std::to_string(g)),
+                                    limits(5, std::nullopt, 1000));
         if (r.ok()) {
           ++granted;
         } else if (r.error().code == "session_conflict") {
