@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Licence check-in benchmark (issue 4): 100,000 simulated streamers checking in every 15 s (≈ 6,700 req/s) for
-# 60 s against a real gateway with a SQLite store, licence for 100,000 streamers issued with the development key.
+# 60 s against a real gateway with a SQLite store, licence for 100,000 streamers issued with the build directory's
+# test key (configure with -DWEBSTREAM_LICENCE_TEST_KEY=ON, as the ci preset does; docs/licence.md).
 # Prints the load client's JSON: statuses, latency percentiles (all, and refreshes only), the gateway's CPU, and
 # the licence store's transaction and row-write rates.
 # Usage: bench/licence_checkin_bench.sh [BUILD_DIR] [--quick]
-#   BUILD_DIR: where webstream and licence_checkin_bench are built (default build/release)
+#   BUILD_DIR: where webstream and licence_checkin_bench are built (default build/ci)
 #   --quick:   10,000 streamers for 20 s (a smoke test of the script)
 # Environment: STREAMERS, PERIOD, SECONDS_TO_RUN, CONNECTIONS, WORKERS override the defaults.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="$root/build/release"
+build="$root/build/ci"
 quick=0
 for arg in "$@"; do
   case "$arg" in
@@ -22,6 +23,8 @@ client="$build/src/licence/licence_checkin_bench"
 for bin in "$gateway" "$client"; do
   [[ -x "$bin" ]] || { echo "missing $bin (build the webstream and licence_checkin_bench targets)" >&2; exit 2; }
 done
+key="$build/licence-test-key/test-private.key"
+[[ -f "$key" ]] || { echo "missing $key (configure $build with -DWEBSTREAM_LICENCE_TEST_KEY=ON)" >&2; exit 2; }
 streamers="${STREAMERS:-100000}"
 seconds="${SECONDS_TO_RUN:-60}"
 if [[ $quick == 1 ]]; then streamers="${STREAMERS:-10000}"; seconds=20; fi
@@ -41,7 +44,7 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || true
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$gateway" license issue --key "$root/tools/licence/dev-private.key" --licensee "Benchmark" \
+"$gateway" license issue --key "$key" --licensee "Benchmark" \
   --max "$streamers" --expires 2099-12-31 --out "$dir/licence.json" 2>/dev/null
 cat >"$dir/app.config.xml" <<XML
 <configuration>

@@ -196,8 +196,8 @@ int keygen(int argc, char** argv) {
                p.options["--out-private"].c_str(), key_id.c_str());
   if (p.flags.count("--print-public")) {
     const std::string pub = base64url_encode(key.public_key);
-    std::printf("keyId: %s\npublicKey: %s\nbuild flag: -DWEBSTREAM_LICENCE_PUBLIC_KEYS=%s:%s\n", key_id.c_str(),
-                pub.c_str(), key_id.c_str(), pub.c_str());
+    std::printf("keyId: %s\npublicKey: %s\ntrusted keys file line (WEBSTREAM_LICENCE_TRUSTED_KEYS_FILE): %s %s\n",
+                key_id.c_str(), pub.c_str(), key_id.c_str(), pub.c_str());
   }
   return kOk;
 }

@@ -5,6 +5,10 @@
 
 #include <boost/json.hpp>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "core/encoding.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "licence/licence_test_support.hpp"
@@ -209,21 +213,43 @@ TEST(SigningKeyTest, TextRoundTripsAndMismatchIsRefused) {
   EXPECT_FALSE(parse_signing_key("nonsense").ok());
 }
 
-#if WEBSTREAM_LICENCE_DEV_KEY_BUILT_IN
-TEST(DevelopmentKeyTest, RepositoryKeyMatchesTheBuiltInDevelopmentKey) {
-  auto key = read_signing_key(std::string(WEBSTREAM_SOURCE_DIR) + "/tools/licence/dev-private.key");
+// The built-in ring is exactly what the build was given (CMake's lists from WEBSTREAM_LICENCE_TRUSTED_KEYS_FILE
+// and the build directory's test key): a default build trusts nothing.
+TEST(BuiltInKeysTest, AreExactlyTheKeysTheBuildWasGiven) {
+  auto production = parse_key_list(WEBSTREAM_LICENCE_PUBLIC_KEYS, false);
+  auto test_keys = parse_key_list(WEBSTREAM_LICENCE_TEST_KEYS, true);
+  ASSERT_TRUE(production && test_keys);
+  std::vector<std::pair<std::string, bool>> expected;
+  for (const auto& k : *production) expected.emplace_back(base64url_encode(k.public_key), false);
+  for (const auto& k : *test_keys) expected.emplace_back(base64url_encode(k.public_key), true);
+  std::vector<std::pair<std::string, bool>> built;
+  for (const auto& k : KeyRing::built_in().keys()) built.emplace_back(base64url_encode(k.public_key), k.development);
+  EXPECT_EQ(built, expected);
+}
+
+// The key whose private half was once in the repository can sign anything: no build may trust it.
+TEST(BuiltInKeysTest, NeverTheRetiredRepositoryKey) {
+  for (const auto& k : KeyRing::built_in().keys()) {
+    EXPECT_NE(base64url_encode(k.public_key), kRetiredDevPublicKey) << k.key_id;
+    EXPECT_NE(k.key_id, "dev-2026");
+  }
+  EXPECT_EQ(KeyRing::built_in().find("dev-2026"), nullptr);
+}
+
+TEST(BuiltInKeysTest, TheBuildDirectorysTestKeySignsDevelopmentLicences) {
+  const std::string path = WEBSTREAM_LICENCE_TEST_PRIVATE_KEY;
+  if (path.empty()) GTEST_SKIP() << "built without WEBSTREAM_LICENCE_TEST_KEY";
+  auto key = read_signing_key(path);
   ASSERT_TRUE(key.ok()) << key.error().message;
-  EXPECT_EQ(key->key_id, kDevKeyId);
-  EXPECT_EQ(base64url_encode(key->public_key), kDevPublicKey);
-  const TrustedKey* trusted = KeyRing::built_in().find(kDevKeyId);
+  const TrustedKey* trusted = KeyRing::built_in().find(key->key_id);
   ASSERT_NE(trusted, nullptr);
+  EXPECT_EQ(trusted->public_key, key->public_key);
   EXPECT_TRUE(trusted->development);
   LicenceCheck c = check_licence_text(signed_text(*key, licence_fields(3)), KeyRing::built_in(),
                                       webstream::testing::FakeClock().now_ms());
   ASSERT_EQ(c.state, LicenceState::kValid) << c.detail;
   EXPECT_TRUE(c.licence->development_key);
 }
-#endif
 
 }  // namespace
 }  // namespace webstream::licence

@@ -3,8 +3,8 @@
 //   {"format":"webstream-licence-key-v1","keyId":"…","algorithm":"Ed25519","seed":"<base64url 32 bytes>",
 //    "publicKey":"<base64url 32 bytes>"}
 // Only `webstream license keygen` / `issue` and tests touch private keys; the gateway itself only verifies.
-// The repository holds the DEVELOPMENT private key (tools/licence/dev-private.key); production private keys
-// never live in the repository.
+// No private key lives in the repository: production keys stay in the operator's secrets store, and a test
+// build makes its own (docs/licence.md "Keys").
 //
 // Thread rules: pure functions (file reads/writes are the only I/O). Secrets are never logged.
 #include <string>

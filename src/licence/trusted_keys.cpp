@@ -6,11 +6,11 @@
 
 #include "core/encoding.hpp"
 
-#ifndef WEBSTREAM_LICENCE_DEV_KEY
-#define WEBSTREAM_LICENCE_DEV_KEY 1
-#endif
 #ifndef WEBSTREAM_LICENCE_PUBLIC_KEYS
 #define WEBSTREAM_LICENCE_PUBLIC_KEYS ""
+#endif
+#ifndef WEBSTREAM_LICENCE_TEST_KEYS
+#define WEBSTREAM_LICENCE_TEST_KEYS ""
 #endif
 
 namespace webstream::licence {
@@ -46,16 +46,17 @@ Result<std::vector<TrustedKey>> parse_key_list(std::string_view text, bool devel
 const KeyRing& KeyRing::built_in() {
   static const KeyRing ring = [] {
     std::vector<TrustedKey> keys;
-    auto production = parse_key_list(WEBSTREAM_LICENCE_PUBLIC_KEYS, false);
-    if (production) {
-      keys = std::move(production.value());
-    } else {
-      // The build setting is checked by CMake too; a bad entry here means no production key is trusted.
-      std::fprintf(stderr, "webstream: WEBSTREAM_LICENCE_PUBLIC_KEYS: %s\n", production.error().message.c_str());
-    }
-    if (WEBSTREAM_LICENCE_DEV_KEY) {
-      auto dev = base64url_decode(kDevPublicKey);
-      keys.push_back(TrustedKey{std::string(kDevKeyId), dev.value_or(std::string()), true});
+    // CMake has checked both lists; a bad entry here means that list is not trusted at all.
+    for (const auto& [list, development] : {std::pair{std::string_view(WEBSTREAM_LICENCE_PUBLIC_KEYS), false},
+                                            std::pair{std::string_view(WEBSTREAM_LICENCE_TEST_KEYS), true}}) {
+      auto parsed = parse_key_list(list, development);
+      if (!parsed) {
+        std::fprintf(stderr, "webstream: built-in licence keys: %s\n", parsed.error().message.c_str());
+        continue;
+      }
+      for (auto& k : parsed.value()) {
+        if (base64url_encode(k.public_key) != kRetiredDevPublicKey) keys.push_back(std::move(k));
+      }
     }
     return KeyRing(std::move(keys));
   }();

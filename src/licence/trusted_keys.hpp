@@ -1,10 +1,14 @@
 #pragma once
-// The Ed25519 public keys the gateway trusts to sign licences. They are built into the binary:
-//   - the DEVELOPMENT key `dev-2026` (its private half is tools/licence/dev-private.key, in the repository, for
-//     tests and the demo), present unless the build sets -DWEBSTREAM_LICENCE_DEV_KEY=OFF;
-//   - production keys given at build time: -DWEBSTREAM_LICENCE_PUBLIC_KEYS="id:base64url[,id:base64url…]"
-//     (made with `webstream license keygen`; the private half never lives in the repository).
-// Tests build their own KeyRing with a key pair generated on the spot.
+// The Ed25519 public keys the gateway trusts to sign licences (CONTRACT §5, §11a). They are built into the
+// binary at build time, never chosen at run time:
+//   - production keys from the file named by the CMake setting WEBSTREAM_LICENCE_TRUSTED_KEYS_FILE (one
+//     "KEY_ID PUBLIC_KEY" per line; the private halves never live in the repository). None by default: a
+//     default build trusts no licence key and runs on the evaluation licence;
+//   - with -DWEBSTREAM_LICENCE_TEST_KEY=ON (the ci preset) also the key pair generated for that build
+//     directory at configure time (<build>/licence-test-key/), flagged `development`.
+// No private key is in the repository. The one that was (dev-2026, public key kRetiredDevPublicKey) stays
+// public in its history, so it must never be trusted again: a unit test holds every build to that.
+// Unit tests build their own KeyRing with a key pair generated on the spot.
 //
 // Thread rules: a KeyRing is immutable once built; built_in() is built once and then read by any thread.
 #include <string>
@@ -18,7 +22,7 @@ namespace webstream::licence {
 struct TrustedKey {
   std::string key_id;
   std::string public_key;    // 32 raw bytes (crypto_sign_PUBLICKEYBYTES)
-  bool development = false;  // a key whose private half is public: licences it signs are for tests and demos
+  bool development = false;  // a build directory's test key: licences it signs are for tests and demos
 };
 
 class KeyRing {
@@ -37,11 +41,10 @@ class KeyRing {
   std::vector<TrustedKey> keys_;
 };
 
-// The development key's id and public key (base64url), as built in when WEBSTREAM_LICENCE_DEV_KEY is on.
-inline constexpr std::string_view kDevKeyId = "dev-2026";
-inline constexpr std::string_view kDevPublicKey = "ySlChFr6AmIezlGetgvbBjhxoFYqvyTmTPS9lzlMtPk";
+// The retired development key, whose private half was published in the repository: never trusted.
+inline constexpr std::string_view kRetiredDevPublicKey = "ySlChFr6AmIezlGetgvbBjhxoFYqvyTmTPS9lzlMtPk";
 
-// Parses "id:base64url[,id:base64url…]" (the WEBSTREAM_LICENCE_PUBLIC_KEYS build setting). Error names the entry.
+// Parses "id:base64url[,id:base64url…]" (the form CMake hands the trusted keys file over in). Error names the entry.
 Result<std::vector<TrustedKey>> parse_key_list(std::string_view text, bool development);
 
 }  // namespace webstream::licence

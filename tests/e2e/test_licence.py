@@ -1,5 +1,6 @@
-"""Licence registry end to end (CONTRACT §5, §10): the real gateway, licence files issued with the real
-`webstream license` command and the repository's DEVELOPMENT key, check-ins over HTTP.
+"""Licence registry end to end (CONTRACT §5, §10, §11a): the real gateway, licence files issued with the real
+`webstream license` command and the build directory's TEST key (WEBSTREAM_LICENCE_TEST_KEY, generated at
+configure time; no private key is in the repository), check-ins over HTTP.
 
   fill the seats → 409 capacity_reached; an active streamer refreshes (200); checkout frees a seat;
   200 concurrent check-ins for 50 seats → exactly 50 × 200; seats survive a restart (SIGTERM and SIGKILL);
@@ -17,12 +18,14 @@ import time
 import unittest
 import uuid
 import shutil
+import subprocess
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Gateway, http_request, metric_value, run_gateway_once, wait_until  # noqa: E402
 
-DEV_KEY = os.path.join(harness.REPO_ROOT, "tools", "licence", "dev-private.key")
+# Set by tests/e2e/CMakeLists.txt when the build trusts its own test key (-DWEBSTREAM_LICENCE_TEST_KEY=ON).
+TEST_KEY = os.environ.get("WEBSTREAM_LICENCE_TEST_KEY", "")
 CHECKIN = "/gateway/license/streamer-checkin"
 CHECKOUT = "/gateway/license/streamer-checkout"
 
@@ -32,8 +35,10 @@ def new_guid():
 
 
 def issue(path, max_streamers, expires="2099-12-31", not_before=None, licensee="E2E Test Ltd"):
-    """Writes a licence file with `webstream license issue` and the development key."""
-    args = ["license", "issue", "--key", DEV_KEY, "--licensee", licensee, "--max", str(max_streamers),
+    """Writes a licence file with `webstream license issue` and the build's test key."""
+    if not TEST_KEY:
+        raise unittest.SkipTest("this build trusts no test licence key (configure with -DWEBSTREAM_LICENCE_TEST_KEY=ON)")
+    args = ["license", "issue", "--key", TEST_KEY, "--licensee", licensee, "--max", str(max_streamers),
             "--expires", expires, "--out", path]
     if not_before:
         args += ["--not-before", not_before]
@@ -95,7 +100,7 @@ class LicenceCommandTests(unittest.TestCase):
         self.assertEqual(code, 0, out + err)
         self.assertIn("status: valid", out)
         self.assertIn("maxStreamers: 50", out)
-        self.assertIn("DEVELOPMENT", out)  # the dev key is flagged
+        self.assertIn("DEVELOPMENT", out)  # the build's test key is flagged
         with open(path) as f:
             text = f.read()
         tampered = os.path.join(self.dir, "tampered.json")
@@ -121,6 +126,37 @@ class LicenceCommandTests(unittest.TestCase):
         self.assertEqual(code, 0, err)
         code, out, _ = run_gateway_once(["license", "show", path])
         self.assertNotEqual(code, 0)
+        self.assertIn("unknown_key", out)
+
+    def test_the_retired_repository_key_is_not_trusted(self):
+        """The private key once committed at tools/licence/dev-private.key stays readable in the history: a licence
+        it signs must be refused by every build (CONTRACT §11a)."""
+        path_in_repo = "tools/licence/dev-private.key"
+        text = None
+        try:
+            last = subprocess.run(["git", "-C", harness.REPO_ROOT, "rev-list", "-n", "1", "HEAD", "--", path_in_repo],
+                                  capture_output=True, text=True, timeout=30).stdout.strip()
+            for rev in ("HEAD", last, last + "^"):
+                if not rev or rev == "^":
+                    continue
+                got = subprocess.run(["git", "-C", harness.REPO_ROOT, "show", "%s:%s" % (rev, path_in_repo)],
+                                     capture_output=True, text=True, timeout=30)
+                if got.returncode == 0:
+                    text = got.stdout
+                    break
+        except (OSError, subprocess.SubprocessError):
+            pass
+        if not text:
+            self.skipTest("no git history with the retired key here")
+        key = os.path.join(self.dir, "retired.key")
+        with open(key, "w") as f:
+            f.write(text)
+        path = os.path.join(self.dir, "forged.json")
+        code, _, err = run_gateway_once(["license", "issue", "--key", key, "--licensee", "Forger", "--max", "100000",
+                                         "--expires", "2099-01-01", "--out", path])
+        self.assertEqual(code, 0, err)
+        code, out, _ = run_gateway_once(["license", "show", path])
+        self.assertEqual(code, 1, out)
         self.assertIn("unknown_key", out)
 
     def test_usage_error_exits_2(self):
