@@ -7,6 +7,7 @@
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
 #include "portal/portal.hpp"
+#include "registry/exposure.hpp"
 #include "registry/registry_api.hpp"
 #include "registry/registry_metrics.hpp"
 #include "sessions/sessions_api.hpp"
@@ -28,7 +29,14 @@ Status build_registry(WiringContext& ctx, Components& c) {
   c.routing = std::make_unique<RegistryRouting>(*c.registry);
   registry::add_registry_metrics(metrics::Registry::global(), *c.registry, SystemClock::instance());
   auto* keys = &c.backend_keys;
-  registry::register_routes(ctx.router, *c.registry, ctx.blocking, [keys] { return keys->get(); });
+  const auto& gw = ctx.config.gateway;
+  registry::register_routes(ctx.router, *c.registry, ctx.blocking, [keys] { return keys->get(); },
+                            registry::RegistryApiOptions{gw.allow_link_local_backends});
+  if (gw.backend_keys.empty() && !registry::is_loopback_bind(gw.public_ip)) {
+    log::warn("no gateway.backendKeys on a non-loopback bind: anyone who reaches this port can register backends "
+              "and receive users' sessions; configure backendKeys",
+              {{"setting", "gateway.backendKeys"}, {"publicIP", gw.public_ip}, {"port", gw.port}});
+  }
   return Status::success();
 }
 

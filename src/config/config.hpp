@@ -73,6 +73,7 @@ struct GatewayConfig {
   SessionsConfig sessions;
   LimitsConfig limits;
   std::vector<NamedKey> backend_keys;
+  bool allow_link_local_backends = false;  // accept serverUrls on 169.254.0.0/16 and fe80::/10
 };
 
 enum class AccessMode { kBuiltin, kStandalone, kExternal };

@@ -194,6 +194,7 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
   g.port = static_cast<int>(gw.integer("port", g.port, 0, 65535));
   g.https_port = static_cast<int>(gw.integer("httpsPort", g.https_port, 0, 65535));
   g.elevate_priority = gw.boolean("elevateGatewayPriority", g.elevate_priority);
+  g.allow_link_local_backends = gw.boolean("allowLinkLocalBackends", g.allow_link_local_backends);
   g.worker_threads = static_cast<int>(gw.integer("workerThreads", g.worker_threads, 0, 256));
   g.heartbeat_interval_s = static_cast<int>(gw.integer("heartbeatInterval", g.heartbeat_interval_s, 1, 3600));
 

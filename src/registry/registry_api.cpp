@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/json_fields.hpp"
+#include "registry/exposure.hpp"
 #include "registry/server_url.hpp"
 
 namespace webstream::registry {
@@ -102,13 +103,17 @@ Result<std::string> parse_unregister_body(std::string_view body) {
 }
 
 void register_routes(http::Router& router, Registry& registry, runtime::BlockingPool& blocking,
-                     KeySource backend_keys) {
+                     KeySource backend_keys, RegistryApiOptions options) {
+  const bool allow_link_local = options.allow_link_local;
   router.add("POST", "/gateway/register", http::Exposure::kInternal,
-             [&registry, &blocking, backend_keys](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+             [&registry, &blocking, backend_keys, allow_link_local](http::RequestContext& ctx) -> net::awaitable<http::Response> {
                auto key = caller_key(ctx, backend_keys);
                if (!key) co_return http::error_response(key.error(), ctx.req);
                auto report = parse_register_body(ctx.req.body());
                if (!report) co_return http::error_response(report.error(), ctx.req);
+               if (auto target = check_server_url_target(report->server_url, allow_link_local); !target) {
+                 co_return http::error_response(target.error(), ctx.req);
+               }
                std::string key_name = key.value();
                BackendReport fields = std::move(report.value());
                // Built before the co_await: GCC 12 destroys temporaries inside a co_await twice.
@@ -121,11 +126,15 @@ void register_routes(http::Router& router, Registry& registry, runtime::Blocking
                co_return http::json_response(200, body, ctx.req);
              });
   router.add("POST", "/gateway/heartbeat", http::Exposure::kInternal,
-             [&registry, backend_keys](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+             [&registry, backend_keys, allow_link_local](http::RequestContext& ctx) -> net::awaitable<http::Response> {
                auto key = caller_key(ctx, backend_keys);
                if (!key) co_return http::error_response(key.error(), ctx.req);
                auto report = parse_heartbeat_body(ctx.req.body());
                if (!report) co_return http::error_response(report.error(), ctx.req);
+               // A heartbeat from an unknown serverUrl registers it: the same rule as register.
+               if (auto target = check_server_url_target(report->server_url, allow_link_local); !target) {
+                 co_return http::error_response(target.error(), ctx.req);
+               }
                auto id = registry.heartbeat(report.value(), key.value());
                if (!id) co_return http::error_response(id.error(), ctx.req);
                co_return http::json_response(200, success(), ctx.req);

@@ -18,8 +18,14 @@
 
 namespace webstream::registry {
 
+struct RegistryApiOptions {
+  // gateway.allowLinkLocalBackends: accept serverUrls on 169.254.0.0/16 and fe80::/10 (registry/exposure.hpp).
+  bool allow_link_local = false;
+};
+
+// register and heartbeat refuse a serverUrl on a link-local address (400 naming serverUrl) unless allowed.
 void register_routes(http::Router& router, Registry& registry, runtime::BlockingPool& blocking,
-                     KeySource backend_keys);
+                     KeySource backend_keys, RegistryApiOptions options = {});
 
 // Body parsing (exposed for tests): each names the offending field in its 400.
 Result<BackendReport> parse_register_body(std::string_view body);

@@ -384,6 +384,23 @@ class BadBodyTests(unittest.TestCase):
                 with self.subTest(path=path, serverUrl=bad):
                     self.assert_error(self.raw_post(path, body), 400, "invalid_request", "serverUrl")
 
+    def test_link_local_and_metadata_server_urls_are_400(self):
+        for bad in ("http://169.254.169.254", "http://169.254.169.254/latest/meta-data", "http://2852039166:80",
+                    "http://[fe80::1]:8080", "http://[::ffff:169.254.169.254]"):
+            for path, body in (("/gateway/register", register_body(bad)), ("/gateway/heartbeat", heartbeat_body(bad))):
+                with self.subTest(path=path, serverUrl=bad):
+                    self.assert_error(self.raw_post(path, body), 400, "invalid_request", "serverUrl")
+        # A loopback bind without backendKeys is no exposure: no warning about it.
+        warned = [line for line in harness.json_lines(self.gw.process.stdout_lines())
+                  if line.get("setting") == "gateway.backendKeys"]
+        self.assertEqual(warned, [])
+
+    def test_link_local_server_urls_can_be_allowed_in_config(self):
+        with harness.Gateway(gateway_attrs={"allowLinkLocalBackends": "true"}) as gw:
+            r = harness.http_request(gw.port, "POST", "/gateway/register", body=register_body("http://169.254.1.2:9"),
+                                     headers={"Content-Type": "application/json"})
+            self.assertEqual(r.status, 200, r.text)
+
     def test_max_sessions_range(self):
         for bad in (-1, 100001, 10 ** 12):
             with self.subTest(maxSessions=bad):
