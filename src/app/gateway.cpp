@@ -17,6 +17,7 @@
 #include "observability/metrics.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/workers.hpp"
+#include "store/sqlite/private_files.hpp"
 #include "store/store_provider.hpp"
 
 namespace webstream::app {
@@ -78,8 +79,16 @@ Status Gateway::start() {
     if (!stores) return Error::internal(c.source_path + ": " + stores.error().message);
     impl_->stores = std::move(stores.value());
   } else {
-    std::error_code fs_error;
-    std::filesystem::create_directories(std::filesystem::path(c.storage.path).parent_path(), fs_error);
+    // The file holds secrets: directories made for it 0700, the file (and so its -wal/-shm) 0600 (CONTRACT §11a).
+    const std::string dir = std::filesystem::path(c.storage.path).parent_path().string();
+    if (auto made = store::create_private_directories(dir); !made) {
+      return Error::internal(c.source_path + ": storage.path: " + made.error().message);
+    }
+    if (store::readable_by_others(c.storage.path)) {
+      log::warn("the store file is readable by group or others: it holds the token-signing key, password hashes "
+                "and the connect-token secret; chmod 600 it",
+                {{"setting", "storage.path"}, {"path", c.storage.path}});
+    }
     auto stores = store::open_sqlite_provider(c.storage.path);
     if (!stores) return Error::internal(c.source_path + ": storage.path: " + stores.error().message);
     impl_->stores = std::move(stores.value());

@@ -50,7 +50,10 @@ Status build_sessions(WiringContext& ctx, Components& c) {
   c.sessions->set_background_writer([blocking](std::function<void()> work) {
     boost::asio::post(blocking->executor(), std::move(work));
   });
-  c.sessions->load();
+  if (auto loaded = c.sessions->load(); !loaded) return loaded;
+  // Revocation reaches every session: a logout of its selecting token, or its user disabled, deleted or
+  // changing password, ends it (and so its WebSockets) within a sweep (CONTRACT §11a).
+  c.sessions->set_revocation_check(c.iam->still_valid());
   c.sweeper = std::make_unique<sessions::ExpirySweeper>(*c.sessions, ctx.blocking);
   auto* sessions = c.sessions.get();
   auto* assertions_slot = &c.assertions;

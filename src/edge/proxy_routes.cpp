@@ -61,7 +61,11 @@ Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDep
   Caller caller;
   if (!has_bearer && token.rfind("ct.", 0) == 0) {
     caller.session = deps.sessions.lookup_by_connect_token(session_id, token);
-    if (!caller.session) return Error{401, "unauthorized", "the connect token is not valid for this session"};
+    // A connect token is only as good as the token that selected its session (logout, user disabled,
+    // deleted or changed password): from then on it opens nothing, before the sweeper ends the session.
+    if (!caller.session || !deps.sessions.selector_still_valid(*caller.session)) {
+      return Error{401, "unauthorized", "the connect token is not valid for this session"};
+    }
     return caller;
   }
   auto principal = has_bearer ? deps.auth.bearer(ctx) : deps.auth.token(token);
@@ -189,8 +193,11 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
   auto principal = caller->principal;
   proxy::RelayHooks hooks;
   hooks.still_authorised = [&deps, session, principal] {
-    // The session must still be live, and a JWT's user must still be allowed in (logout, disable, delete).
+    // The session must still be live (the sweeper ends it on revocation or a removed entitlement), the token
+    // that selected it still good, and a JWT's user still allowed in. A WebSocket opened with the session's
+    // connect token has no principal of its own: the selector's check is what reaches it (CONTRACT §11a).
     if (!deps.sessions.lookup(session->record.id, session->record.user_id)) return false;
+    if (!deps.sessions.selector_still_valid(*session)) return false;
     return !principal || deps.auth.still_valid(*principal);
   };
   auto registration = std::make_shared<http::Lifecycle::Registration>();

@@ -19,7 +19,7 @@ void ExpirySweeper::start(net::any_io_executor executor) {
           timer->expires_after(std::chrono::seconds(1));
           auto [ec] = co_await timer->async_wait(net::as_tuple(net::use_awaitable));
           if (ec || stopped->load()) co_return;
-          auto work = [this] { return service_.expire_due(); };
+          auto work = [this] { return service_.expire_due() + service_.end_revoked(); };
           co_await blocking_.run(std::move(work));
         }
       },

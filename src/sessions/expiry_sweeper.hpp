@@ -1,6 +1,8 @@
 #pragma once
 // ExpirySweeper: once a second, expires sessions whose reservation or disconnect grace ran out
-// (SessionService::expire_due). The store write runs on the blocking pool, never on the I/O thread.
+// (SessionService::expire_due) and ends revoked ones (SessionService::end_revoked: the selecting token or its
+// user revoked, every second; the entitlement gone, every 2 s). The store writes and the entitlement
+// resolution run on the blocking pool, never on the I/O thread.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 

@@ -15,18 +15,42 @@ namespace webstream::sessions {
 
 namespace json = boost::json;
 
-SessionService::SessionService(const config::SessionsConfig& config, store::SessionStore& store,
-                               iam::EntitlementResolver& resolver, BackendRouting& routing, const Clock& clock)
-    : config_(config), store_(store), resolver_(resolver), routing_(routing), clock_(clock) {
-  token_secret_ = store_.connect_token_secret();
+namespace {
+
+auth::Principal restored_selector(const store::SessionRecord& r) {
+  auth::Principal p;
+  p.user_id = r.user_id;
+  p.username = r.username;
+  p.org_id = r.org_id;
+  p.issued_at = r.created_at / 1000;
+  return p;
 }
 
-void SessionService::load() {
+}  // namespace
+
+SessionService::SessionService(const config::SessionsConfig& config, store::SessionStore& store,
+                               iam::EntitlementResolver& resolver, BackendRouting& routing, const Clock& clock)
+    : config_(config), store_(store), resolver_(resolver), routing_(routing), clock_(clock) {}
+
+Status SessionService::load() {
+  // Connect tokens are HMACs under this secret: a missing or short one would make them forgeable, so it
+  // is an error, never an empty key.
+  auto secret = store_.connect_token_secret();
+  if (!secret) return Error::internal("the connect-token secret cannot be read or created: " + secret.error().message);
+  if (secret->size() != kConnectTokenSecretBytes) {
+    return Error::internal("the connect-token secret in the store is not " + std::to_string(kConnectTokenSecretBytes) +
+                           " bytes");
+  }
+  {
+    std::unique_lock lock(mutex_);
+    token_secret_ = std::move(secret.value());
+  }
   auto sessions = store_.live_sessions();
   std::unique_lock lock(mutex_);
   for (auto& r : sessions) {
     auto live = std::make_shared<LiveSession>();
     live->connect_token = make_connect_token(r);
+    live->selector = restored_selector(r);
     live->last_activity.store(r.last_activity_at);
     live->active.store(r.state == store::kActive);
     routing_.add_pinned(r.backend_id, 1);
@@ -34,6 +58,7 @@ void SessionService::load() {
     live_[live->record.id] = std::move(live);
   }
   if (!live_.empty()) log::info("sessions restored from the store", {{"live", live_.size()}});
+  return Status::success();
 }
 
 std::string SessionService::make_connect_token(const store::SessionRecord& r) const {
@@ -74,6 +99,9 @@ Result<json::object> SessionService::select(const auth::Principal& who, const st
       }
       return Error{409, "session_conflict", "this session id is already running another workspace or app"};
     }
+  }
+  if (token_secret_.size() != kConnectTokenSecretBytes) {
+    return Error::internal("sessions are not loaded: no connect-token secret");
   }
   auto resolution = resolver_.resolve(who.user_id, request.workspace_id, request.app_id);
   if (!resolution) return resolution.error();
@@ -122,6 +150,9 @@ Result<json::object> SessionService::select(const auth::Principal& who, const st
     auto live = std::make_shared<LiveSession>();
     live->record = reserved->session;
     live->connect_token = make_connect_token(live->record);
+    // The same session found in the store (another gateway, or before a restart) keeps the selecting token
+    // it was created with as far as this gateway can know it: the user, from the session's creation on.
+    live->selector = reserved->existing ? restored_selector(live->record) : who;
     live->last_activity.store(live->record.last_activity_at);
     live->active.store(live->record.state == store::kActive);
     if (!reserved->existing) {
@@ -254,6 +285,49 @@ std::size_t SessionService::expire_due() {
     }
   }
   return due.size();
+}
+
+std::size_t SessionService::end_revoked(Millis entitlement_recheck) {
+  const auto now = clock_.now_ms();
+  const bool check_entitlements = now - last_entitlement_check_ >= entitlement_recheck;
+  if (check_entitlements) last_entitlement_check_ = now;
+  std::vector<std::shared_ptr<LiveSession>> sessions;
+  {
+    std::shared_lock lock(mutex_);
+    sessions.reserve(live_.size());
+    for (const auto& [id, s] : live_) sessions.push_back(s);
+  }
+  // One resolution per (user, workspace, app) per pass.
+  std::unordered_map<std::string, bool> entitled;
+  std::size_t ended = 0;
+  for (const auto& s : sessions) {
+    const auto& r = s->record;
+    const char* reason = nullptr;
+    if (!selector_still_valid(*s)) {
+      reason = "the token that selected it was revoked, or its user was disabled, deleted or changed password";
+    } else if (check_entitlements) {
+      const std::string key = r.user_id + '\n' + r.workspace_id + '\n' + r.app_id;
+      auto it = entitled.find(key);
+      if (it == entitled.end()) {
+        const std::optional<std::string> app = r.app_id.empty() ? std::nullopt : std::optional<std::string>(r.app_id);
+        auto resolved = resolver_.resolve(r.user_id, r.workspace_id, app);
+        // Only a definite "no" ends a session; an unreachable IAM or a store error leaves it for the next pass.
+        const bool no = !resolved && (resolved.error().status == 403 || resolved.error().status == 404);
+        it = entitled.emplace(key, !no).first;
+      }
+      if (!it->second) reason = "its user is no longer entitled to the workspace or app";
+    }
+    if (!reason) continue;
+    auto changed = store_.set_state(r.id, store::kEnded, now);
+    if (!changed) {
+      log::error("could not end a revoked session", {{"sessionId", r.id}, {"error", changed.error().message}});
+      continue;
+    }
+    forget(r.id);
+    ++ended;
+    log::info("session ended: revoked", {{"sessionId", r.id}, {"userId", r.user_id}, {"reason", reason}});
+  }
+  return ended;
 }
 
 void SessionService::end_for_backend(const std::string& backend_id) {

@@ -15,6 +15,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "auth/principal.hpp"
 #include "config/config.hpp"
@@ -25,6 +26,8 @@
 #include "store/session_store.hpp"
 
 namespace webstream::sessions {
+
+using store::kConnectTokenSecretBytes;
 
 struct SelectRequest {
   std::string workspace_id;
@@ -38,6 +41,11 @@ struct SelectRequest {
 struct LiveSession {
   store::SessionRecord record;  // identity fields never change after select
   std::string connect_token;
+  // Whose token selected the session (user, token id, issued-at). The session lives only as long as that
+  // token is good: a logout of it, or the user disabled, deleted or changing password (a cutoff after its
+  // issued-at), ends the session — and with it every WebSocket, however it was opened (CONTRACT §11a). A
+  // session restored after a restart has no token id; its issued-at is the session's creation.
+  auth::Principal selector;
   std::atomic<int> open_websockets{0};
   std::atomic<Millis> last_activity{0};
   std::atomic<bool> active{false};
@@ -48,8 +56,10 @@ class SessionService {
   SessionService(const config::SessionsConfig& config, store::SessionStore& store, iam::EntitlementResolver& resolver,
                  BackendRouting& routing, const Clock& clock);
 
-  // Loads live sessions from the store (after a restart) and re-counts pins per backend.
-  void load();
+  // Reads (or creates) the connect-token secret and loads live sessions from the store (after a restart),
+  // re-counting pins per backend. Call once before anything else. Error: the secret cannot be read, created
+  // or is not 32 bytes — start-up must fail (a connect token under an empty key could be forged).
+  Status load();
 
   Result<boost::json::object> select(const auth::Principal& who, const std::string& session_id,
                                      const SelectRequest& request);
@@ -74,6 +84,18 @@ class SessionService {
   // Expires reserved sessions unused for reservationTimeout and active ones with no WebSocket for
   // disconnectGrace. Returns how many expired.
   std::size_t expire_due();
+
+  // Revocation (CONTRACT §6, §11a). `still_valid` is the token check's cheap in-memory re-check (logout,
+  // user cutoffs); set once at start, before the sweeper runs.
+  void set_revocation_check(std::function<bool(const auth::Principal&)> still_valid) {
+    still_valid_ = std::move(still_valid);
+  }
+  // True while the token that selected `s` is still good (always, without a revocation check).
+  bool selector_still_valid(const LiveSession& s) const { return !still_valid_ || still_valid_(s.selector); }
+  // Ends (state `ended`, slot freed) every live session whose selecting token is no longer good, and — at
+  // most every `entitlement_recheck` — every one whose user is no longer entitled to its workspace and app
+  // (the resolver answers 403/404). Blocks (store, resolver): call from the BlockingPool. Returns how many ended.
+  std::size_t end_revoked(Millis entitlement_recheck = 2000);
   // A backend unregistered: its sessions end and free their slots.
   void end_for_backend(const std::string& backend_id);
 
@@ -93,6 +115,8 @@ class SessionService {
   const Clock& clock_;
   std::string token_secret_;
   std::function<void(std::function<void()>)> writer_ = [](std::function<void()> work) { work(); };
+  std::function<bool(const auth::Principal&)> still_valid_;
+  Millis last_entitlement_check_ = 0;  // end_revoked's; only the sweeper touches it
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<LiveSession>> live_;  // GUARDED_BY(mutex_)

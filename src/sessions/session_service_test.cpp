@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "core/testing/fake_clock.hpp"
 #include "store/sqlite/sqlite_session_store.hpp"
@@ -14,7 +15,10 @@ class FakeResolver : public iam::EntitlementResolver {
  public:
   Result<iam::Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
                                   const std::optional<std::string>& app_id) override {
-    if (workspace_id != "ws-1" || user_id == "u-stranger") return Error{403, "not_entitled", "no"};
+    if (workspace_id != "ws-1" || user_id == "u-stranger" || unentitled.count(user_id)) {
+      return Error{403, "not_entitled", "no"};
+    }
+    if (unavailable) return Error{503, "access_management_unavailable", "down"};
     iam::Resolution r;
     r.workspace = {"ws-1", "org-1", "Desktop", "app", {"app-1"}, {"gpu"}, {}};
     if (app_id && *app_id != "app-1") return Error{403, "not_entitled", "no"};
@@ -25,6 +29,8 @@ class FakeResolver : public iam::EntitlementResolver {
   }
   std::int64_t max_sessions = 2;
   std::optional<std::int64_t> org_max;
+  std::set<std::string> unentitled;
+  bool unavailable = false;
 };
 
 class FakeRouting : public BackendRouting {
@@ -69,6 +75,7 @@ class SessionServiceTest : public ::testing::Test {
     config_.reservation_timeout_s = 120;
     config_.disconnect_grace_s = 300;
     service_ = std::make_unique<SessionService>(config_, *store_, resolver_, routing_, clock_);
+    ASSERT_TRUE(service_->load());
   }
   SelectRequest launch() { return SelectRequest{"ws-1", std::nullopt, std::string("app-1"), std::nullopt, std::nullopt}; }
 
@@ -210,11 +217,68 @@ TEST_F(SessionServiceTest, SessionsSurviveARestart) {
   ASSERT_TRUE(r);
   FakeRouting fresh_routing;
   SessionService restarted(config_, *store_, resolver_, fresh_routing, clock_);
-  restarted.load();
+  ASSERT_TRUE(restarted.load());
   EXPECT_EQ(fresh_routing.pinned["b-1"], 1);
   auto again = restarted.select(user("u-1"), "s-1", launch());
   ASSERT_TRUE(again);
   EXPECT_EQ(again->at("connectToken"), r->at("connectToken"));
+}
+
+TEST_F(SessionServiceTest, ALogoutOfTheSelectingTokenEndsTheSession) {
+  std::set<std::string> revoked;
+  service_->set_revocation_check([&revoked](const auth::Principal& p) { return !revoked.count(p.token_id); });
+  auto selecting = user("u-1");
+  selecting.token_id = "jti-1";
+  auto r = service_->select(selecting, "s-1", launch());
+  ASSERT_TRUE(r);
+  auto live = service_->lookup_by_connect_token("s-1", std::string(r->at("connectToken").as_string()));
+  ASSERT_TRUE(live);
+  EXPECT_EQ(service_->end_revoked(), 0u);
+  revoked.insert("jti-2");  // another token of the same user: nothing happens
+  EXPECT_EQ(service_->end_revoked(), 0u);
+  EXPECT_TRUE(service_->selector_still_valid(*live));
+  revoked.insert("jti-1");
+  EXPECT_FALSE(service_->selector_still_valid(*live));
+  EXPECT_EQ(service_->end_revoked(), 1u);
+  EXPECT_EQ(service_->status(selecting, "s-1")->at("state").as_string(), "ended");
+  EXPECT_EQ(service_->lookup_by_connect_token("s-1", live->connect_token), nullptr);
+  EXPECT_EQ(routing_.pinned["b-1"], 0);
+}
+
+TEST_F(SessionServiceTest, AUserCutoffEndsSessionsSelectedBeforeIt) {
+  std::int64_t cutoff = 0;
+  service_->set_revocation_check([&cutoff](const auth::Principal& p) { return p.issued_at >= cutoff; });
+  auto selecting = user("u-1");
+  selecting.issued_at = 1000;
+  ASSERT_TRUE(service_->select(selecting, "s-1", launch()));
+  cutoff = 1001;  // disabled, deleted or a new password
+  EXPECT_EQ(service_->end_revoked(), 1u);
+  EXPECT_EQ(service_->live_count(), 0u);
+}
+
+TEST_F(SessionServiceTest, ARemovedEntitlementEndsTheSessionButAnUnreachableIamDoesNot) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  ASSERT_TRUE(service_->select(user("u-2"), "s-2", launch()));
+  resolver_.unavailable = true;
+  EXPECT_EQ(service_->end_revoked(0), 0u);
+  resolver_.unavailable = false;
+  resolver_.unentitled.insert("u-1");
+  EXPECT_EQ(service_->end_revoked(0), 1u);
+  EXPECT_EQ(service_->status(user("u-1"), "s-1")->at("state").as_string(), "ended");
+  EXPECT_EQ(service_->status(user("u-2"), "s-2")->at("state").as_string(), "reserved");
+}
+
+TEST_F(SessionServiceTest, ARestoredSessionEndsWhenItsUserChangesAfterItsCreation) {
+  clock_.set_ms(5'000'000);
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  FakeRouting fresh_routing;
+  SessionService restarted(config_, *store_, resolver_, fresh_routing, clock_);
+  ASSERT_TRUE(restarted.load());
+  std::int64_t cutoff = 0;
+  restarted.set_revocation_check([&cutoff](const auth::Principal& p) { return p.issued_at >= cutoff; });
+  EXPECT_EQ(restarted.end_revoked(), 0u);
+  cutoff = 5'001;
+  EXPECT_EQ(restarted.end_revoked(), 1u);
 }
 
 }  // namespace

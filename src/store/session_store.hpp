@@ -18,6 +18,8 @@ inline constexpr const char* kReleased = "released";
 inline constexpr const char* kExpired = "expired";
 inline constexpr const char* kEnded = "ended";
 
+inline constexpr std::size_t kConnectTokenSecretBytes = 32;
+
 struct SessionRecord {
   std::string id;  // the browser's X-Session-ID
   std::string user_id;
@@ -68,8 +70,9 @@ class SessionStore {
   virtual Result<std::vector<std::string>> end_for_backend(const std::string& backend_id, Millis at) = 0;
   // The most recent session per (user, workspace) newer than `since` (to seed affinity after a restart).
   virtual std::vector<SessionRecord> recent_sessions(Millis since) = 0;
-  // A 32-byte secret kept in the store for connect tokens (created on first use).
-  virtual std::string connect_token_secret() = 0;
+  // A 32-byte secret kept in the store for connect tokens (created on first use). Error — never an empty or
+  // short secret — when it cannot be read or created (store error, no randomness) or the stored one is damaged.
+  virtual Result<std::string> connect_token_secret() = 0;
 };
 
 }  // namespace webstream::store

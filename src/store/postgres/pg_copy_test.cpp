@@ -67,7 +67,7 @@ TEST(PgCopyTest, CopiesEveryTableIntoAnEmptyDatabaseAndRefusesANonEmptyOne) {
   s.created_at = clock.now_ms();
   auto sessions = sqlite->sessions().value();
   ASSERT_TRUE(sessions->reserve(s, ReserveLimits{1, std::nullopt, 4, 0}));
-  const auto secret = sessions->connect_token_secret();
+  const auto secret = sessions->connect_token_secret().value();
   ASSERT_TRUE(sqlite->licence().value()->claim_seat("5f0c5b1e-0000-4000-8000-000000000001", clock.now_ms(), 0, 5));
 
   auto server = testing::PgTestServer::shared();
@@ -108,7 +108,7 @@ TEST(PgCopyTest, CopiesEveryTableIntoAnEmptyDatabaseAndRefusesANonEmptyOne) {
   auto pg_sessions = postgres->sessions().value();
   ASSERT_TRUE(pg_sessions->get("sess-1").has_value());
   EXPECT_EQ(pg_sessions->get("sess-1")->state, kReserved);
-  EXPECT_EQ(pg_sessions->connect_token_secret(), secret);  // connect tokens stay valid
+  EXPECT_EQ(pg_sessions->connect_token_secret().value(), secret);  // connect tokens stay valid
   EXPECT_EQ(postgres->licence().value()->active_seats(clock.now_ms() - 45'000)->size(), 1u);
 
   // A second copy into the now non-empty database is refused and changes nothing.

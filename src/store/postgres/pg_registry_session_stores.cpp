@@ -271,18 +271,22 @@ std::vector<SessionRecord> PgSessionStore::recent_sessions(Millis since) {
   return r ? std::move(r.value()) : std::vector<SessionRecord>{};
 }
 
-std::string PgSessionStore::connect_token_secret() {
-  unsigned char bytes[32];
-  RAND_bytes(bytes, sizeof bytes);
-  const std::string fresh(reinterpret_cast<const char*>(bytes), sizeof bytes);
+Result<std::string> PgSessionStore::connect_token_secret() {
+  std::string fresh(kConnectTokenSecretBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(fresh.data()), static_cast<int>(fresh.size())) != 1) {
+    return Error::internal("no random bytes for the connect-token secret (RAND_bytes failed)");
+  }
   // Whoever inserts first wins; every gateway then reads the same secret (a connectToken works on all).
-  auto r = pool_.transaction([&](PgConnection& c) -> Result<std::string> {
+  return pool_.transaction([&](PgConnection& c) -> Result<std::string> {
     c.exec("INSERT INTO session_secret(id, secret) VALUES(1, $1) ON CONFLICT(id) DO NOTHING",
            Params().add(base64url_encode(fresh)));
     auto q = c.exec("SELECT secret FROM session_secret WHERE id=1");
-    return base64url_decode(q.text(0, 0)).value_or("");
+    auto stored = base64url_decode(q.text(0, 0));
+    if (!stored || stored->size() != kConnectTokenSecretBytes) {
+      return Error::internal("the stored connect-token secret is damaged (not 32 bytes of base64url)");
+    }
+    return std::move(*stored);
   });
-  return r ? r.value() : std::string();
 }
 
 }  // namespace webstream::store::pg

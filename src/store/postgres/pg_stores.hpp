@@ -110,7 +110,7 @@ class PgSessionStore final : public SessionStore {
   std::vector<SessionRecord> live_sessions() override;
   Result<std::vector<std::string>> end_for_backend(const std::string& backend_id, Millis at) override;
   std::vector<SessionRecord> recent_sessions(Millis since) override;
-  std::string connect_token_secret() override;
+  Result<std::string> connect_token_secret() override;
 
  private:
   PgPool& pool_;

@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_db.hpp"
 
+#include "store/sqlite/private_files.hpp"
+
 namespace webstream::store {
 namespace {
 [[noreturn]] void fail(sqlite3* db, int rc) {
@@ -63,6 +65,13 @@ void Statement::reset() {
 }
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path) {
+  // The store holds secrets: the file is created 0600 before SQLite opens it (SQLite gives its -wal and -shm
+  // files the main file's mode). An existing file keeps its mode; the gateway warns at start when it is exposed.
+  if (path != ":memory:" && path.rfind("file:", 0) != 0) {
+    if (auto created = create_private_file(path); !created) {
+      return Error::internal("cannot open store " + path + ": " + created.error().message);
+    }
+  }
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

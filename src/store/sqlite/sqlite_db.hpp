@@ -54,7 +54,8 @@ struct StoreError {
 
 class SqliteDb {
  public:
-  // Opens (creating if needed) the database at `path` (":memory:" for tests). Error names the file.
+  // Opens (creating if needed) the database at `path` (":memory:" for tests). Error names the file. A new
+  // file is created mode 0600 whatever the umask (store/sqlite/private_files.hpp); its directory must exist.
   static Result<std::unique_ptr<SqliteDb>> open(const std::string& path);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;

@@ -182,22 +182,25 @@ std::vector<SessionRecord> SqliteSessionStore::recent_sessions(Millis since) {
   });
 }
 
-std::string SqliteSessionStore::connect_token_secret() {
-  auto result = db_.transaction([&](SqliteDb& db) -> Result<std::string> {
+Result<std::string> SqliteSessionStore::connect_token_secret() {
+  return db_.transaction([&](SqliteDb& db) -> Result<std::string> {
     auto& q = db.prepare("SELECT secret FROM session_secret WHERE id=1");
     if (q.step()) {
-      auto s = q.text(0);
+      auto stored = base64url_decode(q.text(0));
       q.reset();
-      return base64url_decode(s).value_or("");
+      if (!stored || stored->size() != kConnectTokenSecretBytes) {
+        return Error::internal("the stored connect-token secret is damaged (not 32 bytes of base64url)");
+      }
+      return std::move(*stored);
     }
     q.reset();
-    unsigned char bytes[32];
-    RAND_bytes(bytes, sizeof bytes);
-    const std::string raw(reinterpret_cast<const char*>(bytes), sizeof bytes);
+    std::string raw(kConnectTokenSecretBytes, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
+      return Error::internal("no random bytes for the connect-token secret (RAND_bytes failed)");
+    }
     db.prepare("INSERT INTO session_secret(id, secret) VALUES(1, ?)").bind(1, base64url_encode(raw)).run();
     return raw;
   });
-  return result ? result.value() : std::string();
 }
 
 }  // namespace webstream::store

@@ -17,7 +17,7 @@ class SqliteSessionStore final : public SessionStore {
   std::vector<SessionRecord> live_sessions() override;
   Result<std::vector<std::string>> end_for_backend(const std::string& backend_id, Millis at) override;
   std::vector<SessionRecord> recent_sessions(Millis since) override;
-  std::string connect_token_secret() override;
+  Result<std::string> connect_token_secret() override;
 
  private:
   explicit SqliteSessionStore(SqliteDb& db) : db_(db) {}
