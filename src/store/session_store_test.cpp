@@ -124,6 +124,18 @@ TEST_P(SessionStoreTest, EndForBackendTouchLiveAndRecentSessions) {
   EXPECT_EQ(store->recent_sessions(0).size(), 3u);
 }
 
+TEST_P(SessionStoreTest, ASessionThatStoppedBeingLiveNeverComesBack) {
+  ASSERT_TRUE(store->reserve(session("s-1", "u-1", "b-1"), limits(1, std::nullopt, 10)).ok());
+  ASSERT_TRUE(store->set_state("s-1", kActive, 1'700'000'001'000).value());
+  ASSERT_TRUE(store->set_state("s-1", kReleased, 1'700'000'002'000).value());
+  // A late "active" write (the proxy's background writer) must not resurrect it.
+  EXPECT_FALSE(store->set_state("s-1", kActive, 1'700'000'003'000).value());
+  EXPECT_EQ(store->get("s-1")->state, kReleased);
+  EXPECT_FALSE(store->set_state("s-1", kEnded, 1'700'000'004'000).value());
+  EXPECT_EQ(store->get("s-1")->state, kReleased);
+  EXPECT_TRUE(store->live_sessions().empty());
+}
+
 TEST_P(SessionStoreTest, TheConnectTokenSecretIsOneForEveryGateway) {
   const auto secret = store->connect_token_secret();
   ASSERT_TRUE(secret) << secret.error().message;

@@ -218,7 +218,9 @@ Result<bool> PgSessionStore::set_state(const std::string& id, const std::string&
   return pool_.transaction([&](PgConnection& c) -> Result<bool> {
     const Millis skew = timeline_.skew(c);
     const bool live = state == kReserved || state == kActive;
-    return c.exec("UPDATE sessions SET state=$1, last_activity_at=GREATEST(last_activity_at, $2), ended_at=$3 WHERE id=$4",
+    // A session that stopped being live never comes back (a late background "active" write after a release).
+    return c.exec("UPDATE sessions SET state=$1, last_activity_at=GREATEST(last_activity_at, $2), ended_at=$3 "
+                  "WHERE id=$4 AND state IN ('reserved','active')",
                   Params().add(state).add(at + skew).add(live ? Millis{0} : at + skew).add(id))
                .affected() > 0;
   });

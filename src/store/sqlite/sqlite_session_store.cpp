@@ -132,7 +132,11 @@ std::optional<SessionRecord> SqliteSessionStore::get(const std::string& id) {
 Result<bool> SqliteSessionStore::set_state(const std::string& id, const std::string& state, Millis at) {
   return db_.transaction([&](SqliteDb& db) -> Result<bool> {
     const bool live = state == kReserved || state == kActive;
-    auto& q = db.prepare("UPDATE sessions SET state=?, last_activity_at=MAX(last_activity_at, ?), ended_at=? WHERE id=?");
+    // A session that stopped being live never comes back: a late background "active" write must not undo a
+    // release, an expiry or a revocation (a restart would otherwise load the session as live again).
+    auto& q = db.prepare(
+        "UPDATE sessions SET state=?, last_activity_at=MAX(last_activity_at, ?), ended_at=? "
+        "WHERE id=? AND state IN ('reserved','active')");
     q.bind(1, state).bind(2, at).bind(3, live ? Millis{0} : at).bind(4, id);
     return q.run() > 0;
   });
