@@ -12,6 +12,8 @@
 #include <boost/json/parse.hpp>
 
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "fuzz_check.hpp"
