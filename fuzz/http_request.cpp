@@ -8,6 +8,8 @@
 // server writes back must be well-formed HTTP responses with no 5xx, and it must close after the client's EOF
 // (no hang: the read has a 60 s deadline).
 #include <arpa/inet.h>
+#include <csignal>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -105,6 +107,15 @@ void check_responses(std::string_view bytes) {
 
 extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t size) {
   const int port = world().port;
+  // libFuzzer's -timeout alarm (SIGALRM, every second) would interrupt the blocking calls below (EINTR):
+  // let the server's thread take it instead.
+  static const bool alarm_elsewhere = [] {
+    sigset_t alarm;
+    sigemptyset(&alarm);
+    sigaddset(&alarm, SIGALRM);
+    return pthread_sigmask(SIG_BLOCK, &alarm, nullptr) == 0;
+  }();
+  FUZZ_CHECK(alarm_elsewhere, "pthread_sigmask");
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   FUZZ_CHECK(fd >= 0, "socket");
   sockaddr_in addr{};
@@ -118,6 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
   std::size_t sent = 0;
   while (sent < size) {
     const auto n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;  // libFuzzer's -timeout alarm
     if (n <= 0) break;  // the server answered early and closed (413, 431, 400): fine
     sent += static_cast<std::size_t>(n);
   }
@@ -127,6 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
   for (;;) {
     const auto n = ::recv(fd, buf, sizeof buf, 0);
     if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;  // libFuzzer's -timeout alarm interrupts blocking calls
     if (n < 0) {
       FUZZ_CHECK(errno == ECONNRESET, "the server neither answered nor closed within 60 s");
       break;
