@@ -44,7 +44,7 @@ net::awaitable<http::Response> forward(http::RequestContext& ctx, const AmProxyD
   const bool service = ctx.preauthenticated && ctx.preauthenticated->service;
   const std::string method(ctx.req.method_string());
   const bool is_logout = method == "POST" && ctx.path == "/iam/auth/logout" && !service;
-  std::optional<auth::Principal> logging_out;
+  std::optional<core::Principal> logging_out;
   if (is_logout && d.bearer) {
     if (auto who = d.bearer(ctx); who) logging_out = std::move(who.value());
   }

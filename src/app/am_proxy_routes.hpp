@@ -26,7 +26,7 @@
 #include <functional>
 #include <string>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "http/router.hpp"
 #include "proxy/http_forwarder.hpp"
 
@@ -37,8 +37,8 @@ struct AmProxyDeps {
   std::string service_key;
   const proxy::HttpForwarder& forwarder;
   // The gateway's own token check (for the logout side effect).
-  std::function<Result<auth::Principal>(const http::RequestContext&)> bearer;
-  std::function<void(const auth::Principal&)> revoke_locally;
+  std::function<Result<core::Principal>(const http::RequestContext&)> bearer;
+  std::function<void(const core::Principal&)> revoke_locally;
   std::function<void()> changed;
 };
 

@@ -117,17 +117,17 @@ class BuiltinIam final : public IamParts {
 
   // IamParts
   iam::EntitlementResolver& resolver() override { return *entitlements_; }
-  std::function<Result<auth::Principal>(const http::RequestContext&)> bearer() override {
+  std::function<Result<core::Principal>(const http::RequestContext&)> bearer() override {
     auto* a = authenticator_.get();
     return [a](const http::RequestContext& ctx) { return a->authenticate_bearer(ctx); };
   }
-  std::function<Result<auth::Principal>(std::string_view)> token() override {
+  std::function<Result<core::Principal>(std::string_view)> token() override {
     auto* a = authenticator_.get();
     return [a](std::string_view jwt) { return a->authenticate_token(jwt); };
   }
-  std::function<bool(const auth::Principal&)> still_valid() override {
+  std::function<bool(const core::Principal&)> still_valid() override {
     auto* a = authenticator_.get();
-    return [a](const auth::Principal& p) { return a->still_valid(p); };
+    return [a](const core::Principal& p) { return a->still_valid(p); };
   }
   proxy::AssertionSigner assertion_signer() override {
     auto* t = tokens_.get();

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "app/wiring.hpp"
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "iam/entitlement_resolver.hpp"
 #include "proxy/assertion.hpp"
 
@@ -22,11 +22,11 @@ class IamParts {
   virtual ~IamParts() = default;
   virtual iam::EntitlementResolver& resolver() = 0;
   // Authorization: Bearer … (or the MCP service principal set by in-process dispatch) → principal, or 401.
-  virtual std::function<Result<auth::Principal>(const http::RequestContext&)> bearer() = 0;
+  virtual std::function<Result<core::Principal>(const http::RequestContext&)> bearer() = 0;
   // A JWT given as ?token= → principal, or 401.
-  virtual std::function<Result<auth::Principal>(std::string_view)> token() = 0;
+  virtual std::function<Result<core::Principal>(std::string_view)> token() = 0;
   // The cheap re-check open WebSockets make every second.
-  virtual std::function<bool(const auth::Principal&)> still_valid() = 0;
+  virtual std::function<bool(const core::Principal&)> still_valid() = 0;
   // Signs X-WebStream-Assertion tokens (builtin: the IAM's keys; remote: the gateway's own keys).
   virtual proxy::AssertionSigner assertion_signer() = 0;
   // The keys that verify those assertions (GET /gateway/.well-known/jwks.json).

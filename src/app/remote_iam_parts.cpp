@@ -134,7 +134,7 @@ class RemoteIam final : public IamParts {
     auto* poller = poller_.get();
     register_am_proxy_routes(ctx_.router,
                              AmProxyDeps{service_, ctx_.config.access.service_key, *forwarder_, bearer(),
-                                         [a](const auth::Principal& p) { (void)a->revoke(p); },
+                                         [a](const core::Principal& p) { (void)a->revoke(p); },
                                          [poller] { poller->poke(); }});
     wait_for_service();
     return Status::success();
@@ -142,25 +142,25 @@ class RemoteIam final : public IamParts {
 
   // IamParts
   iam::EntitlementResolver& resolver() override { return *resolver_; }
-  std::function<Result<auth::Principal>(const http::RequestContext&)> bearer() override {
+  std::function<Result<core::Principal>(const http::RequestContext&)> bearer() override {
     auto* a = authenticator_.get();
     auto* p = poller_.get();
-    return [a, p](const http::RequestContext& ctx) -> Result<auth::Principal> {
+    return [a, p](const http::RequestContext& ctx) -> Result<core::Principal> {
       if (!ctx.preauthenticated && !p->fresh()) return unavailable();
       return a->authenticate_bearer(ctx);
     };
   }
-  std::function<Result<auth::Principal>(std::string_view)> token() override {
+  std::function<Result<core::Principal>(std::string_view)> token() override {
     auto* a = authenticator_.get();
     auto* p = poller_.get();
-    return [a, p](std::string_view jwt) -> Result<auth::Principal> {
+    return [a, p](std::string_view jwt) -> Result<core::Principal> {
       if (!p->fresh()) return unavailable();
       return a->authenticate_token(jwt);
     };
   }
-  std::function<bool(const auth::Principal&)> still_valid() override {
+  std::function<bool(const core::Principal&)> still_valid() override {
     auto* a = authenticator_.get();
-    return [a](const auth::Principal& p) { return a->still_valid(p); };
+    return [a](const core::Principal& p) { return a->still_valid(p); };
   }
   proxy::AssertionSigner assertion_signer() override {
     auto* t = signer_.get();

@@ -67,7 +67,7 @@ Status Authenticator::load() {
   return Status::success();
 }
 
-Result<Principal> Authenticator::authenticate_bearer(const http::RequestContext& ctx) {
+Result<core::Principal> Authenticator::authenticate_bearer(const http::RequestContext& ctx) {
   if (ctx.preauthenticated) return *ctx.preauthenticated;
   const std::string_view header = ctx.header("Authorization");
   if (header.empty()) {
@@ -87,14 +87,14 @@ Authenticator::Shard& Authenticator::shard_for(std::string_view key) {
   return shards_[static_cast<unsigned char>(key[0]) % kShards];
 }
 
-Result<Principal> Authenticator::authenticate_token(std::string_view jwt) {
+Result<core::Principal> Authenticator::authenticate_token(std::string_view jwt) {
   if (jwt.empty() || jwt.size() > kMaxTokenBytes) {
     rejected_.inc();
     return unauthorized("the token is malformed");
   }
   const std::int64_t now = clock_.now_s();
   const std::string key = sha256(jwt);
-  std::optional<Principal> cached;
+  std::optional<core::Principal> cached;
   {
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
@@ -136,7 +136,7 @@ Result<Principal> Authenticator::authenticate_token(std::string_view jwt) {
   return principal;
 }
 
-Status Authenticator::check_user(const Principal& p) const {
+Status Authenticator::check_user(const core::Principal& p) const {
   auto user = users_.find_by_id(p.user_id);
   if (!user) return unauthorized("the token's user does not exist");
   if (user->disabled) return unauthorized("the token's user is disabled");
@@ -147,7 +147,7 @@ Status Authenticator::check_user(const Principal& p) const {
   return Status::success();
 }
 
-void Authenticator::remember(const std::string& key, const Principal& principal, std::int64_t now_s) {
+void Authenticator::remember(const std::string& key, const core::Principal& principal, std::int64_t now_s) {
   const std::size_t per_shard = std::max<std::size_t>(1, options_.max_cached_tokens / kShards);
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
@@ -159,7 +159,7 @@ void Authenticator::remember(const std::string& key, const Principal& principal,
   shard.entries[key] = Entry{principal, principal.expires_at + verifier_.leeway_s()};
 }
 
-bool Authenticator::still_valid(const Principal& p) const {
+bool Authenticator::still_valid(const core::Principal& p) const {
   if (p.service) return true;
   if (state_size_.load(std::memory_order_acquire) == 0) return true;
   std::shared_lock lock(state_mutex_);
@@ -168,7 +168,7 @@ bool Authenticator::still_valid(const Principal& p) const {
   return it == cutoffs_.end() || p.issued_at >= it->second;
 }
 
-Status Authenticator::revoke(const Principal& p) {
+Status Authenticator::revoke(const core::Principal& p) {
   if (p.service || p.token_id.empty()) return Status::success();
   {
     std::unique_lock lock(state_mutex_);
@@ -274,8 +274,8 @@ std::size_t Authenticator::cached_tokens() const {
   return n;
 }
 
-Principal service_principal(std::string key_name, std::string org_id) {
-  Principal p;
+core::Principal service_principal(std::string key_name, std::string org_id) {
+  core::Principal p;
   p.user_id = "mcp:" + key_name;
   p.username = p.user_id;
   p.org_id = std::move(org_id);

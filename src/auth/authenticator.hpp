@@ -35,7 +35,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "auth/token_verifier.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -73,17 +73,17 @@ class Authenticator {
 
   // Authorization: Bearer <jwt> (scheme case-insensitive). A request dispatched in-process with a
   // preauthenticated service principal (the MCP proxy) answers that principal without reading a header.
-  Result<Principal> authenticate_bearer(const http::RequestContext& ctx);
+  Result<core::Principal> authenticate_bearer(const http::RequestContext& ctx);
   // A JWT given directly.
-  Result<Principal> authenticate_token(std::string_view jwt);
+  Result<core::Principal> authenticate_token(std::string_view jwt);
 
   // False once the principal's token was revoked or its user changed (see above). Cheap; any thread.
-  bool still_valid(const Principal& principal) const;
+  bool still_valid(const core::Principal& principal) const;
 
   // Logout: revokes the principal's token at once (memory) and persists it. A service principal has no
   // token: success, nothing done. Error when the store write fails (the token is still refused until a
   // restart). Blocks.
-  Status revoke(const Principal& principal);
+  Status revoke(const core::Principal& principal);
 
   // A user was disabled, deleted, or changed password, roles or org: their tokens issued before the
   // returned instant (seconds; now + 1) stop working now. Store the returned value as the user's
@@ -108,7 +108,7 @@ class Authenticator {
 
  private:
   struct Entry {
-    Principal principal;
+    core::Principal principal;
     std::int64_t valid_until = 0;  // exp + leeway (seconds)
   };
   struct Shard {
@@ -118,8 +118,8 @@ class Authenticator {
   static constexpr std::size_t kShards = 16;
 
   Shard& shard_for(std::string_view key);
-  void remember(const std::string& key, const Principal& principal, std::int64_t now_s);
-  Status check_user(const Principal& principal) const;
+  void remember(const std::string& key, const core::Principal& principal, std::int64_t now_s);
+  Status check_user(const core::Principal& principal) const;
   void prune_memory(std::int64_t now_s);
 
   const TokenVerifier& verifier_;
@@ -144,6 +144,6 @@ class Authenticator {
 // The principal of an MCP key acting on /mcp/iam/* (CONTRACT §9): user id and username "mcp:<name>",
 // role admin, service = true, no token. `org_id`: the org objects created without an orgId land in
 // ("" leaves it to the IAM's default).
-Principal service_principal(std::string key_name, std::string org_id = {});
+core::Principal service_principal(std::string key_name, std::string org_id = {});
 
 }  // namespace webstream::auth

@@ -41,7 +41,7 @@ class AuthenticatorTest : public ::testing::Test {
   std::string token_for(const std::string& id) {
     return tokens_.issue(*users_.find_by_id(id), auth_->not_before(id)).jwt;
   }
-  static void expect_401(const Result<Principal>& r, const char* why) {
+  static void expect_401(const Result<core::Principal>& r, const char* why) {
     ASSERT_FALSE(r.ok()) << why;
     EXPECT_EQ(r.error().status, 401) << why;
     EXPECT_EQ(r.error().code, "unauthorized") << why;
@@ -189,7 +189,7 @@ TEST_F(AuthenticatorTest, BearerHeaderParsing) {
 TEST_F(AuthenticatorTest, PreauthenticatedServicePrincipal) {
   http::Request req;
   http::RequestContext ctx{req, {}, {}, {}, {}, {}, false, http::ListenerKind::kPublic, nullptr};
-  ctx.preauthenticated = std::make_shared<const Principal>(service_principal("ops-agent"));
+  ctx.preauthenticated = std::make_shared<const core::Principal>(service_principal("ops-agent"));
   auto p = auth_->authenticate_bearer(ctx);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->service);

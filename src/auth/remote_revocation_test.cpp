@@ -65,7 +65,7 @@ TEST_F(RemoteRevocationTest, FedRevocationsAreForgottenOnceTheirTokensHaveExpire
   auth_->revoke_token_id(issued.jti, issued.expires_at);
   auto p = auth_->authenticate_token(tokens_.issue(user("u-2")).jwt);
   ASSERT_TRUE(p.ok());
-  Principal revoked_one = *p;
+  core::Principal revoked_one = *p;
   revoked_one.token_id = issued.jti;
   EXPECT_FALSE(auth_->still_valid(revoked_one));
   // Long after exp (+ leeway, + the prune interval) a later feed entry prunes it from memory.

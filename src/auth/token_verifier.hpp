@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "core/error.hpp"
 
 namespace webstream::auth {
@@ -21,7 +21,7 @@ class TokenVerifier {
   // The principal a valid user token names: user_id, username, org_id, roles, token_id (jti),
   // issued_at (iat) and expires_at (exp). Error 401 `unauthorized` for any token that is not one of ours,
   // is not a user token, or is out of its validity window.
-  virtual Result<Principal> verify(std::string_view jwt) const = 0;
+  virtual Result<core::Principal> verify(std::string_view jwt) const = 0;
   // The clock leeway verify() allows on exp/nbf (seconds).
   virtual std::int64_t leeway_s() const = 0;
 };

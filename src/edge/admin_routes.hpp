@@ -6,13 +6,13 @@
 
 #include <functional>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "http/router.hpp"
 
 namespace webstream::edge {
 
 struct AdminRoutesDeps {
-  std::function<Result<auth::Principal>(const http::RequestContext&)> authenticate;
+  std::function<Result<core::Principal>(const http::RequestContext&)> authenticate;
   std::function<boost::json::array()> backends;
   std::function<boost::json::array()> sessions;
 };

@@ -43,7 +43,7 @@ proxy::ForwardInfo forward_info(const http::RequestContext& ctx) {
 // WebSocket that cannot set headers, from ?sessionId=&token= (a JWT or the session's connect token).
 struct Caller {
   std::shared_ptr<sessions::LiveSession> session;
-  std::optional<auth::Principal> principal;  // unset when a connect token was used
+  std::optional<core::Principal> principal;  // unset when a connect token was used
 };
 
 Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDeps& deps, bool allow_query) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "http/lifecycle.hpp"
 #include "http/router.hpp"
 #include "proxy/assertion.hpp"
@@ -20,11 +20,11 @@ namespace webstream::edge {
 
 struct EdgeAuth {
   // Authorization: Bearer … → the principal, or 401.
-  std::function<Result<auth::Principal>(const http::RequestContext&)> bearer;
+  std::function<Result<core::Principal>(const http::RequestContext&)> bearer;
   // A JWT from ?token= → the principal, or 401.
-  std::function<Result<auth::Principal>(std::string_view jwt)> token;
+  std::function<Result<core::Principal>(std::string_view jwt)> token;
   // Cheap re-check for open WebSockets (logout, user disabled or deleted): false closes with 1008.
-  std::function<bool(const auth::Principal&)> still_valid;
+  std::function<bool(const core::Principal&)> still_valid;
 };
 
 struct ProxyRoutesDeps {

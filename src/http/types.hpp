@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "core/error.hpp"
 
 namespace webstream::http {
@@ -34,7 +34,7 @@ struct RequestContext {
   ListenerKind listener = ListenerKind::kPublic;
   // Set only by in-process dispatch (the MCP proxy's /mcp/iam/*): the caller is this service principal and
   // no token is read. A client can never set it.
-  std::shared_ptr<const auth::Principal> preauthenticated;
+  std::shared_ptr<const core::Principal> preauthenticated;
   // Set on a WebSocket upgrade: work that takes the connection over and outlives the request (a detached
   // relay) holds it, so the connection still counts against the listener's caps.
   std::shared_ptr<void> connection_ticket{};

@@ -80,7 +80,7 @@ Result<json::object> body_object(const Call& call) { return json_fields::parse_o
 
 Error not_found(ObjectType type) { return Error::not_found("not_found", std::string(to_string(type)) + " not found"); }
 
-Status authorize(const auth::Principal& who, Action action, const Target& target) {
+Status authorize(const core::Principal& who, Action action, const Target& target) {
   switch (can(who, action, target)) {
     case Decision::kAllow:
       return Status::success();
@@ -136,7 +136,7 @@ json::object page_json(json::array items, std::int64_t total, const Paging& pagi
   return o;
 }
 
-store::AuditRow audit(const ResourceDeps& deps, const auth::Principal& who, std::string action,
+store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std::string action,
                       std::string object_type, std::string object_id, std::string org_id) {
   store::AuditRow a;
   a.id = random_id("aud_");

@@ -21,7 +21,7 @@ namespace json = boost::json;
 
 // What an operation sees of the request (copied: it runs on another thread).
 struct Call {
-  auth::Principal who;
+  core::Principal who;
   std::vector<std::string> params;  // {} segments of the route
   std::string body;
   std::string limit;   // ?limit=
@@ -50,7 +50,7 @@ Reply no_content();
 Result<json::object> body_object(const Call& call);
 
 // 403 forbidden / 404 not_found per rbac::can.
-Status authorize(const auth::Principal& who, Action action, const Target& target);
+Status authorize(const core::Principal& who, Action action, const Target& target);
 
 // Which org a list covers: admin → ?orgId= or every org; others → their own org. `empty` is set when a
 // non-admin asks for another org (the answer is an empty page, never that org's data).
@@ -71,7 +71,7 @@ Status check_org_unchanged(const json::object& body, const std::string& current)
 json::object page_json(json::array items, std::int64_t total, const Paging& paging);
 
 // An audit entry for a change made by `who`.
-store::AuditRow audit(const ResourceDeps& deps, const auth::Principal& who, std::string action,
+store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std::string action,
                       std::string object_type, std::string object_id, std::string org_id);
 
 // Revokes the user's tokens (ResourceDeps::on_user_changed) and returns the credentials_changed_at to

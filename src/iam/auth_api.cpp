@@ -33,7 +33,7 @@ json::object me_body(const UserRecord& u) {
   return body;
 }
 
-json::object service_me_body(const auth::Principal& p) {
+json::object service_me_body(const core::Principal& p) {
   json::object body = user_summary(p.user_id, p.username, p.org_id, p.roles);
   body["service"] = true;
   body["user"] = user_summary(p.user_id, p.username, p.org_id, p.roles);

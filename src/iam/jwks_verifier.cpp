@@ -114,7 +114,7 @@ bool JwksTokenVerifier::refresh_for_unknown_kid() const {
   return true;
 }
 
-Result<auth::Principal> JwksTokenVerifier::verify(std::string_view token) const {
+Result<core::Principal> JwksTokenVerifier::verify(std::string_view token) const {
   auto header = check_user_token_header(token);
   if (!header) return header.error();
   auto keys = snapshot();

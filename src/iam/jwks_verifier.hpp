@@ -56,7 +56,7 @@ class JwksTokenVerifier final : public auth::TokenVerifier {
   JwksTokenVerifier(JwksFetch fetch, const Clock& clock, JwksVerifierOptions options = {});
 
   // auth::TokenVerifier
-  Result<auth::Principal> verify(std::string_view jwt) const override;
+  Result<core::Principal> verify(std::string_view jwt) const override;
   std::int64_t leeway_s() const override { return leeway_s_; }
 
   // Fetches and installs the key set now (ignores the floor, but counts as an attempt for it). On error the

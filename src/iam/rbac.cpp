@@ -2,7 +2,7 @@
 
 namespace webstream::iam {
 
-Decision can(const auth::Principal& who, Action action, const Target& target) {
+Decision can(const core::Principal& who, Action action, const Target& target) {
   const bool reading = action == Action::kList || action == Action::kRead;
   if (target.type == ObjectType::kRole) return reading ? Decision::kAllow : Decision::kDeny;
   if (who.is_admin()) return Decision::kAllow;

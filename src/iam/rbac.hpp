@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 
 namespace webstream::iam {
 
@@ -32,7 +32,7 @@ struct Target {
   bool privileged = false;      // a user change touching roles, disabled, username or org
 };
 
-Decision can(const auth::Principal& who, Action action, const Target& target);
+Decision can(const core::Principal& who, Action action, const Target& target);
 
 std::string_view to_string(ObjectType type);
 std::string_view to_string(Action action);

@@ -5,8 +5,8 @@
 namespace webstream::iam {
 namespace {
 
-auth::Principal principal(const std::string& role, const std::string& org = "org_a") {
-  auth::Principal p;
+core::Principal principal(const std::string& role, const std::string& org = "org_a") {
+  core::Principal p;
   p.user_id = "usr_me";
   p.username = "me";
   p.org_id = org;
@@ -102,13 +102,13 @@ TEST(Rbac, Table) {
 }
 
 TEST(Rbac, ACallerWithoutAKnownRoleIsAPlainUser) {
-  auth::Principal p = principal("guest");
+  core::Principal p = principal("guest");
   EXPECT_EQ(can(p, Action::kList, Target{ObjectType::kGroup, "org_a"}), D);
   EXPECT_EQ(can(p, Action::kRead, Target{ObjectType::kUser, "org_a", true}), A);
 }
 
 TEST(Rbac, AServicePrincipalWithAdminMayDoEverything) {
-  auth::Principal p;
+  core::Principal p;
   p.service = true;
   p.roles = {"admin"};
   EXPECT_EQ(can(p, Action::kDelete, Target{ObjectType::kUser, "org_z", false, true, true}), A);

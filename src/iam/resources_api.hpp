@@ -14,7 +14,7 @@
 #include <functional>
 #include <string>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "core/clock.hpp"
 #include "http/router.hpp"
 #include "iam/entitlements.hpp"
@@ -25,7 +25,7 @@
 namespace webstream::iam {
 
 // The one token check (auth/authenticator): the request's principal, or 401.
-using Authenticate = std::function<Result<auth::Principal>(const http::RequestContext&)>;
+using Authenticate = std::function<Result<core::Principal>(const http::RequestContext&)>;
 // Tells the authenticator (auth::Authenticator::on_user_changed) that a user was disabled, deleted, or had
 // its password, roles or username changed, so its tokens and open WebSockets stop working at once. Returns
 // the cutoff (seconds; tokens issued before it are invalid) that the IAM stores as the user's

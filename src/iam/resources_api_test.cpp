@@ -162,7 +162,7 @@ TEST_F(ResourcesApiTest, EveryChangeIsAuditedAndTheAuditIsScoped) {
 
 TEST_F(ResourcesApiTest, AServicePrincipalWithoutAnOrgCreatesInTheDefaultOrg) {
   seed_.org("default");
-  auto service = std::make_shared<auth::Principal>();
+  auto service = std::make_shared<core::Principal>();
   service->user_id = "mcp:ops";
   service->username = "mcp:ops";
   service->roles = {"admin"};

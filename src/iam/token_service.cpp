@@ -58,7 +58,7 @@ std::string TokenService::sign(const json::object& claims, std::string_view typ)
   return sign_with_header(with_issuer, typ);
 }
 
-Result<auth::Principal> TokenService::verify(std::string_view token) const {
+Result<core::Principal> TokenService::verify(std::string_view token) const {
   // The rules are shared with the verifier of a remote IAM's tokens (user_token_rules.hpp).
   auto header = check_user_token_header(token);
   if (!header) return header.error();

@@ -62,7 +62,7 @@ class TokenService final : public auth::TokenVerifier {
   std::string sign(const boost::json::object& claims, std::string_view typ) const;
 
   // auth::TokenVerifier
-  Result<auth::Principal> verify(std::string_view jwt) const override;
+  Result<core::Principal> verify(std::string_view jwt) const override;
   std::int64_t leeway_s() const override { return leeway_s_; }
 
   std::int64_t lifetime_s() const { return options_.lifetime_s; }

@@ -50,7 +50,7 @@ Result<CheckedHeader> check_user_token_header(std::string_view token) {
   return out;
 }
 
-Result<auth::Principal> check_user_token_claims(const json::object& c, std::string_view issuer, std::int64_t now,
+Result<core::Principal> check_user_token_claims(const json::object& c, std::string_view issuer, std::int64_t now,
                                                 std::int64_t leeway_s) {
   auto iss = string_member(c, "iss");
   if (!iss || *iss != issuer) return unauthorized("the token's issuer is not accepted");
@@ -67,7 +67,7 @@ Result<auth::Principal> check_user_token_claims(const json::object& c, std::stri
       roles_it == c.end() || !roles_it->value().is_array()) {
     return unauthorized("the token's claims are not valid");
   }
-  auth::Principal p;
+  core::Principal p;
   for (const auto& r : roles_it->value().get_array()) {
     if (!r.is_string()) return unauthorized("the token's claims are not valid");
     p.roles.emplace_back(r.get_string());

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "core/error.hpp"
 #include "iam/jwt.hpp"
 
@@ -29,7 +29,7 @@ struct CheckedHeader {
 Result<CheckedHeader> check_user_token_header(std::string_view token);
 
 // Step 3: the claims, for a token whose signature is already verified. `leeway_s` within [0, 60].
-Result<auth::Principal> check_user_token_claims(const boost::json::object& claims, std::string_view issuer,
+Result<core::Principal> check_user_token_claims(const boost::json::object& claims, std::string_view issuer,
                                                 std::int64_t now_s, std::int64_t leeway_s);
 
 }  // namespace webstream::iam

@@ -90,7 +90,7 @@ net::awaitable<http::Response> iam(http::RequestContext& ctx, const Shared& s) {
     s.deps.audit(key->name, method, iam_path, missing.status);
     co_return http::error_response(missing, ctx.req);
   }
-  auto principal = std::make_shared<auth::Principal>();
+  auto principal = std::make_shared<core::Principal>();
   principal->user_id = "mcp:" + key->name;
   principal->username = "mcp:" + key->name;
   principal->roles = {"admin"};

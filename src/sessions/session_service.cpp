@@ -85,7 +85,7 @@ json::object SessionService::answer(const LiveSession& s) const {
   return o;
 }
 
-Result<json::object> SessionService::select(const auth::Principal& who, const std::string& session_id,
+Result<json::object> SessionService::select(const core::Principal& who, const std::string& session_id,
                                             const SelectRequest& request) {
   // Fast path: the same live session again answers the same, with no second slot.
   {
@@ -184,7 +184,7 @@ void SessionService::forget(const std::string& session_id) {
   routing_.add_pinned(gone->record.backend_id, -1);
 }
 
-Status SessionService::release(const auth::Principal& who, const std::string& session_id) {
+Status SessionService::release(const core::Principal& who, const std::string& session_id) {
   auto live = lookup(session_id, who.user_id);
   if (!live) {
     auto stored = store_.get(session_id);
@@ -200,7 +200,7 @@ Status SessionService::release(const auth::Principal& who, const std::string& se
   return Status::success();
 }
 
-Result<json::object> SessionService::status(const auth::Principal& who, const std::string& session_id) {
+Result<json::object> SessionService::status(const core::Principal& who, const std::string& session_id) {
   store::SessionRecord r;
   std::string state;
   Millis last_activity = 0;

@@ -17,7 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -61,10 +61,10 @@ class SessionService {
   // or is not 32 bytes — start-up must fail (a connect token under an empty key could be forged).
   Status load();
 
-  Result<boost::json::object> select(const auth::Principal& who, const std::string& session_id,
+  Result<boost::json::object> select(const core::Principal& who, const std::string& session_id,
                                      const SelectRequest& request);
-  Status release(const auth::Principal& who, const std::string& session_id);
-  Result<boost::json::object> status(const auth::Principal& who, const std::string& session_id);
+  Status release(const core::Principal& who, const std::string& session_id);
+  Result<boost::json::object> status(const core::Principal& who, const std::string& session_id);
 
   // The live session `session_id` if it belongs to `user_id`.
   std::shared_ptr<LiveSession> lookup(const std::string& session_id, const std::string& user_id) const;

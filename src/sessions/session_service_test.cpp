@@ -58,8 +58,8 @@ class FakeRouting : public BackendRouting {
   BackendRequirements last_requirements;
 };
 
-auth::Principal user(const std::string& id) {
-  auth::Principal p;
+core::Principal user(const std::string& id) {
+  core::Principal p;
   p.user_id = id;
   p.username = id + "-name";
   p.org_id = "org-1";

@@ -19,7 +19,7 @@ bool is_valid_session_id(std::string_view id) {
 namespace {
 
 // Authenticates and reads X-Session-ID; the error to answer with otherwise.
-Result<std::pair<auth::Principal, std::string>> caller(const http::RequestContext& ctx, const Authenticate& authenticate) {
+Result<std::pair<core::Principal, std::string>> caller(const http::RequestContext& ctx, const Authenticate& authenticate) {
   auto who = authenticate(ctx);
   if (!who) return who.error();
   const std::string session_id(ctx.header("X-Session-ID"));

@@ -3,14 +3,14 @@
 // GET /status. Each needs a valid Bearer token (401) and an X-Session-ID header (400).
 #include <functional>
 
-#include "auth/principal.hpp"
+#include "core/principal.hpp"
 #include "http/router.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "sessions/session_service.hpp"
 
 namespace webstream::sessions {
 
-using Authenticate = std::function<Result<auth::Principal>(const http::RequestContext&)>;
+using Authenticate = std::function<Result<core::Principal>(const http::RequestContext&)>;
 
 // X-Session-ID: 1–128 characters of [A-Za-z0-9_-].
 bool is_valid_session_id(std::string_view id);

@@ -34,7 +34,7 @@ class ApiFixture : public ::testing::Test {
         seed_(*store_),
         entitlements_(*store_),
         passwords_(PasswordParams::fast_for_tests()) {
-    auto authenticate = [this](const http::RequestContext& ctx) -> Result<auth::Principal> {
+    auto authenticate = [this](const http::RequestContext& ctx) -> Result<core::Principal> {
       if (ctx.preauthenticated) return *ctx.preauthenticated;
       auto it = principals_.find(std::string(ctx.header("X-Test-As")));
       if (it == principals_.end()) return Error{401, "unauthorized", "no valid token"};
@@ -50,7 +50,7 @@ class ApiFixture : public ::testing::Test {
   }
 
   void as(const std::string& name, const std::string& user_id, const std::string& org, std::vector<std::string> roles) {
-    auth::Principal p;
+    core::Principal p;
     p.user_id = user_id;
     p.username = name;
     p.org_id = org;
@@ -117,7 +117,7 @@ class ApiFixture : public ::testing::Test {
   PasswordHasher passwords_;
   runtime::BlockingPool blocking_{1};
   http::Router router_;
-  std::map<std::string, auth::Principal> principals_;
+  std::map<std::string, core::Principal> principals_;
   std::mutex mutex_;
   std::vector<std::string> changed_;
 };

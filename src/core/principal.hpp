@@ -1,11 +1,12 @@
 #pragma once
 // Principal: who a verified request is. Produced by the one token check (auth/authenticator), used by
-// every component that authorises.
+// every component that authorises. It lives in core, not auth, because http carries one (an in-process
+// dispatch's preauthenticated caller, http/types.hpp) and http sits below auth.
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace webstream::auth {
+namespace webstream::core {
 
 struct Principal {
   std::string user_id;
@@ -26,4 +27,4 @@ struct Principal {
   bool is_admin() const { return has_role("admin"); }
 };
 
-}  // namespace webstream::auth
+}  // namespace webstream::core
