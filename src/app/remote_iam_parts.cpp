@@ -61,10 +61,10 @@ Error unavailable() {
 }
 
 // Never consulted (AuthenticatorOptions::check_user_directory = false); the Authenticator needs one.
-class NoUserDirectory final : public iam::UserDirectory {
+class NoUserDirectory final : public auth::UserDirectory {
  public:
-  std::optional<iam::UserRecord> find_by_username(const std::string&) override { return std::nullopt; }
-  std::optional<iam::UserRecord> find_by_id(const std::string&) override { return std::nullopt; }
+  std::optional<auth::UserRecord> find_by_username(const std::string&) override { return std::nullopt; }
+  std::optional<auth::UserRecord> find_by_id(const std::string&) override { return std::nullopt; }
 };
 
 // The background JWKS fetches (runs on a worker; the blocking fetch itself on the BlockingPool).

@@ -44,7 +44,7 @@ bool same_roles(std::vector<std::string> a, std::vector<std::string> b) {
 
 }  // namespace
 
-Authenticator::Authenticator(const TokenVerifier& verifier, iam::UserDirectory& users, store::TokenStore& revoked,
+Authenticator::Authenticator(const TokenVerifier& verifier, UserDirectory& users, store::TokenStore& revoked,
                              const Clock& clock, AuthenticatorOptions options)
     : verifier_(verifier),
       users_(users),

@@ -40,7 +40,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "http/types.hpp"
-#include "iam/user_directory.hpp"
+#include "auth/user_directory.hpp"
 #include "store/token_store.hpp"
 
 namespace webstream::metrics {
@@ -65,7 +65,7 @@ struct AuthenticatorOptions {
 
 class Authenticator {
  public:
-  Authenticator(const TokenVerifier& verifier, iam::UserDirectory& users, store::TokenStore& revoked,
+  Authenticator(const TokenVerifier& verifier, UserDirectory& users, store::TokenStore& revoked,
                 const Clock& clock, AuthenticatorOptions options = {});
 
   // Loads the revoked tokens that have not expired yet. Blocks; call once at start.
@@ -123,7 +123,7 @@ class Authenticator {
   void prune_memory(std::int64_t now_s);
 
   const TokenVerifier& verifier_;
-  iam::UserDirectory& users_;
+  UserDirectory& users_;
   store::TokenStore& revoked_store_;
   const Clock& clock_;
   const AuthenticatorOptions options_;

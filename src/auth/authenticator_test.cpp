@@ -13,8 +13,8 @@
 namespace webstream::auth {
 namespace {
 
-iam::UserRecord user(const std::string& id, std::vector<std::string> roles = {"user"}) {
-  iam::UserRecord u;
+UserRecord user(const std::string& id, std::vector<std::string> roles = {"user"}) {
+  UserRecord u;
   u.id = id;
   u.username = id + "-name";
   u.org_id = "org-1";
@@ -95,7 +95,7 @@ TEST_F(AuthenticatorTest, LogoutSurvivesARestart) {
 }
 
 TEST_F(AuthenticatorTest, DisabledOrDeletedUserIsRefusedOnAMiss) {
-  users_.change("u-1", [](iam::UserRecord& u) { u.disabled = true; });
+  users_.change("u-1", [](UserRecord& u) { u.disabled = true; });
   expect_401(auth_->authenticate_token(token_for("u-1")), "disabled");
   const auto jwt = token_for("u-2");
   users_.remove("u-2");
@@ -129,7 +129,7 @@ TEST_F(AuthenticatorTest, CredentialsChangedAtIsHonouredAfterARestart) {
   ASSERT_TRUE(auth_->authenticate_token(jwt).ok());
   clock_.advance_s(5);
   const auto cutoff = auth_->on_user_changed("u-1");
-  users_.change("u-1", [&](iam::UserRecord& u) { u.credentials_changed_at = cutoff; });
+  users_.change("u-1", [&](UserRecord& u) { u.credentials_changed_at = cutoff; });
   auto restarted = make();
   expect_401(restarted->authenticate_token(jwt), "issued before credentials_changed_at");
   const auto fresh = tokens_.issue(*users_.find_by_id("u-1"), cutoff).jwt;
@@ -138,10 +138,10 @@ TEST_F(AuthenticatorTest, CredentialsChangedAtIsHonouredAfterARestart) {
 
 TEST_F(AuthenticatorTest, ChangedRolesOrOrgRefuseOldTokensOnAMiss) {
   const auto jwt = token_for("u-2");
-  users_.change("u-2", [](iam::UserRecord& u) { u.roles = {"user"}; });
+  users_.change("u-2", [](UserRecord& u) { u.roles = {"user"}; });
   expect_401(auth_->authenticate_token(jwt), "roles lowered");
   const auto jwt1 = token_for("u-1");
-  users_.change("u-1", [](iam::UserRecord& u) { u.org_id = "org-2"; });
+  users_.change("u-1", [](UserRecord& u) { u.org_id = "org-2"; });
   expect_401(auth_->authenticate_token(jwt1), "org changed");
 }
 

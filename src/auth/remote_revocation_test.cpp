@@ -11,8 +11,8 @@
 namespace webstream::auth {
 namespace {
 
-iam::UserRecord user(const std::string& id) {
-  iam::UserRecord u;
+UserRecord user(const std::string& id) {
+  UserRecord u;
   u.id = id;
   u.username = id + "-name";
   u.org_id = "org-1";

@@ -24,7 +24,7 @@ json::object user_summary(const std::string& id, const std::string& username, co
   return json::object{{"id", id}, {"username", username}, {"orgId", org_id}, {"roles", jf::to_array(roles)}};
 }
 
-json::object me_body(const UserRecord& u) {
+json::object me_body(const auth::UserRecord& u) {
   json::object body = user_summary(u.id, u.username, u.org_id, u.roles);
   body["displayName"] = u.display_name;
   body["email"] = u.email;
@@ -43,7 +43,7 @@ json::object service_me_body(const core::Principal& p) {
 }  // namespace
 
 json::object login_body(const LoginResult& result, std::int64_t expires_in_s) {
-  const UserRecord& u = result.user;
+  const auth::UserRecord& u = result.user;
   return json::object{{"token", result.token.jwt},
                       {"tokenType", "Bearer"},
                       {"expiresIn", expires_in_s},
@@ -118,7 +118,7 @@ void register_auth_routes(http::Router& router, AuthApiDeps deps) {
                  json::object answer = service_me_body(who.value());
                  co_return http::json_response(200, answer, ctx.req);
                }
-               UserDirectory* users = &deps.users;
+               auth::UserDirectory* users = &deps.users;
                auto work = [users, id = who->user_id] { return users->find_by_id(id); };
                auto user = co_await deps.blocking.run(std::move(work));
                if (!user || user->disabled) {

@@ -20,7 +20,7 @@
 #include "http/router.hpp"
 #include "iam/login_service.hpp"
 #include "iam/token_service.hpp"
-#include "iam/user_directory.hpp"
+#include "auth/user_directory.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/bounded_pool.hpp"
 
@@ -30,7 +30,7 @@ struct AuthApiDeps {
   LoginService& login;
   auth::Authenticator& authenticator;
   const TokenService& tokens;
-  UserDirectory& users;
+  auth::UserDirectory& users;
   runtime::BlockingPool& blocking;
   runtime::BoundedPool* hashing = nullptr;  // logins' argon2id; null: `blocking`
 };

@@ -39,7 +39,7 @@ class AuthApiTest : public ::testing::Test {
         authenticator_(tokens_, users_, *revoked_, clock_),
         limiter_(clock_),
         login_(users_, fast(), tokens_, authenticator_, limiter_, *failures_, clock_) {
-    UserRecord u;
+    auth::UserRecord u;
     u.id = "u-admin";
     u.username = "admin";
     u.org_id = "org-default";
@@ -216,7 +216,7 @@ TEST_F(AuthApiTest, MeAndLogoutNeedAToken) {
 TEST_F(AuthApiTest, DisabledUsersTokenStopsAtOnce) {
   const std::string token = login_token();
   ASSERT_EQ(call("GET", "/iam/auth/me", "", token).status, 200u);
-  users_.change("u-admin", [](UserRecord& u) { u.disabled = true; });
+  users_.change("u-admin", [](auth::UserRecord& u) { u.disabled = true; });
   authenticator_.on_user_changed("u-admin");
   EXPECT_EQ(call("GET", "/iam/auth/me", "", token).status, 401u);
   EXPECT_EQ(call("POST", "/iam/auth/login", R"({"username":"admin","password":"admin-password-1"})").status, 401u);

@@ -27,8 +27,8 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-UserRecord alice() {
-  UserRecord u;
+auth::UserRecord alice() {
+  auth::UserRecord u;
   u.id = "u-alice";
   u.username = "alice";
   u.org_id = "org-1";

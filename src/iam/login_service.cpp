@@ -21,7 +21,7 @@ Error invalid_credentials() { return Error{401, "invalid_credentials", "invalid 
 
 }  // namespace
 
-LoginService::LoginService(UserDirectory& users, const PasswordHasher& passwords, const TokenService& tokens,
+LoginService::LoginService(auth::UserDirectory& users, const PasswordHasher& passwords, const TokenService& tokens,
                            auth::Authenticator& authenticator, LoginLimiter& limiter,
                            store::LoginFailureStore& failures, const Clock& clock)
     : users_(users),
@@ -73,7 +73,7 @@ void LoginService::abandon(const Pending& pending) { limiter_.abandoned(pending.
 Result<LoginResult> LoginService::finish(const Pending& pending, std::string_view password) {
   const LoginLimiter::Attempt& attempt = pending.attempt;
   const std::string& client_ip = pending.client_ip;
-  std::optional<UserRecord> user = users_.find_by_username(pending.username);
+  std::optional<auth::UserRecord> user = users_.find_by_username(pending.username);
   bool password_ok = false;
   if (user && !user->password_hash.empty()) {
     password_ok = passwords_.verify(user->password_hash, password);
@@ -100,7 +100,7 @@ Result<LoginResult> LoginService::finish(const Pending& pending, std::string_vie
   return out;
 }
 
-void LoginService::record_failure(const LoginLimiter::Attempt& attempt, const std::optional<UserRecord>& user) {
+void LoginService::record_failure(const LoginLimiter::Attempt& attempt, const std::optional<auth::UserRecord>& user) {
   const auto outcome = limiter_.failed(attempt);
   failed_.inc();
   if (outcome.user_locked) user_lockouts_.inc();

@@ -35,7 +35,7 @@
 #include "iam/login_limiter.hpp"
 #include "iam/passwords.hpp"
 #include "iam/token_service.hpp"
-#include "iam/user_directory.hpp"
+#include "auth/user_directory.hpp"
 #include "store/login_failure_store.hpp"
 
 namespace webstream::metrics {
@@ -46,12 +46,12 @@ namespace webstream::iam {
 
 struct LoginResult {
   IssuedToken token;
-  UserRecord user;  // password_hash cleared
+  auth::UserRecord user;  // password_hash cleared
 };
 
 class LoginService {
  public:
-  LoginService(UserDirectory& users, const PasswordHasher& passwords, const TokenService& tokens,
+  LoginService(auth::UserDirectory& users, const PasswordHasher& passwords, const TokenService& tokens,
                auth::Authenticator& authenticator, LoginLimiter& limiter, store::LoginFailureStore& failures,
                const Clock& clock);
 
@@ -75,9 +75,9 @@ class LoginService {
   void abandon(const Pending& pending);
 
  private:
-  void record_failure(const LoginLimiter::Attempt& attempt, const std::optional<UserRecord>& user);
+  void record_failure(const LoginLimiter::Attempt& attempt, const std::optional<auth::UserRecord>& user);
 
-  UserDirectory& users_;
+  auth::UserDirectory& users_;
   const PasswordHasher& passwords_;
   const TokenService& tokens_;
   auth::Authenticator& authenticator_;

@@ -31,7 +31,7 @@ class LoginServiceTest : public ::testing::Test {
     restart();
   }
   void add_user(const std::string& id, const std::string& name, const std::string& password) {
-    UserRecord u;
+    auth::UserRecord u;
     u.id = id;
     u.username = name;
     u.org_id = "org-1";
@@ -84,9 +84,9 @@ TEST_F(LoginServiceTest, RightPasswordGivesAWorkingToken) {
 TEST_F(LoginServiceTest, UnknownUserWrongPasswordAndDisabledUserAnswerAlike) {
   auto unknown = login("nobody", "alice-password-1");
   auto wrong = login("alice", "not-her-password");
-  users_.change("u-bob", [](UserRecord& u) { u.disabled = true; });
+  users_.change("u-bob", [](auth::UserRecord& u) { u.disabled = true; });
   auto disabled = login("bob", "bob-password-12");
-  users_.change("u-bob", [](UserRecord& u) { u.disabled = false; u.password_hash.clear(); });
+  users_.change("u-bob", [](auth::UserRecord& u) { u.disabled = false; u.password_hash.clear(); });
   auto no_password = login("bob", "");
   for (const auto* r : {&unknown, &wrong, &disabled, &no_password}) {
     expect_error(*r, 401, "invalid_credentials", "");
@@ -97,7 +97,7 @@ TEST_F(LoginServiceTest, UnknownUserWrongPasswordAndDisabledUserAnswerAlike) {
 TEST_F(LoginServiceTest, UnknownUserAndWrongPasswordTakeAboutTheSameTime) {
   static const PasswordHasher production;
   add_user("u-carol", "carol", "placeholder-1");
-  users_.change("u-carol", [](UserRecord& u) { u.password_hash = *production.hash("carol-password-1"); });
+  users_.change("u-carol", [](auth::UserRecord& u) { u.password_hash = *production.hash("carol-password-1"); });
   restart(production);
   using Steady = std::chrono::steady_clock;
   auto time = [&](const std::string& name, int n) {

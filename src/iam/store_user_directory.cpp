@@ -5,15 +5,15 @@
 namespace webstream::iam {
 
 namespace {
-std::optional<UserRecord> from(const Result<store::UserRow>& row) {
+std::optional<auth::UserRecord> from(const Result<store::UserRow>& row) {
   if (row) return to_user_record(*row);
   if (row.error().status != 404) log::error("user lookup failed", {{"error", row.error().message}});
   return std::nullopt;
 }
 }  // namespace
 
-UserRecord to_user_record(const store::UserRow& row) {
-  UserRecord r;
+auth::UserRecord to_user_record(const store::UserRow& row) {
+  auth::UserRecord r;
   r.id = row.id;
   r.username = row.username;
   r.org_id = row.org_id;
@@ -26,12 +26,12 @@ UserRecord to_user_record(const store::UserRow& row) {
   return r;
 }
 
-std::optional<UserRecord> StoreUserDirectory::find_by_username(const std::string& username) {
+std::optional<auth::UserRecord> StoreUserDirectory::find_by_username(const std::string& username) {
   if (username.empty()) return std::nullopt;
   return from(store_.find_user_by_username(username));
 }
 
-std::optional<UserRecord> StoreUserDirectory::find_by_id(const std::string& user_id) {
+std::optional<auth::UserRecord> StoreUserDirectory::find_by_id(const std::string& user_id) {
   if (user_id.empty()) return std::nullopt;
   return from(store_.get_user(user_id));
 }

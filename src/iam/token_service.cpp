@@ -30,7 +30,7 @@ std::string TokenService::sign_with_header(const json::object& claims, std::stri
   return jwt::assemble(input, keys_.sign(input));
 }
 
-IssuedToken TokenService::issue(const UserRecord& user, std::int64_t not_before_s) const {
+IssuedToken TokenService::issue(const auth::UserRecord& user, std::int64_t not_before_s) const {
   IssuedToken out;
   out.jti = random_id();
   out.issued_at = std::max(clock_.now_s(), not_before_s);

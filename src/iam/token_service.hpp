@@ -27,7 +27,7 @@
 #include "auth/token_verifier.hpp"
 #include "core/clock.hpp"
 #include "iam/key_ring.hpp"
-#include "iam/user_directory.hpp"
+#include "auth/user_directory.hpp"
 
 namespace webstream::iam {
 
@@ -54,7 +54,7 @@ class TokenService final : public auth::TokenVerifier {
   // A user token for `user`. iat = nbf = max(now, not_before_s): a login in the same second as a change of
   // the user (password, roles…) gets a token that the change's cutoff does not cover
   // (Authenticator::on_user_changed); exp = iat + lifetime.
-  IssuedToken issue(const UserRecord& user, std::int64_t not_before_s = 0) const;
+  IssuedToken issue(const auth::UserRecord& user, std::int64_t not_before_s = 0) const;
 
   // Signs arbitrary `claims` with JWT header {"alg":"EdDSA","typ":typ,"kid"}, adding "iss" when absent —
   // for X-WebStream-Assertion tokens (proxy::AssertionSigner). typ "JWT" is refused (returns ""): user

@@ -16,8 +16,8 @@ namespace {
 
 namespace json = boost::json;
 
-UserRecord alice() {
-  UserRecord u;
+auth::UserRecord alice() {
+  auth::UserRecord u;
   u.id = "u-alice";
   u.username = "alice";
   u.org_id = "org-1";

@@ -1,5 +1,5 @@
 #pragma once
-// FakeUserDirectory: an in-memory iam::UserDirectory for authentication tests. Thread-safe; counts lookups
+// FakeUserDirectory: an in-memory UserDirectory for authentication tests. Thread-safe; counts lookups
 // so tests can tell a cache hit (no lookup) from a miss.
 #include <algorithm>
 #include <atomic>
@@ -7,13 +7,13 @@
 #include <map>
 #include <mutex>
 
-#include "iam/user_directory.hpp"
+#include "auth/user_directory.hpp"
 
 namespace webstream::auth::fakes {
 
-class FakeUserDirectory final : public iam::UserDirectory {
+class FakeUserDirectory final : public UserDirectory {
  public:
-  void put(iam::UserRecord user) {
+  void put(UserRecord user) {
     std::lock_guard lock(mutex_);
     users_[user.id] = std::move(user);
   }
@@ -27,7 +27,7 @@ class FakeUserDirectory final : public iam::UserDirectory {
     fn(users_.at(id));
   }
 
-  std::optional<iam::UserRecord> find_by_username(const std::string& username) override {
+  std::optional<UserRecord> find_by_username(const std::string& username) override {
     lookups_.fetch_add(1);
     std::lock_guard lock(mutex_);
     for (const auto& [id, u] : users_) {
@@ -35,7 +35,7 @@ class FakeUserDirectory final : public iam::UserDirectory {
     }
     return std::nullopt;
   }
-  std::optional<iam::UserRecord> find_by_id(const std::string& user_id) override {
+  std::optional<UserRecord> find_by_id(const std::string& user_id) override {
     lookups_.fetch_add(1);
     std::lock_guard lock(mutex_);
     auto it = users_.find(user_id);
@@ -50,7 +50,7 @@ class FakeUserDirectory final : public iam::UserDirectory {
     return s;
   }
   std::mutex mutex_;
-  std::map<std::string, iam::UserRecord> users_;
+  std::map<std::string, UserRecord> users_;
   std::atomic<int> lookups_{0};
 };
 

@@ -1,13 +1,14 @@
 #pragma once
 // UserDirectory: what authentication needs to know about users, apart from how IAM stores them.
-// Implemented by the IAM resource store (iam/iam_service); the authenticator and login use it.
+// The authenticator (and the IAM's login) use it; the IAM implements it over its store
+// (iam/store_user_directory.hpp). It lives here, with its user, so auth does not depend on iam.
 // Thread rules: implementations are thread-safe; calls may block on the store (call from BlockingPool).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace webstream::iam {
+namespace webstream::auth {
 
 struct UserRecord {
   std::string id;
@@ -28,4 +29,4 @@ class UserDirectory {
   virtual std::optional<UserRecord> find_by_id(const std::string& user_id) = 0;
 };
 
-}  // namespace webstream::iam
+}  // namespace webstream::auth
