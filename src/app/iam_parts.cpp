@@ -116,7 +116,7 @@ class BuiltinIam final : public IamParts {
   }
 
   // IamParts
-  iam::EntitlementResolver& resolver() override { return *entitlements_; }
+  sessions::EntitlementResolver& resolver() override { return *entitlements_; }
   std::function<Result<core::Principal>(const http::RequestContext&)> bearer() override {
     auto* a = authenticator_.get();
     return [a](const http::RequestContext& ctx) { return a->authenticate_bearer(ctx); };

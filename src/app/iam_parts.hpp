@@ -12,7 +12,7 @@
 
 #include "app/wiring.hpp"
 #include "core/principal.hpp"
-#include "iam/entitlement_resolver.hpp"
+#include "sessions/entitlement_resolver.hpp"
 #include "proxy/assertion.hpp"
 
 namespace webstream::app {
@@ -20,7 +20,7 @@ namespace webstream::app {
 class IamParts {
  public:
   virtual ~IamParts() = default;
-  virtual iam::EntitlementResolver& resolver() = 0;
+  virtual sessions::EntitlementResolver& resolver() = 0;
   // Authorization: Bearer … (or the MCP service principal set by in-process dispatch) → principal, or 401.
   virtual std::function<Result<core::Principal>(const http::RequestContext&)> bearer() = 0;
   // A JWT given as ?token= → principal, or 401.

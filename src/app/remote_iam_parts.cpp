@@ -141,7 +141,7 @@ class RemoteIam final : public IamParts {
   }
 
   // IamParts
-  iam::EntitlementResolver& resolver() override { return *resolver_; }
+  sessions::EntitlementResolver& resolver() override { return *resolver_; }
   std::function<Result<core::Principal>(const http::RequestContext&)> bearer() override {
     auto* a = authenticator_.get();
     auto* p = poller_.get();

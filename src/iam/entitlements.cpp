@@ -56,7 +56,7 @@ Result<std::optional<json::object>> layer(store::IamStore& store, const store::E
   return std::optional<json::object>{policy_document(*policy)};
 }
 
-Result<Grant> grant(store::IamStore& store, const WorkspaceInfo& ws,
+Result<Grant> grant(store::IamStore& store, const sessions::WorkspaceInfo& ws,
                     const std::vector<store::EntitlementRow>& entitlements) {
   Grant g;
   bool every_app = false;
@@ -85,8 +85,8 @@ Result<Grant> grant(store::IamStore& store, const WorkspaceInfo& ws,
 
 }  // namespace
 
-Result<Resolution> EntitlementService::resolve(const std::string& user_id, const std::string& workspace_id,
-                                               const std::optional<std::string>& app_id) {
+Result<sessions::Resolution> EntitlementService::resolve(const std::string& user_id, const std::string& workspace_id,
+                                                         const std::optional<std::string>& app_id) {
   auto mine = load(store_, user_id);
   if (!mine) return mine.error();
   if (!mine->has_value()) return not_entitled("the user may not launch this workspace");
@@ -99,7 +99,7 @@ Result<Resolution> EntitlementService::resolve(const std::string& user_id, const
     return ws_row.error();
   }
   if (ws_row->org_id != ue.user.org_id) return not_entitled("the user may not launch this workspace");
-  Resolution r;
+  sessions::Resolution r;
   r.workspace = workspace_info(*ws_row);
   auto g = grant(store_, r.workspace, it->second);
   if (!g) return g.error();

@@ -10,20 +10,20 @@
 // Thread rules: thread-safe (no state of its own); calls block on the store — call from BlockingPool.
 #include <boost/json/array.hpp>
 
-#include "iam/entitlement_resolver.hpp"
+#include "sessions/entitlement_resolver.hpp"
 #include "store/iam_store.hpp"
 
 namespace webstream::iam {
 
-class EntitlementService final : public EntitlementResolver {
+class EntitlementService final : public sessions::EntitlementResolver {
  public:
   explicit EntitlementService(store::IamStore& store) : store_(store) {}
 
   // EntitlementResolver
   // 403 not_entitled: unknown or disabled user, unknown workspace or one of another org, no entitlement,
   // or an app outside the allowed subset. 500 on a store failure.
-  Result<Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
-                             const std::optional<std::string>& app_id) override;
+  Result<sessions::Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
+                                       const std::optional<std::string>& app_id) override;
 
   // Items of GET /iam/me/entitlements: [{"workspace":{…},"apps":[{…}],"policy":{…}}], by workspace name.
   Result<boost::json::array> entitlements_for(const std::string& user_id);

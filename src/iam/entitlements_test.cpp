@@ -41,7 +41,7 @@ class EntitlementsTest : public ::testing::Test {
     seed_.group("g2", "org_a", {"alice", "bob"});
   }
 
-  static std::string code(const Result<Resolution>& r) { return r ? "" : r.error().code; }
+  static std::string code(const Result<sessions::Resolution>& r) { return r ? "" : r.error().code; }
 
   std::unique_ptr<store::SqliteDb> db_;
   std::unique_ptr<store::SqliteIamStore> store_;

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "http/router.hpp"
-#include "iam/entitlement_resolver.hpp"
+#include "sessions/entitlement_resolver.hpp"
 #include "iam/revocation_feed.hpp"
 #include "runtime/blocking_pool.hpp"
 
@@ -28,7 +28,7 @@ using McpAudit = std::function<void(const std::string& key_name, const std::stri
 
 struct InternalApiDeps {
   std::string service_key;  // "" → every call 401
-  EntitlementResolver& resolver;
+  sessions::EntitlementResolver& resolver;
   RevocationFeed& feed;
   runtime::BlockingPool& blocking;
   McpAudit audit_mcp;

@@ -35,16 +35,16 @@ constexpr const char* kKey = "service-key-0123456789abcdef";
 constexpr std::size_t kPageEntries = 3;  // the feed's page size here: small, so that paging is exercised
 
 // Entitles "u-1" to "ws-1" (app "app-1" or none); everything else is 403 not_entitled.
-class FakeResolver final : public EntitlementResolver {
+class FakeResolver final : public sessions::EntitlementResolver {
  public:
-  Result<Resolution> resolve(const std::string& user, const std::string& ws,
-                             const std::optional<std::string>& app) override {
+  Result<sessions::Resolution> resolve(const std::string& user, const std::string& ws,
+                                       const std::optional<std::string>& app) override {
     if (user != "u-1" || ws != "ws-1" || (app && *app != "app-1")) {
       return Error{403, "not_entitled", "the user is not entitled to this workspace or app"};
     }
-    Resolution r;
-    r.workspace = WorkspaceInfo{"ws-1", "org-1", "Office", "app", {"app-1", "app-2"}, {"gpu"}, {"h264"}};
-    if (app) r.app = AppInfo{"app-1", "Notepad", "notepad.exe", "/A \"x y\""};
+    sessions::Resolution r;
+    r.workspace = sessions::WorkspaceInfo{"ws-1", "org-1", "Office", "app", {"app-1", "app-2"}, {"gpu"}, {"h264"}};
+    if (app) r.app = sessions::AppInfo{"app-1", "Notepad", "notepad.exe", "/A \"x y\""};
     r.policy = json::object{{"maxConcurrentSessions", 3}, {"clipboard", true}};
     r.org_max_concurrent_sessions = 10;
     return r;
@@ -374,8 +374,8 @@ TEST_F(NoServiceKeyTest, EveryInternalCallIs401) {
 }
 
 TEST(ResolutionJson, RoundTripsAndNamesABadField) {
-  Resolution r;
-  r.workspace = WorkspaceInfo{"ws", "org", "W", "desktop", {}, {}, {}};
+  sessions::Resolution r;
+  r.workspace = sessions::WorkspaceInfo{"ws", "org", "W", "desktop", {}, {}, {}};
   r.policy = json::object{{"maxConcurrentSessions", 1}};
   auto back = resolution_from_json(resolution_to_json(r));
   ASSERT_TRUE(back.ok());

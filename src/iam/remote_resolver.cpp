@@ -8,8 +8,9 @@
 
 namespace webstream::iam {
 
-Result<Resolution> RemoteEntitlementResolver::resolve(const std::string& user_id, const std::string& workspace_id,
-                                                      const std::optional<std::string>& app_id) {
+Result<sessions::Resolution> RemoteEntitlementResolver::resolve(const std::string& user_id,
+                                                                const std::string& workspace_id,
+                                                                const std::optional<std::string>& app_id) {
   boost::json::object body{{"userId", user_id}, {"workspaceId", workspace_id}};
   if (app_id) body["appId"] = *app_id;
   AmRequest request;

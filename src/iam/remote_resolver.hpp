@@ -15,17 +15,17 @@
 #include <chrono>
 
 #include "iam/am_client.hpp"
-#include "iam/entitlement_resolver.hpp"
+#include "sessions/entitlement_resolver.hpp"
 
 namespace webstream::iam {
 
-class RemoteEntitlementResolver final : public EntitlementResolver {
+class RemoteEntitlementResolver final : public sessions::EntitlementResolver {
  public:
   RemoteEntitlementResolver(const AmClient& client, std::chrono::milliseconds timeout = std::chrono::seconds(3))
       : client_(client), timeout_(timeout) {}
 
-  Result<Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
-                             const std::optional<std::string>& app_id) override;
+  Result<sessions::Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
+                                       const std::optional<std::string>& app_id) override;
 
  private:
   const AmClient& client_;

@@ -28,7 +28,7 @@ Result<std::vector<std::string>> texts(const json::object& o, std::string_view n
 
 }  // namespace
 
-json::object resolution_to_json(const Resolution& r) {
+json::object resolution_to_json(const sessions::Resolution& r) {
   json::object ws{{"id", r.workspace.id},
                   {"orgId", r.workspace.org_id},
                   {"name", r.workspace.name},
@@ -50,8 +50,8 @@ json::object resolution_to_json(const Resolution& r) {
   return out;
 }
 
-Result<Resolution> resolution_from_json(const json::object& o) {
-  Resolution r;
+Result<sessions::Resolution> resolution_from_json(const json::object& o) {
+  sessions::Resolution r;
   const auto* ws = o.if_contains("workspace");
   if (!ws || !ws->is_object()) return bad("workspace");
   const auto& w = ws->get_object();
@@ -69,7 +69,7 @@ Result<Resolution> resolution_from_json(const json::object& o) {
   if (!tags) return tags.error();
   auto caps = texts(w, "requiredCapabilities", "workspace.requiredCapabilities");
   if (!caps) return caps.error();
-  r.workspace = WorkspaceInfo{std::move(*id), std::move(*org), std::move(*name), std::move(*type),
+  r.workspace = sessions::WorkspaceInfo{std::move(*id), std::move(*org), std::move(*name), std::move(*type),
                               std::move(*apps), std::move(*tags), std::move(*caps)};
 
   const auto* app = o.if_contains("app");
@@ -83,7 +83,7 @@ Result<Resolution> resolution_from_json(const json::object& o) {
     if (!exe) return exe.error();
     auto args = text(a, "args", "app.args");
     if (!args) return args.error();
-    r.app = AppInfo{std::move(*app_id), std::move(*app_name), std::move(*exe), std::move(*args)};
+    r.app = sessions::AppInfo{std::move(*app_id), std::move(*app_name), std::move(*exe), std::move(*args)};
   } else if (app && !app->is_null()) {
     return bad("app");
   }

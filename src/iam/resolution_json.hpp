@@ -1,5 +1,5 @@
 #pragma once
-// The wire form of an iam::Resolution, as the access-management service's internal API answers
+// The wire form of an sessions::Resolution, as the access-management service's internal API answers
 // POST /iam/internal/resolve (docs/access-management.md) and the gateway's RemoteEntitlementResolver reads it:
 //   {"workspace":{"id","orgId","name","type","apps":[…],"requiredTags":[…],"requiredCapabilities":[…]},
 //    "app":{"id","name","exe","args"} | null,
@@ -9,12 +9,12 @@
 #include <boost/json/object.hpp>
 
 #include "core/error.hpp"
-#include "iam/entitlement_resolver.hpp"
+#include "sessions/entitlement_resolver.hpp"
 
 namespace webstream::iam {
 
-boost::json::object resolution_to_json(const Resolution& resolution);
+boost::json::object resolution_to_json(const sessions::Resolution& resolution);
 // Error 502 `access_management_error` naming the first missing or mistyped field.
-Result<Resolution> resolution_from_json(const boost::json::object& o);
+Result<sessions::Resolution> resolution_from_json(const boost::json::object& o);
 
 }  // namespace webstream::iam

@@ -105,12 +105,12 @@ json::object audit_json(const store::AuditRow& a) {
   return o;
 }
 
-AppInfo app_info(const store::ObjectRow& app) {
-  return AppInfo{app.id, app.name, doc_string(app.doc, "exe"), doc_string(app.doc, "args")};
+sessions::AppInfo app_info(const store::ObjectRow& app) {
+  return sessions::AppInfo{app.id, app.name, doc_string(app.doc, "exe"), doc_string(app.doc, "args")};
 }
 
-WorkspaceInfo workspace_info(const store::ObjectRow& ws) {
-  WorkspaceInfo w;
+sessions::WorkspaceInfo workspace_info(const store::ObjectRow& ws) {
+  sessions::WorkspaceInfo w;
   w.id = ws.id;
   w.org_id = ws.org_id;
   w.name = ws.name;

@@ -10,7 +10,7 @@
 // Thread rules: none (pure functions).
 #include <boost/json/object.hpp>
 
-#include "iam/entitlement_resolver.hpp"
+#include "sessions/entitlement_resolver.hpp"
 #include "store/iam_store.hpp"
 
 namespace webstream::iam {
@@ -22,8 +22,8 @@ boost::json::object entitlement_json(const store::EntitlementRow& e);
 boost::json::object member_json(const store::MemberRow& member);
 boost::json::object audit_json(const store::AuditRow& audit);
 
-AppInfo app_info(const store::ObjectRow& app);
-WorkspaceInfo workspace_info(const store::ObjectRow& workspace);
+sessions::AppInfo app_info(const store::ObjectRow& app);
+sessions::WorkspaceInfo workspace_info(const store::ObjectRow& workspace);
 // A policy object's document ({} when it has none).
 boost::json::object policy_document(const store::ObjectRow& policy);
 

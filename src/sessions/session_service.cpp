@@ -17,8 +17,8 @@ namespace json = boost::json;
 
 namespace {
 
-auth::Principal restored_selector(const store::SessionRecord& r) {
-  auth::Principal p;
+core::Principal restored_selector(const store::SessionRecord& r) {
+  core::Principal p;
   p.user_id = r.user_id;
   p.username = r.username;
   p.org_id = r.org_id;
@@ -29,7 +29,7 @@ auth::Principal restored_selector(const store::SessionRecord& r) {
 }  // namespace
 
 SessionService::SessionService(const config::SessionsConfig& config, store::SessionStore& store,
-                               iam::EntitlementResolver& resolver, BackendRouting& routing, const Clock& clock)
+                               EntitlementResolver& resolver, BackendRouting& routing, const Clock& clock)
     : config_(config), store_(store), resolver_(resolver), routing_(routing), clock_(clock) {}
 
 Status SessionService::load() {

@@ -21,7 +21,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
-#include "iam/entitlement_resolver.hpp"
+#include "sessions/entitlement_resolver.hpp"
 #include "sessions/backend_routing.hpp"
 #include "store/session_store.hpp"
 
@@ -45,7 +45,7 @@ struct LiveSession {
   // token is good: a logout of it, or the user disabled, deleted or changing password (a cutoff after its
   // issued-at), ends the session — and with it every WebSocket, however it was opened (CONTRACT §11a). A
   // session restored after a restart has no token id; its issued-at is the session's creation.
-  auth::Principal selector;
+  core::Principal selector;
   std::atomic<int> open_websockets{0};
   std::atomic<Millis> last_activity{0};
   std::atomic<bool> active{false};
@@ -53,7 +53,7 @@ struct LiveSession {
 
 class SessionService {
  public:
-  SessionService(const config::SessionsConfig& config, store::SessionStore& store, iam::EntitlementResolver& resolver,
+  SessionService(const config::SessionsConfig& config, store::SessionStore& store, EntitlementResolver& resolver,
                  BackendRouting& routing, const Clock& clock);
 
   // Reads (or creates) the connect-token secret and loads live sessions from the store (after a restart),
@@ -87,7 +87,7 @@ class SessionService {
 
   // Revocation (CONTRACT §6, §11a). `still_valid` is the token check's cheap in-memory re-check (logout,
   // user cutoffs); set once at start, before the sweeper runs.
-  void set_revocation_check(std::function<bool(const auth::Principal&)> still_valid) {
+  void set_revocation_check(std::function<bool(const core::Principal&)> still_valid) {
     still_valid_ = std::move(still_valid);
   }
   // True while the token that selected `s` is still good (always, without a revocation check).
@@ -110,12 +110,12 @@ class SessionService {
 
   const config::SessionsConfig config_;
   store::SessionStore& store_;
-  iam::EntitlementResolver& resolver_;
+  EntitlementResolver& resolver_;
   BackendRouting& routing_;
   const Clock& clock_;
   std::string token_secret_;
   std::function<void(std::function<void()>)> writer_ = [](std::function<void()> work) { work(); };
-  std::function<bool(const auth::Principal&)> still_valid_;
+  std::function<bool(const core::Principal&)> still_valid_;
   Millis last_entitlement_check_ = 0;  // end_revoked's; only the sweeper touches it
 
   mutable std::shared_mutex mutex_;

@@ -11,18 +11,18 @@
 namespace webstream::sessions {
 namespace {
 
-class FakeResolver : public iam::EntitlementResolver {
+class FakeResolver : public EntitlementResolver {
  public:
-  Result<iam::Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
+  Result<Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
                                   const std::optional<std::string>& app_id) override {
     if (workspace_id != "ws-1" || user_id == "u-stranger" || unentitled.count(user_id)) {
       return Error{403, "not_entitled", "no"};
     }
     if (unavailable) return Error{503, "access_management_unavailable", "down"};
-    iam::Resolution r;
+    Resolution r;
     r.workspace = {"ws-1", "org-1", "Desktop", "app", {"app-1"}, {"gpu"}, {}};
     if (app_id && *app_id != "app-1") return Error{403, "not_entitled", "no"};
-    r.app = iam::AppInfo{"app-1", "Notepad", "notepad.exe", "/A"};
+    r.app = AppInfo{"app-1", "Notepad", "notepad.exe", "/A"};
     r.policy = {{"maxConcurrentSessions", max_sessions}};
     r.org_max_concurrent_sessions = org_max;
     return r;
@@ -226,7 +226,7 @@ TEST_F(SessionServiceTest, SessionsSurviveARestart) {
 
 TEST_F(SessionServiceTest, ALogoutOfTheSelectingTokenEndsTheSession) {
   std::set<std::string> revoked;
-  service_->set_revocation_check([&revoked](const auth::Principal& p) { return !revoked.count(p.token_id); });
+  service_->set_revocation_check([&revoked](const core::Principal& p) { return !revoked.count(p.token_id); });
   auto selecting = user("u-1");
   selecting.token_id = "jti-1";
   auto r = service_->select(selecting, "s-1", launch());
@@ -247,7 +247,7 @@ TEST_F(SessionServiceTest, ALogoutOfTheSelectingTokenEndsTheSession) {
 
 TEST_F(SessionServiceTest, AUserCutoffEndsSessionsSelectedBeforeIt) {
   std::int64_t cutoff = 0;
-  service_->set_revocation_check([&cutoff](const auth::Principal& p) { return p.issued_at >= cutoff; });
+  service_->set_revocation_check([&cutoff](const core::Principal& p) { return p.issued_at >= cutoff; });
   auto selecting = user("u-1");
   selecting.issued_at = 1000;
   ASSERT_TRUE(service_->select(selecting, "s-1", launch()));
@@ -275,7 +275,7 @@ TEST_F(SessionServiceTest, ARestoredSessionEndsWhenItsUserChangesAfterItsCreatio
   SessionService restarted(config_, *store_, resolver_, fresh_routing, clock_);
   ASSERT_TRUE(restarted.load());
   std::int64_t cutoff = 0;
-  restarted.set_revocation_check([&cutoff](const auth::Principal& p) { return p.issued_at >= cutoff; });
+  restarted.set_revocation_check([&cutoff](const core::Principal& p) { return p.issued_at >= cutoff; });
   EXPECT_EQ(restarted.end_revoked(), 0u);
   cutoff = 5'001;
   EXPECT_EQ(restarted.end_revoked(), 1u);

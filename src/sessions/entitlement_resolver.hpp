@@ -1,7 +1,8 @@
 #pragma once
 // EntitlementResolver: what a user may launch, and under which policy. The built-in IAM implements it
 // over its store; in standalone/external access-management mode a client of the remote IAM does.
-// The sessions component depends only on this interface.
+// The session service depends only on this interface, which therefore lives here with it; iam/entitlements.hpp
+// and iam/remote/remote_resolver.hpp implement it.
 #include <boost/json/object.hpp>
 
 #include <optional>
@@ -10,7 +11,7 @@
 
 #include "core/error.hpp"
 
-namespace webstream::iam {
+namespace webstream::sessions {
 
 struct AppInfo {
   std::string id;
@@ -45,4 +46,4 @@ class EntitlementResolver {
                                      const std::optional<std::string>& app_id) = 0;
 };
 
-}  // namespace webstream::iam
+}  // namespace webstream::sessions
