@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "iam/am_client.hpp"
-#include "iam/service_gate.hpp"
+#include "iam/remote/am_client.hpp"
+#include "iam/api/service_gate.hpp"
 #include "mcp/path_guard.hpp"
 #include "observability/log.hpp"
 #include "proxy/header_policy.hpp"

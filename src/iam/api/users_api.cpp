@@ -1,0 +1,227 @@
+// /iam/users: {username, password (write-only), orgId, roles, displayName?, email?, disabled}, and
+// PUT /iam/users/{id}/password {password}. Passwords are hashed here, on the BlockingPool thread the
+// operation runs on, and never returned. Disabling, deleting, a password change and a change of roles
+// or username tell the authenticator (on_user_changed) just before the write and store the cutoff it
+// returns as credentials_changed_at, so the user's existing tokens stop working, also after a restart.
+#include <algorithm>
+
+#include "core/ids.hpp"
+#include "iam/api/api_common.hpp"
+#include "iam/resource_json.hpp"
+
+namespace webstream::iam::api {
+namespace {
+
+const char* const kRoles[] = {"admin", "org-admin", "user"};
+
+bool holds_admin(const std::vector<std::string>& roles) {
+  return std::find(roles.begin(), roles.end(), "admin") != roles.end();
+}
+
+Result<std::optional<std::vector<std::string>>> read_roles(const json::object& body) {
+  auto roles = read_string_list(body, "roles", 32);
+  if (!roles) return roles.error();
+  if (!*roles) return roles;
+  if ((*roles)->empty()) return Error::invalid("field 'roles' must name at least one role");
+  for (const auto& r : **roles) {
+    if (std::find(std::begin(kRoles), std::end(kRoles), r) == std::end(kRoles)) {
+      return Error::invalid("field 'roles' may hold only \"admin\", \"org-admin\" and \"user\"");
+    }
+  }
+  return roles;
+}
+
+// Applies the body's profile and account fields to `user`; says whether a privileged field changed
+// (username, roles, disabled) and whether the change must revoke the user's tokens.
+struct Applied {
+  bool privileged = false;
+  bool revoke = false;
+};
+
+Result<Applied> apply(store::UserRow& user, const json::object& body, bool creating) {
+  Applied out;
+  auto username = read_string(body, "username", kMaxNameBytes);
+  if (!username) return username.error();
+  if (*username) {
+    if (auto s = check_username(**username); !s) return s.error();
+    if (**username != user.username) out.privileged = out.revoke = !creating;
+    user.username = std::move(**username);
+  } else if (creating) {
+    return Error::invalid("field 'username' is required");
+  }
+  auto roles = read_roles(body);
+  if (!roles) return roles.error();
+  if (*roles) {
+    auto sorted_old = user.roles;
+    auto sorted_new = **roles;
+    std::sort(sorted_old.begin(), sorted_old.end());
+    std::sort(sorted_new.begin(), sorted_new.end());
+    if (sorted_old != sorted_new) out.privileged = out.revoke = !creating;
+    user.roles = std::move(**roles);
+  } else if (creating) {
+    user.roles = {"user"};
+  }
+  auto display = read_string(body, "displayName", kMaxNameBytes);
+  if (!display) return display.error();
+  if (*display) {
+    if (auto s = check_text("displayName", **display, kMaxNameBytes); !s) return s.error();
+    user.display_name = std::move(**display);
+  }
+  auto email = read_string(body, "email", kMaxEmailBytes + 1);
+  if (!email) return email.error();
+  if (*email) {
+    if (auto s = check_email(**email); !s) return s.error();
+    user.email = std::move(**email);
+  }
+  auto disabled = json_fields::optional_bool(body, "disabled");
+  if (!disabled) return disabled.error();
+  if (*disabled) {
+    if (**disabled != user.disabled) {
+      out.privileged = !creating;
+      out.revoke = !creating && **disabled;
+    }
+    user.disabled = **disabled;
+  }
+  return out;
+}
+
+Result<std::string> read_password(const json::object& body) {
+  auto password = read_string(body, "password", kMaxPasswordBytes + 1);
+  if (!password) return password.error();
+  if (!*password) return Error::invalid("field 'password' is required");
+  if (auto s = validate_new_password(**password, "password"); !s) return s.error();
+  return std::move(**password);
+}
+
+Target user_target(const Call& call, const store::UserRow& user) {
+  return Target{ObjectType::kUser, user.org_id, user.id == call.who.user_id, holds_admin(user.roles), false};
+}
+
+Result<store::UserRow> visible_user(const ResourceDeps& deps, const Call& call) {
+  auto user = deps.store.get_user(call.params.at(0));
+  if (!user) return user.error().status == 404 ? not_found(ObjectType::kUser) : user.error();
+  // Another org's user is invisible to anyone but admin, whatever the action.
+  if (auto s = authorize(call.who, Action::kRead, user_target(call, *user)); !s && s.error().status == 404) {
+    return s.error();
+  }
+  return user;
+}
+
+Result<Reply> list_users(const ResourceDeps& deps, const Call& call) {
+  auto paging = read_paging(call.limit, call.offset);
+  if (!paging) return paging.error();
+  const auto scope = list_scope(call);
+  if (auto s = authorize(call.who, Action::kList, Target{ObjectType::kUser, scope.org_id.value_or(call.who.org_id)}); !s) {
+    return s.error();
+  }
+  json::array items;
+  std::int64_t total = 0;
+  if (!scope.empty) {
+    auto page = deps.store.list_users(store::ListQuery{scope.org_id, paging->limit, paging->offset});
+    if (!page) return page.error();
+    for (const auto& u : page->items) items.push_back(user_json(u));
+    total = page->total;
+  }
+  return ok(page_json(std::move(items), total, *paging));
+}
+
+Result<Reply> create_user(const ResourceDeps& deps, const Call& call) {
+  auto body = body_object(call);
+  if (!body) return body.error();
+  auto org = create_org_id(deps, call, *body, ObjectType::kUser);
+  if (!org) return org.error();
+  store::UserRow user;
+  user.id = random_id("usr_");
+  user.org_id = *org;
+  auto applied = apply(user, *body, true);
+  if (!applied) return applied.error();
+  if (auto s = authorize(call.who, Action::kCreate, Target{ObjectType::kUser, user.org_id, false, holds_admin(user.roles), true}); !s) {
+    return s.error();
+  }
+  auto password = read_password(*body);
+  if (!password) return password.error();
+  auto hashed = deps.passwords.hash(*password);
+  if (!hashed) return hashed.error();
+  user.password_hash = std::move(hashed.value());
+  user.created_at = user.updated_at = deps.clock.now_ms();
+  if (auto s = deps.store.create_user(user, audit(deps, call.who, "create", "user", user.id, user.org_id)); !s) {
+    return s.error();
+  }
+  return created(user_json(user), "/iam/users/" + user.id);
+}
+
+Result<Reply> get_user(const ResourceDeps& deps, const Call& call) {
+  auto user = visible_user(deps, call);
+  if (!user) return user.error();
+  if (auto s = authorize(call.who, Action::kRead, user_target(call, *user)); !s) return s.error();
+  return ok(user_json(*user));
+}
+
+Result<Reply> patch_user(const ResourceDeps& deps, const Call& call) {
+  auto user = visible_user(deps, call);
+  if (!user) return user.error();
+  auto target = user_target(call, *user);
+  if (auto s = authorize(call.who, Action::kUpdate, target); !s) return s.error();
+  auto body = body_object(call);
+  if (!body) return body.error();
+  if (auto s = check_org_unchanged(*body, user->org_id); !s) return s.error();
+  if (body->contains("password")) {
+    return Error::invalid("field 'password' cannot be changed with PATCH; use PUT /iam/users/{id}/password");
+  }
+  auto applied = apply(*user, *body, false);
+  if (!applied) return applied.error();
+  target.admin_involved = target.admin_involved || holds_admin(user->roles);
+  target.privileged = applied->privileged;
+  if (auto s = authorize(call.who, Action::kUpdate, target); !s) return s.error();
+  const auto now = deps.clock.now_ms();
+  user->updated_at = now;
+  if (applied->revoke) user->credentials_changed_at = user_changed(deps, user->id);
+  if (auto s = deps.store.update_user(*user, audit(deps, call.who, "update", "user", user->id, user->org_id)); !s) {
+    return s.error();
+  }
+  return ok(user_json(*user));
+}
+
+Result<Reply> delete_user(const ResourceDeps& deps, const Call& call) {
+  auto user = visible_user(deps, call);
+  if (!user) return user.error();
+  if (auto s = authorize(call.who, Action::kDelete, user_target(call, *user)); !s) return s.error();
+  user_changed(deps, user->id);
+  if (auto s = deps.store.delete_user(user->id, audit(deps, call.who, "delete", "user", user->id, user->org_id)); !s) {
+    return s.error();
+  }
+  return no_content();
+}
+
+Result<Reply> set_password(const ResourceDeps& deps, const Call& call) {
+  auto user = visible_user(deps, call);
+  if (!user) return user.error();
+  if (auto s = authorize(call.who, Action::kSetPassword, user_target(call, *user)); !s) return s.error();
+  auto body = body_object(call);
+  if (!body) return body.error();
+  auto password = read_password(*body);
+  if (!password) return password.error();
+  auto hashed = deps.passwords.hash(*password);
+  if (!hashed) return hashed.error();
+  const auto now = deps.clock.now_ms();
+  user->password_hash = std::move(hashed.value());
+  user->credentials_changed_at = user_changed(deps, user->id);
+  user->updated_at = now;
+  if (auto s = deps.store.update_user(*user, audit(deps, call.who, "set_password", "user", user->id, user->org_id)); !s) {
+    return s.error();
+  }
+  return no_content();
+}
+
+}  // namespace
+
+void register_user_routes(http::Router& router, const DepsPtr& deps) {
+  add_route(router, deps, "GET", "/iam/users", list_users);
+  add_route(router, deps, "POST", "/iam/users", create_user);
+  add_route(router, deps, "GET", "/iam/users/{}", get_user);
+  add_route(router, deps, "PATCH", "/iam/users/{}", patch_user);
+  add_route(router, deps, "DELETE", "/iam/users/{}", delete_user);
+  add_route(router, deps, "PUT", "/iam/users/{}/password", set_password);
+}
+
+}  // namespace webstream::iam::api
