@@ -1,6 +1,6 @@
 // RemoteIam: the IamParts of a gateway in accessManagement.mode=standalone|external (docs/access-management.md).
 //
-//  - /iam/* is proxied to the access-management service (am_proxy_routes.hpp).
+//  - /iam/* is proxied to the access-management service (iam/remote/am_proxy_routes.hpp).
 //  - Tokens: auth::Authenticator (cache, revocation sets) over iam::JwksTokenVerifier (the service's JWKS),
 //    an in-memory TokenStore (logouts proxied through this gateway), and no user directory: the service
 //    vouches for its tokens' claims, and reports disabled/changed users and logouts done elsewhere through
@@ -15,26 +15,21 @@
 //    principal); the MCP call is audited at the service through POST /iam/internal/mcp-audit.
 #include "app/remote_iam_parts.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <thread>
 
-#include "app/am_proxy_routes.hpp"
 #include "auth/authenticator.hpp"
-#include "iam/remote/am_client.hpp"
-#include "iam/remote/jwks_verifier.hpp"
 #include "iam/key_ring.hpp"
+#include "iam/remote/am_client.hpp"
+#include "iam/remote/am_proxy_routes.hpp"
+#include "iam/remote/jwks_refresher.hpp"
+#include "iam/remote/jwks_verifier.hpp"
 #include "iam/remote/remote_resolver.hpp"
 #include "iam/remote/revocation_poller.hpp"
+#include "iam/remote/startup_wait.hpp"
 #include "iam/token_service.hpp"
 #include "observability/log.hpp"
 #include "proxy/http_forwarder.hpp"
@@ -47,9 +42,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kStartupWait = 5s;          // how long start-up waits for the service before going on
-constexpr auto kJwksRetry = 2s;            // background fetch while no key set is loaded
-constexpr auto kJwksRefresh = 300s;        // background re-fetch afterwards (picks up dropped keys)
+constexpr auto kStartupWait = 5000ms;      // how long start-up waits for the service before going on
 constexpr auto kFetchTimeout = 2000ms;
 // Cutoffs from the service are kept this long (the largest accessManagement.tokenLifetime): this gateway
 // does not know the service's token lifetime, and a cutoff forgotten too early would let an old token in.
@@ -65,29 +58,6 @@ class NoUserDirectory final : public auth::UserDirectory {
  public:
   std::optional<auth::UserRecord> find_by_username(const std::string&) override { return std::nullopt; }
   std::optional<auth::UserRecord> find_by_id(const std::string&) override { return std::nullopt; }
-};
-
-// The background JWKS fetches (runs on a worker; the blocking fetch itself on the BlockingPool).
-struct JwksLoop {
-  std::atomic<bool> stopping{false};
-  std::unique_ptr<net::steady_timer> timer;
-  std::optional<net::any_io_executor> executor;
-
-  static net::awaitable<void> run(std::shared_ptr<JwksLoop> self, iam::JwksTokenVerifier* verifier,
-                                  runtime::BlockingPool* blocking) {
-    constexpr auto kToken = net::as_tuple(net::use_awaitable);
-    self->timer = std::make_unique<net::steady_timer>(co_await net::this_coro::executor);
-    while (!self->stopping.load()) {
-      self->timer->expires_after(verifier->ready() ? std::chrono::duration_cast<std::chrono::milliseconds>(kJwksRefresh)
-                                                   : std::chrono::duration_cast<std::chrono::milliseconds>(kJwksRetry));
-      auto [ec] = co_await self->timer->async_wait(kToken);
-      (void)ec;
-      if (self->stopping.load()) break;
-      auto work = [verifier] { return verifier->refresh(kFetchTimeout); };
-      auto status = co_await blocking->run(std::move(work));
-      if (!status) log::debug("access-management JWKS fetch failed", {{"error", status.error().message}});
-    }
-  }
 };
 
 class RemoteIam final : public IamParts {
@@ -106,17 +76,8 @@ class RemoteIam final : public IamParts {
     keys_ = std::move(keys.value());
     signer_ = std::make_unique<iam::TokenService>(*keys_, clock);
 
-    auto* client = &client_;
-    verifier_ = std::make_unique<iam::JwksTokenVerifier>(
-        [client](std::chrono::milliseconds timeout) -> Result<std::string> {
-          iam::AmRequest request;
-          request.target = "/iam/.well-known/jwks.json";
-          auto reply = client->call(request, timeout);
-          if (!reply) return reply.error();
-          if (reply->status != 200) return iam::reply_error(*reply, "access_management_error");
-          return std::move(reply->body);
-        },
-        clock);
+    verifier_ = std::make_unique<iam::JwksTokenVerifier>(iam::am_jwks_fetch(client_), clock);
+    jwks_refresher_ = std::make_unique<iam::JwksRefresher>(*verifier_, blocking_);
     auth::AuthenticatorOptions options;
     options.check_user_directory = false;
     options.max_token_lifetime_s = kMaxRemoteTokenLifetimeS;
@@ -132,10 +93,10 @@ class RemoteIam final : public IamParts {
     forwarder_ = std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(ctx_.config.gateway.limits),
                                                         clock);
     auto* poller = poller_.get();
-    register_am_proxy_routes(ctx_.router,
-                             AmProxyDeps{service_, ctx_.config.access.service_key, *forwarder_, bearer(),
-                                         [a](const core::Principal& p) { (void)a->revoke(p); },
-                                         [poller] { poller->poke(); }});
+    iam::register_am_proxy_routes(ctx_.router,
+                                  iam::AmProxyDeps{service_, ctx_.config.access.service_key, *forwarder_, bearer(),
+                                                   [a](const core::Principal& p) { (void)a->revoke(p); },
+                                                   [poller] { poller->poke(); }});
     wait_for_service();
     return Status::success();
   }
@@ -189,36 +150,21 @@ class RemoteIam final : public IamParts {
   void start(net::any_io_executor executor) override {
     executor_ = executor;
     poller_->start(executor);
-    jwks_loop_->executor = executor;
-    net::co_spawn(executor, JwksLoop::run(jwks_loop_, verifier_.get(), &blocking_), net::detached);
+    jwks_refresher_->start(executor);
   }
   void stop() override {
     poller_->stop();
-    jwks_loop_->stopping.store(true);
-    if (jwks_loop_->executor) {
-      net::post(*jwks_loop_->executor, [loop = jwks_loop_] {
-        if (loop->timer) loop->timer->cancel();
-      });
-    }
+    jwks_refresher_->stop();
   }
 
  private:
-  // Start-up: the service's keys and a first revocation snapshot, retried for a few seconds. If the service
-  // is still unreachable the gateway starts anyway and answers 503 to token checks until it is reachable.
+  // Start-up: see iam/remote/startup_wait.hpp.
   void wait_for_service() {
-    const auto deadline = std::chrono::steady_clock::now() + kStartupWait;
-    Status keys = Error::internal("not tried");
-    Status feed = Error::internal("not tried");
-    while (true) {
-      if (!keys) keys = verifier_->refresh(1000ms);
-      if (!feed) feed = poller_->poll_blocking();
-      if ((keys && feed) || std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(250ms);
-    }
-    if (keys && feed) {
+    const Status reached = iam::wait_for_access_management(*verifier_, *poller_, kStartupWait);
+    if (reached) {
       log::info("access-management service reachable", {{"url", ctx_.config.access.url}, {"keys", verifier_->key_count()}});
     } else {
-      const Error& e = !keys ? keys.error() : feed.error();
+      const Error& e = reached.error();
       log::warn("access-management service not reachable at start; token checks answer 503 until it is",
                 {{"url", ctx_.config.access.url}, {"status", e.status}, {"error", e.message}});
     }
@@ -238,7 +184,7 @@ class RemoteIam final : public IamParts {
   std::unique_ptr<iam::RemoteEntitlementResolver> resolver_;
   std::unique_ptr<iam::RevocationPoller> poller_;
   std::unique_ptr<proxy::HttpForwarder> forwarder_;
-  std::shared_ptr<JwksLoop> jwks_loop_ = std::make_shared<JwksLoop>();
+  std::unique_ptr<iam::JwksRefresher> jwks_refresher_;
   std::optional<net::any_io_executor> executor_;
 };
 

@@ -13,7 +13,7 @@
 //    which the service ignores X-Forwarded-For;
 //  - an /mcp/iam/* call dispatched here by the MCP proxy (ctx.preauthenticated, a service principal) goes
 //    without Authorization and with X-WebStream-Service-Principal: <MCP key name>; the service serves it as
-//    that service principal (iam/service_gate.hpp).
+//    that service principal (iam/api/service_gate.hpp).
 //  - /iam/internal/* (the service's API for gateways) is never forwarded: 404. A path that decodes to a "." or
 //    ".." segment or hides a slash: 400, never forwarded.
 // Side effects on this gateway: a 2xx POST /iam/auth/logout also revokes the token here at once; any other
@@ -30,7 +30,7 @@
 #include "http/router.hpp"
 #include "proxy/http_forwarder.hpp"
 
-namespace webstream::app {
+namespace webstream::iam {
 
 struct AmProxyDeps {
   proxy::BackendUrl service;  // accessManagement.url
@@ -44,4 +44,4 @@ struct AmProxyDeps {
 
 void register_am_proxy_routes(http::Router& router, AmProxyDeps deps);
 
-}  // namespace webstream::app
+}  // namespace webstream::iam

@@ -1,16 +1,16 @@
-#include "app/am_proxy_routes.hpp"
+#include "iam/remote/am_proxy_routes.hpp"
 
 #include <boost/beast/core/string.hpp>
 
 #include <memory>
 
 #include "iam/remote/am_client.hpp"
-#include "iam/api/service_gate.hpp"
+#include "iam/service_headers.hpp"
 #include "mcp/path_guard.hpp"
 #include "observability/log.hpp"
 #include "proxy/header_policy.hpp"
 
-namespace webstream::app {
+namespace webstream::iam {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -54,11 +54,11 @@ net::awaitable<http::Response> forward(http::RequestContext& ctx, const AmProxyD
   out.set("X-Forwarded-For", ctx.remote_ip);
   out.set("X-Forwarded-Proto", ctx.tls ? "https" : "http");
   if (auto host = ctx.header("Host"); !host.empty()) out.set("X-Forwarded-Host", host);
-  out.set(iam::kServiceKeyHeader, d.service_key);
+  out.set(kServiceKeyHeader, d.service_key);
   if (service) {
     std::string name = ctx.preauthenticated->username;
     if (name.rfind("mcp:", 0) == 0) name.erase(0, 4);
-    out.set(iam::kServicePrincipalHeader, name);
+    out.set(kServicePrincipalHeader, name);
   }
   out.target(proxy::join_target(d.service.base_path, "/iam/" + rest, ctx.query));
   auto op = d.forwarder.forward(d.service, std::move(out));  // named: no temporary inside the co_await
@@ -86,4 +86,4 @@ void register_am_proxy_routes(http::Router& router, AmProxyDeps deps) {
              [shared](http::RequestContext& ctx) { return forward(ctx, *shared); });
 }
 
-}  // namespace webstream::app
+}  // namespace webstream::iam
