@@ -17,7 +17,7 @@
 #include "core/encoding.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "fuzz_check.hpp"
-#include "iam/jwks_verifier.hpp"
+#include "iam/remote/jwks_verifier.hpp"
 #include "iam/jwt.hpp"
 #include "iam/key_ring.hpp"
 #include "iam/token_service.hpp"
