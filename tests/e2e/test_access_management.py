@@ -295,9 +295,13 @@ class Standalone(StandaloneBase):
         self.assertLessEqual(fetched, 1 + int(elapsed // 10), "%d JWKS fetches in %.1f s" % (fetched, elapsed))
         print("300 unknown kids in %.1f s cost the service %d JWKS request(s)" % (elapsed, fetched))
 
-    def test_zz_service_down_select_answers_503_with_a_json_error(self):
-        # Runs last (name order): stops the service. A token verified before stays usable (cached keys,
-        # fresh feed), but the entitlement check cannot be made.
+
+class ServiceDown(StandaloneBase):
+    """Stops its access-management service: a fixture of its own, so no other test finds the service down."""
+
+    def test_service_down_select_answers_503_with_a_json_error(self):
+        # A token verified before stays usable (cached keys, fresh feed), but the entitlement check cannot
+        # be made.
         user = self.user_with_token()
         self.am.stop()
         r = http_request(self.gw.port, "POST", "/gateway/session/select",

@@ -48,7 +48,9 @@ def status_of(data):
     return int(data.split(b" ", 2)[1])
 
 
-class Https(unittest.TestCase):
+class HttpsBase(unittest.TestCase):
+    """A gateway with an HTTPS listener on a PFX of its own (one per test class)."""
+
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="webstream-tls-")
@@ -65,6 +67,8 @@ class Https(unittest.TestCase):
         cls.gw.cleanup()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
+
+class Https(HttpsBase):
     def test_health_over_https_with_hsts(self):
         data, _, version = https_get(self.https_port, "/gateway/health")
         self.assertEqual(status_of(data), 200)
@@ -107,7 +111,11 @@ class Https(unittest.TestCase):
                            capture_output=True, timeout=10)
         self.assertEqual(p.stdout, b"OK")
 
-    def test_zz_sighup_reloads_the_certificate(self):
+
+class HttpsReload(HttpsBase):
+    """Replaces its gateway's certificate: a fixture of its own, so no other test sees the second one."""
+
+    def test_sighup_reloads_the_certificate(self):
         _, before, _ = https_get(self.https_port, "/gateway/health")
         second = make_pfx(self.dir, "gw2", "gateway-two")
         shutil.copyfile(second, self.pfx)
