@@ -67,8 +67,7 @@ net::awaitable<bool> connect(beast::tcp_stream& s, const tcp::resolver::results_
 
 // One keep-alive connection serving streamers c, c + C, c + 2C, …: each at its own due time.
 net::awaitable<void> run_connection(int c, const Options& o, const std::vector<std::string>& guids,
-                                    tcp::resolver::results_type endpoints, steady_clock::time_point start,
-                                    Stats& st) {
+                                    tcp::resolver::results_type endpoints, steady_clock::time_point start, Stats& st) {
   auto ex = co_await net::this_coro::executor;
   beast::tcp_stream stream(ex);
   bool open = co_await connect(stream, endpoints);
@@ -168,8 +167,7 @@ std::map<std::string, double> scrape(const Options& o) {
       }
       out[name] += std::atof(line.c_str() + value_at + 1);
     }
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   return out;
 }
 
@@ -201,15 +199,24 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return usage();
     const std::string v = argv[++i];
-    if (a == "--host") o.host = v;
-    else if (a == "--port") o.port = v;
-    else if (a == "--streamers") o.streamers = std::stoi(v);
-    else if (a == "--period") o.period_s = std::stod(v);
-    else if (a == "--seconds") o.seconds = std::stoi(v);
-    else if (a == "--connections") o.connections = std::stoi(v);
-    else if (a == "--key") o.key = v;
-    else if (a == "--pid") o.pid = std::stoi(v);
-    else return usage();
+    if (a == "--host")
+      o.host = v;
+    else if (a == "--port")
+      o.port = v;
+    else if (a == "--streamers")
+      o.streamers = std::stoi(v);
+    else if (a == "--period")
+      o.period_s = std::stod(v);
+    else if (a == "--seconds")
+      o.seconds = std::stoi(v);
+    else if (a == "--connections")
+      o.connections = std::stoi(v);
+    else if (a == "--key")
+      o.key = v;
+    else if (a == "--pid")
+      o.pid = std::stoi(v);
+    else
+      return usage();
   }
   if (o.streamers < 1 || o.connections < 1 || o.period_s <= 0 || o.seconds < 1) return usage();
   std::mt19937_64 rng(std::random_device{}());
@@ -225,8 +232,7 @@ int main(int argc, char** argv) {
   std::vector<Stats> stats(static_cast<std::size_t>(o.connections));
   const auto start = steady_clock::now() + milliseconds(200);
   for (int c = 0; c < o.connections; ++c) {
-    net::co_spawn(io, run_connection(c, o, guids, endpoints, start, stats[static_cast<std::size_t>(c)]),
-                  net::detached);
+    net::co_spawn(io, run_connection(c, o, guids, endpoints, start, stats[static_cast<std::size_t>(c)]), net::detached);
   }
   io.run();
   const double wall = duration<double>(steady_clock::now() - start).count();

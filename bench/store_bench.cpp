@@ -69,37 +69,48 @@ void run(const Options& o, const std::string& name, store::StoreProvider& p) {
   auto sessions = p.sessions().value();
   auto* s = sessions.get();
   const Millis now = webstream::SystemClock::instance().now_ms();
-  const double select_release = rate(o, o.threads, [&](int t, long i) {
-    store::SessionRecord r;
-    r.id = name + "-" + std::to_string(t) + "-" + std::to_string(i);
-    r.user_id = "u-" + std::to_string(t) + "-" + std::to_string(i % 1000);
-    r.org_id = "org-1";
-    r.workspace_id = "ws-1";
-    r.app_id = "app-1";
-    r.backend_id = "b-" + std::to_string(i % 8);
-    r.created_at = now;
-    store::ReserveLimits l;
-    l.user_max = 1;
-    l.org_max = 1'000'000;
-    l.backend_max = 1'000'000;
-    if (!s->reserve(r, l).ok()) return false;
-    return s->set_state(r.id, store::kReleased, now).ok();
-  }, &errors);
+  const double select_release = rate(
+      o, o.threads,
+      [&](int t, long i) {
+        store::SessionRecord r;
+        r.id = name + "-" + std::to_string(t) + "-" + std::to_string(i);
+        r.user_id = "u-" + std::to_string(t) + "-" + std::to_string(i % 1000);
+        r.org_id = "org-1";
+        r.workspace_id = "ws-1";
+        r.app_id = "app-1";
+        r.backend_id = "b-" + std::to_string(i % 8);
+        r.created_at = now;
+        store::ReserveLimits l;
+        l.user_max = 1;
+        l.org_max = 1'000'000;
+        l.backend_max = 1'000'000;
+        if (!s->reserve(r, l).ok()) return false;
+        return s->set_state(r.id, store::kReleased, now).ok();
+      },
+      &errors);
 
   auto licence = p.licence().value();
   std::atomic<long> next{0};
-  const double claims = rate(o, 1, [&](int, long) {
-    std::vector<std::string> guids;
-    for (int k = 0; k < o.batch; ++k) guids.push_back(guid(next++));
-    return licence->claim_seats(guids, now, now - 45'000, 10'000'000).ok();
-  }, &errors) * o.batch;
+  const double claims = rate(
+                            o, 1,
+                            [&](int, long) {
+                              std::vector<std::string> guids;
+                              for (int k = 0; k < o.batch; ++k) guids.push_back(guid(next++));
+                              return licence->claim_seats(guids, now, now - 45'000, 10'000'000).ok();
+                            },
+                            &errors) *
+                        o.batch;
   const long held = next.load();
   std::atomic<long> cursor{0};
-  const double refreshes = rate(o, 1, [&](int, long) {
-    std::vector<store::SeatTouch> touches;
-    for (int k = 0; k < o.batch; ++k) touches.push_back({guid(cursor++ % held), now + 1});
-    return licence->flush_and_expire(touches, now - 45'000, 10'000'000).ok();
-  }, &errors) * o.batch;
+  const double refreshes = rate(
+                               o, 1,
+                               [&](int, long) {
+                                 std::vector<store::SeatTouch> touches;
+                                 for (int k = 0; k < o.batch; ++k) touches.push_back({guid(cursor++ % held), now + 1});
+                                 return licence->flush_and_expire(touches, now - 45'000, 10'000'000).ok();
+                               },
+                               &errors) *
+                           o.batch;
   std::printf("| %-10s | %9.0f | %11.0f | %10.0f | %6ld |\n", name.c_str(), select_release, claims, refreshes, errors);
   std::fflush(stdout);
 }
@@ -109,10 +120,14 @@ void run(const Options& o, const std::string& name, store::StoreProvider& p) {
 int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--seconds")) o.seconds = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) o.threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--batch")) o.batch = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--only")) o.only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--seconds"))
+      o.seconds = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads"))
+      o.threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch"))
+      o.batch = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--only"))
+      o.only = argv[i + 1];
     else {
       std::fprintf(stderr, "usage: store_bench [--seconds 3] [--threads 2] [--batch 64] [--only sqlite|postgresql]\n");
       return 2;
@@ -123,7 +138,8 @@ int main(int argc, char** argv) {
   std::printf("| store      | select+release/s | new check-ins/s | refreshes/s | errors |\n");
   std::printf("|---|---:|---:|---:|---:|\n");
   if (o.only.empty() || o.only == "sqlite") {
-    const auto path = (std::filesystem::temp_directory_path() / ("store_bench_" + std::to_string(::getpid()) + ".db")).string();
+    const auto path =
+        (std::filesystem::temp_directory_path() / ("store_bench_" + std::to_string(::getpid()) + ".db")).string();
     {
       auto p = store::open_sqlite_provider(path);
       if (!p) {

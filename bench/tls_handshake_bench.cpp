@@ -61,13 +61,20 @@ Options parse(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) usage();
     const std::string v = argv[++i];
-    if (a == "--port") o.port = std::atoi(v.c_str());
-    else if (a == "--host") o.host = v;
-    else if (a == "--path") o.path = v;
-    else if (a == "--threads") o.threads = std::max(1, std::atoi(v.c_str()));
-    else if (a == "--seconds") o.seconds = std::max(1, std::atoi(v.c_str()));
-    else if (a == "--tls") o.tls = v == "1.2" ? 12 : v == "1.3" ? 13 : -1;
-    else usage();
+    if (a == "--port")
+      o.port = std::atoi(v.c_str());
+    else if (a == "--host")
+      o.host = v;
+    else if (a == "--path")
+      o.path = v;
+    else if (a == "--threads")
+      o.threads = std::max(1, std::atoi(v.c_str()));
+    else if (a == "--seconds")
+      o.seconds = std::max(1, std::atoi(v.c_str()));
+    else if (a == "--tls")
+      o.tls = v == "1.2" ? 12 : v == "1.3" ? 13 : -1;
+    else
+      usage();
   }
   if (o.port <= 0 || o.tls < 0) usage();
   return o;
@@ -175,11 +182,12 @@ int main(int argc, char** argv) {
     const auto i = static_cast<std::size_t>(p * static_cast<double>(all.latency_us.size() - 1));
     return static_cast<double>(all.latency_us[i]) / 1000.0;
   };
-  std::printf("{\"handshakes_per_s\":%.1f,\"ok\":%llu,\"failed\":%llu,\"resumed\":%llu,\"p50_ms\":%.2f,"
-              "\"p99_ms\":%.2f,\"threads\":%d,\"seconds\":%.1f,\"protocol\":\"%s\",\"cipher\":\"%s\"}\n",
-              static_cast<double>(all.ok) / elapsed, static_cast<unsigned long long>(all.ok),
-              static_cast<unsigned long long>(all.failed), static_cast<unsigned long long>(all.resumed), pct(0.5),
-              pct(0.99), o.threads, elapsed, all.protocol.c_str(), all.cipher.c_str());
+  std::printf(
+      "{\"handshakes_per_s\":%.1f,\"ok\":%llu,\"failed\":%llu,\"resumed\":%llu,\"p50_ms\":%.2f,"
+      "\"p99_ms\":%.2f,\"threads\":%d,\"seconds\":%.1f,\"protocol\":\"%s\",\"cipher\":\"%s\"}\n",
+      static_cast<double>(all.ok) / elapsed, static_cast<unsigned long long>(all.ok),
+      static_cast<unsigned long long>(all.failed), static_cast<unsigned long long>(all.resumed), pct(0.5), pct(0.99),
+      o.threads, elapsed, all.protocol.c_str(), all.cipher.c_str());
   SSL_CTX_free(ctx);
   return 0;
 }

@@ -150,8 +150,9 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "  JWT verify only (Ed25519)            %10.0f\n", verify);
   std::fprintf(stderr, "  user lookup only (SQLite read)       %10.0f\n", lookup);
   std::fprintf(stderr, "  cached, 2 threads at once (per op)   %10.0f\n", cached_2t);
-  std::printf("{\"cached_ns\":%.1f,\"uncached_ns\":%.1f,\"verify_ns\":%.1f,\"user_lookup_ns\":%.1f,"
-              "\"cached_2t_ns\":%.1f,\"iterations\":%zu,\"misses\":%zu}\n",
-              cached, uncached, verify, lookup, cached_2t, iterations, misses);
+  std::printf(
+      "{\"cached_ns\":%.1f,\"uncached_ns\":%.1f,\"verify_ns\":%.1f,\"user_lookup_ns\":%.1f,"
+      "\"cached_2t_ns\":%.1f,\"iterations\":%zu,\"misses\":%zu}\n",
+      cached, uncached, verify, lookup, cached_2t, iterations, misses);
   return 0;
 }

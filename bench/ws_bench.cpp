@@ -137,12 +137,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (i == 1) o.mode = a;
-    else if (a == "--url") url = next();
-    else if (a == "--connections") o.connections = std::stoi(next());
-    else if (a == "--rate") o.rate = std::stoi(next());
-    else if (a == "--seconds") o.seconds = std::stoi(next());
-    else if (a == "--bytes") o.bytes = std::stoul(next());
+    if (i == 1)
+      o.mode = a;
+    else if (a == "--url")
+      url = next();
+    else if (a == "--connections")
+      o.connections = std::stoi(next());
+    else if (a == "--rate")
+      o.rate = std::stoi(next());
+    else if (a == "--seconds")
+      o.seconds = std::stoi(next());
+    else if (a == "--bytes")
+      o.bytes = std::stoul(next());
     else if (a == "--header") {
       auto h = next();
       auto c = h.find(':');
@@ -168,9 +174,12 @@ int main(int argc, char** argv) {
   const auto start = steady_clock::now();
   const auto end = start + seconds(o.seconds);
   for (int i = 0; i < o.connections; ++i) {
-    if (o.mode == "echo") net::co_spawn(io, run_echo(o, st, end, i), net::detached);
-    else if (o.mode == "capture") net::co_spawn(io, run_capture(o, st, end), net::detached);
-    else net::co_spawn(io, run_idle(o, st, end), net::detached);
+    if (o.mode == "echo")
+      net::co_spawn(io, run_echo(o, st, end, i), net::detached);
+    else if (o.mode == "capture")
+      net::co_spawn(io, run_capture(o, st, end), net::detached);
+    else
+      net::co_spawn(io, run_idle(o, st, end), net::detached);
   }
   io.run();
   const double elapsed = duration<double>(steady_clock::now() - start).count();
@@ -183,6 +192,7 @@ int main(int argc, char** argv) {
       "{\"mode\":\"%s\",\"connections\":%d,\"opened\":%d,\"failed\":%d,\"seconds\":%.2f,\"messages\":%llu,"
       "\"MBps\":%.2f,\"rtt_samples\":%zu,\"rtt_p50_us\":%lld,\"rtt_p99_us\":%lld,\"rtt_max_us\":%lld}\n",
       o.mode.c_str(), o.connections, st.opened, st.failed, elapsed, static_cast<unsigned long long>(st.messages),
-      st.bytes / elapsed / 1e6, st.rtts_us.size(), pct(0.5), pct(0.99), st.rtts_us.empty() ? 0LL : (long long)st.rtts_us.back());
+      st.bytes / elapsed / 1e6, st.rtts_us.size(), pct(0.5), pct(0.99),
+      st.rtts_us.empty() ? 0LL : (long long)st.rtts_us.back());
   return st.failed > 0 && st.opened == 0 ? 1 : 0;
 }

@@ -5,13 +5,13 @@
 #include <cstdlib>
 #include <string_view>
 
-#define FUZZ_CHECK(cond, what)                                                                   \
-  do {                                                                                           \
-    if (!(cond)) {                                                                               \
+#define FUZZ_CHECK(cond, what)                                                                 \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
       std::fprintf(stderr, "FUZZ_CHECK failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, \
-                   std::string_view(what).data());                                               \
-      std::abort();                                                                              \
-    }                                                                                            \
+                   std::string_view(what).data());                                             \
+      std::abort();                                                                            \
+    }                                                                                          \
   } while (false)
 
 namespace webstream::fuzz {

@@ -62,21 +62,30 @@ const proxy::ForwardInfo kForward{"192.0.2.7", "https", "gw.example"};
 // folded name -> the only value the gateway may send under it
 const std::map<std::string, std::string>& injected() {
   static const std::map<std::string, std::string> m = {
-      {"x-workspace-id", identity().workspace_id}, {"x-workspace-name", identity().workspace_name},
-      {"x-workspace-type", identity().workspace_type}, {"x-app-id", identity().app_id},
-      {"x-app-exe", identity().app_exe}, {"x-app-args", identity().app_args},
-      {"x-user-id", identity().user_id}, {"x-username", identity().username},
-      {"x-org-id", identity().org_id}, {"x-policy-json", proxy::policy_header_value(identity().policy_json)},
-      {"x-session-id", identity().session_id}, {"x-webstream-assertion", identity().assertion},
-      {"x-forwarded-for", kForward.client_ip}, {"x-real-ip", kForward.client_ip},
-      {"x-forwarded-proto", kForward.proto}, {"x-forwarded-host", kForward.host}};
+      {"x-workspace-id", identity().workspace_id},
+      {"x-workspace-name", identity().workspace_name},
+      {"x-workspace-type", identity().workspace_type},
+      {"x-app-id", identity().app_id},
+      {"x-app-exe", identity().app_exe},
+      {"x-app-args", identity().app_args},
+      {"x-user-id", identity().user_id},
+      {"x-username", identity().username},
+      {"x-org-id", identity().org_id},
+      {"x-policy-json", proxy::policy_header_value(identity().policy_json)},
+      {"x-session-id", identity().session_id},
+      {"x-webstream-assertion", identity().assertion},
+      {"x-forwarded-for", kForward.client_ip},
+      {"x-real-ip", kForward.client_ip},
+      {"x-forwarded-proto", kForward.proto},
+      {"x-forwarded-host", kForward.host}};
   return m;
 }
 
 bool never_forwarded(const std::string& folded) {
-  static const char* const kNames[] = {"authorization", "cookie", "x-mcp-key", "x-backend-key", "connection",
-                                       "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-                                       "upgrade", "proxy-authorization", "proxy-authenticate", "forwarded", "expect"};
+  static const char* const kNames[] = {
+      "authorization",      "cookie",    "x-mcp-key", "x-backend-key",     "connection", "keep-alive",
+      "proxy-connection",   "te",        "trailer",   "transfer-encoding", "upgrade",    "proxy-authorization",
+      "proxy-authenticate", "forwarded", "expect"};
   for (const char* n : kNames) {
     if (folded == n) return true;
   }

@@ -8,12 +8,12 @@
 // server writes back must be well-formed HTTP responses with no 5xx, and it must close after the client's EOF
 // (no hang: the read has a 60 s deadline).
 #include <arpa/inet.h>
-#include <csignal>
-#include <pthread.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -130,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
   while (sent < size) {
     const auto n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;  // libFuzzer's -timeout alarm
-    if (n <= 0) break;  // the server answered early and closed (413, 431, 400): fine
+    if (n <= 0) break;                      // the server answered early and closed (413, 431, 400): fine
     sent += static_cast<std::size_t>(n);
   }
   ::shutdown(fd, SHUT_WR);

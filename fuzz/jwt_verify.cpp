@@ -17,9 +17,9 @@
 #include "core/encoding.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "fuzz_check.hpp"
-#include "iam/remote/jwks_verifier.hpp"
 #include "iam/jwt.hpp"
 #include "iam/key_ring.hpp"
+#include "iam/remote/jwks_verifier.hpp"
 #include "iam/token_service.hpp"
 
 namespace {
@@ -81,9 +81,15 @@ std::string valid_header() {
   return json::serialize(h);
 }
 std::string valid_claims() {
-  json::object c{{"iss", "webstream"}, {"sub", "u-1"}, {"name", "alice"}, {"org", "org-1"},
-                 {"roles", json::array{"user"}}, {"iat", kNowS - 10}, {"nbf", kNowS - 10},
-                 {"exp", kNowS + 3600}, {"jti", "j-1"}};
+  json::object c{{"iss", "webstream"},
+                 {"sub", "u-1"},
+                 {"name", "alice"},
+                 {"org", "org-1"},
+                 {"roles", json::array{"user"}},
+                 {"iat", kNowS - 10},
+                 {"nbf", kNowS - 10},
+                 {"exp", kNowS + 3600},
+                 {"jti", "j-1"}};
   return json::serialize(c);
 }
 

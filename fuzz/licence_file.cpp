@@ -29,7 +29,8 @@ struct FuzzKey {
     FUZZ_CHECK(sodium_init() >= 0, "sodium_init");
     unsigned char seed[crypto_sign_SEEDBYTES] = {'w', 'e', 'b', 's', 't', 'r', 'e', 'a', 'm', '-', 'f', 'u', 'z', 'z'};
     crypto_sign_seed_keypair(pk, sk, seed);
-    ring = licence::KeyRing({licence::TrustedKey{"fuzz-key", std::string(reinterpret_cast<char*>(pk), sizeof pk), false}});
+    ring =
+        licence::KeyRing({licence::TrustedKey{"fuzz-key", std::string(reinterpret_cast<char*>(pk), sizeof pk), false}});
   }
 };
 const FuzzKey& key() {

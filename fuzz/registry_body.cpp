@@ -42,7 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
       if (url) {
         check_url(url.value());
       } else {
-        FUZZ_CHECK(url.error().status == 400, "a refused unregister body answers " + std::to_string(url.error().status));
+        FUZZ_CHECK(url.error().status == 400,
+                   "a refused unregister body answers " + std::to_string(url.error().status));
       }
     }
   }

@@ -67,7 +67,8 @@ void check_header(std::span<const std::uint8_t> bytes, const wf::Header& h, cons
   // Writing it back gives the same bytes (the parser accepts only minimal lengths).
   std::array<std::uint8_t, wf::kMaxHeaderBytes> out{};
   const auto n = wf::write_header(out, h.fin, h.opcode, h.payload_length, h.masked ? &h.mask_key : nullptr);
-  FUZZ_CHECK(n == h.header_size && std::memcmp(out.data(), bytes.data(), n) == 0, "write_header differs from the input");
+  FUZZ_CHECK(n == h.header_size && std::memcmp(out.data(), bytes.data(), n) == 0,
+             "write_header differs from the input");
 }
 
 }  // namespace
@@ -83,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
   while (!rest.empty()) {
     auto parsed = wf::parse_header(rest, rules);
     if (auto* need = std::get_if<wf::NeedMore>(&parsed)) {
-      FUZZ_CHECK(need->header_bytes > rest.size() && need->header_bytes <= wf::kMaxHeaderBytes, "NeedMore with a bad count");
+      FUZZ_CHECK(need->header_bytes > rest.size() && need->header_bytes <= wf::kMaxHeaderBytes,
+                 "NeedMore with a bad count");
       break;
     }
     if (auto* error = std::get_if<wf::ProtocolError>(&parsed)) {
@@ -100,7 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
                  "a refused frame changed the message state");
       if (error->close_code == wf::kCloseTooBig) {
         const std::uint64_t so_far = h.opcode == wf::kContinuation ? before.message_bytes : 0;
-        FUZZ_CHECK(h.payload_length > max_message - std::min(so_far, max_message), "1009 for a message within the limit");
+        FUZZ_CHECK(h.payload_length > max_message - std::min(so_far, max_message),
+                   "1009 for a message within the limit");
       }
       break;
     }
@@ -126,7 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     if (h.opcode == wf::kClose && available == h.payload_length) {
       auto close = wf::parse_close_payload(payload);
       if (auto* c = std::get_if<wf::ClosePayload>(&close)) {
-        FUZZ_CHECK(payload.empty() ? c->code == wf::kCloseNoStatus : c->code != wf::kCloseNoStatus, "close code 1005 on the wire");
+        FUZZ_CHECK(payload.empty() ? c->code == wf::kCloseNoStatus : c->code != wf::kCloseNoStatus,
+                   "close code 1005 on the wire");
         FUZZ_CHECK(wf::valid_utf8(c->reason), "an accepted close reason is not UTF-8");
         if (auto json = json_says_utf8(c->reason)) FUZZ_CHECK(*json, "Boost.JSON refuses an accepted close reason");
       }

@@ -8,9 +8,9 @@
 
 #include "config/config.hpp"
 #include "core/clock.hpp"
-#include "store/store_provider.hpp"
 #include "iam/iam_cli.hpp"
 #include "licence/licence_cli.hpp"
+#include "store/store_provider.hpp"
 
 namespace webstream::app {
 

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "app/iam_parts.hpp"
+#include "app/licence_parts.hpp"
 #include "app/registry_routing.hpp"
 #include "app/reloadable.hpp"
 #include "config/config.hpp"
-#include "app/licence_parts.hpp"
 #include "proxy/assertion.hpp"
 #include "proxy/http_forwarder.hpp"
 #include "registry/flush_loop.hpp"

@@ -68,8 +68,8 @@ Status Gateway::start() {
       on_thread_start = [] { elevate_current_thread_priority(); };
     }
   }
-  impl_->workers = std::make_unique<runtime::Workers>(static_cast<std::size_t>(c.gateway.worker_threads),
-                                                      on_thread_start);
+  impl_->workers =
+      std::make_unique<runtime::Workers>(static_cast<std::size_t>(c.gateway.worker_threads), on_thread_start);
   impl_->blocking = std::make_unique<runtime::BlockingPool>(2);
 
   // Store: SQLite (one gateway) or PostgreSQL (several, CONTRACT §12). An unreachable database is an error at
@@ -85,9 +85,10 @@ Status Gateway::start() {
       return Error::internal(c.source_path + ": storage.path: " + made.error().message);
     }
     if (store::readable_by_others(c.storage.path)) {
-      log::warn("the store file is readable by group or others: it holds the token-signing key, password hashes "
-                "and the connect-token secret; chmod 600 it",
-                {{"setting", "storage.path"}, {"path", c.storage.path}});
+      log::warn(
+          "the store file is readable by group or others: it holds the token-signing key, password hashes "
+          "and the connect-token secret; chmod 600 it",
+          {{"setting", "storage.path"}, {"path", c.storage.path}});
     }
     auto stores = store::open_sqlite_provider(c.storage.path);
     if (!stores) return Error::internal(c.source_path + ": storage.path: " + stores.error().message);
@@ -109,18 +110,22 @@ Status Gateway::start() {
                     [](http::RequestContext& ctx) -> net::awaitable<http::Response> {
                       co_return http::text_response(200, "OK", "text/plain", ctx.req);
                     });
-  impl_->router.add("GET", "/metrics", http::Exposure::kInternal,
-                    [](http::RequestContext& ctx) -> net::awaitable<http::Response> {
-                      co_return http::text_response(200, metrics::Registry::global().render(),
-                                                    "text/plain; version=0.0.4", ctx.req);
-                    });
+  impl_->router.add(
+      "GET", "/metrics", http::Exposure::kInternal, [](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+        co_return http::text_response(200, metrics::Registry::global().render(), "text/plain; version=0.0.4", ctx.req);
+      });
 
   // The server exists before the components (relays register with its lifecycle); it listens after.
   impl_->server = std::make_unique<http::Server>(impl_->router, c.gateway.limits, *impl_->workers, !https);
 
   // Components (IAM, registry, sessions, proxy, licence, MCP) and their routes.
-  WiringContext wiring{c, impl_->mode == Mode::kAccessManagement, *impl_->stores, *impl_->workers, *impl_->blocking,
-                       impl_->router, &impl_->server->lifecycle()};
+  WiringContext wiring{c,
+                       impl_->mode == Mode::kAccessManagement,
+                       *impl_->stores,
+                       *impl_->workers,
+                       *impl_->blocking,
+                       impl_->router,
+                       &impl_->server->lifecycle()};
   auto components = build_components(wiring);
   if (!components) return components.error();
   impl_->stores->startup_complete();  // PostgreSQL: the next gateway starting may bootstrap-check now
@@ -128,7 +133,8 @@ Status Gateway::start() {
 
   // Listeners. Without a PFX the HTTP port serves everything (development mode).
   if (https) {
-    if (auto s = impl_->server->listen(http::ListenerKind::kPublic, c.gateway.public_ip, c.gateway.https_port, impl_->tls);
+    if (auto s =
+            impl_->server->listen(http::ListenerKind::kPublic, c.gateway.public_ip, c.gateway.https_port, impl_->tls);
         !s) {
       return Error::internal(c.source_path + ": gateway.httpsPort: " + s.error().message);
     }

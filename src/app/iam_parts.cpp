@@ -6,21 +6,20 @@
 #include "auth/authenticator.hpp"
 #include "core/ids.hpp"
 #include "iam/api/auth_api.hpp"
+#include "iam/api/internal_api.hpp"
+#include "iam/api/resources_api.hpp"
+#include "iam/api/service_gate.hpp"
 #include "iam/bootstrap.hpp"
 #include "iam/entitlements.hpp"
-#include "iam/api/internal_api.hpp"
 #include "iam/key_ring.hpp"
 #include "iam/login_limiter.hpp"
 #include "iam/login_service.hpp"
 #include "iam/passwords.hpp"
-#include "iam/api/resources_api.hpp"
 #include "iam/revocation_feed.hpp"
-#include "iam/api/service_gate.hpp"
 #include "iam/store_user_directory.hpp"
 #include "iam/token_service.hpp"
 #include "observability/log.hpp"
 #include "runtime/bounded_pool.hpp"
-
 
 namespace webstream::app {
 
@@ -86,8 +85,8 @@ class BuiltinIam final : public IamParts {
     http::Router staging;
     http::Router& routes = service_ ? staging : ctx_.router;
     hashing_ = std::make_unique<runtime::BoundedPool>(iam::login_hashing_options(std::thread::hardware_concurrency()));
-    iam::register_auth_routes(routes, iam::AuthApiDeps{*login_, *authenticator_, *tokens_, *users_, ctx_.blocking,
-                                                       hashing_.get()});
+    iam::register_auth_routes(
+        routes, iam::AuthApiDeps{*login_, *authenticator_, *tokens_, *users_, ctx_.blocking, hashing_.get()});
     iam::register_resource_routes(
         routes, iam::ResourceDeps{*iam_store_, *entitlements_, ctx_.blocking, clock, bearer(),
                                   [authenticator, feed](const std::string& user_id) {
@@ -161,8 +160,8 @@ class BuiltinIam final : public IamParts {
   std::unique_ptr<store::TokenStore> token_store_;
   std::unique_ptr<store::LoginFailureStore> failure_store_;
   std::unique_ptr<store::RevocationLogStore> revocation_log_;  // -am only
-  std::unique_ptr<iam::RevocationFeed> feed_;                        // -am only
-  std::unique_ptr<iam::FeedingTokenStore> feeding_store_;            // -am only
+  std::unique_ptr<iam::RevocationFeed> feed_;                  // -am only
+  std::unique_ptr<iam::FeedingTokenStore> feeding_store_;      // -am only
   std::unique_ptr<iam::KeyRing> keys_;
   std::unique_ptr<iam::TokenService> tokens_;
   std::unique_ptr<iam::StoreUserDirectory> users_;

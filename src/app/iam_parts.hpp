@@ -12,8 +12,8 @@
 
 #include "app/wiring.hpp"
 #include "core/principal.hpp"
-#include "sessions/entitlement_resolver.hpp"
 #include "proxy/assertion.hpp"
+#include "sessions/entitlement_resolver.hpp"
 
 namespace webstream::app {
 

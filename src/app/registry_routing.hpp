@@ -14,8 +14,8 @@ class RegistryRouting final : public sessions::BackendRouting {
   Result<sessions::PickedBackend> pick(const sessions::BackendRequirements& requirements,
                                        const std::string& affinity_key,
                                        const std::vector<std::string>& exclude) override {
-    auto picked = registry_.pick(registry::Requirements{requirements.tags, requirements.capabilities}, affinity_key,
-                                 exclude);
+    auto picked =
+        registry_.pick(registry::Requirements{requirements.tags, requirements.capabilities}, affinity_key, exclude);
     if (!picked) return picked.error();
     const auto& b = *picked.value();
     return sessions::PickedBackend{b.id, b.max_sessions, b.active_sessions};

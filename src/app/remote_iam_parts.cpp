@@ -42,7 +42,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kStartupWait = 5000ms;      // how long start-up waits for the service before going on
+constexpr auto kStartupWait = 5000ms;  // how long start-up waits for the service before going on
 constexpr auto kFetchTimeout = 2000ms;
 // Cutoffs from the service are kept this long (the largest accessManagement.tokenLifetime): this gateway
 // does not know the service's token lifetime, and a cutoff forgotten too early would let an old token in.
@@ -90,13 +90,13 @@ class RemoteIam final : public IamParts {
                             [a](const std::string& user, std::int64_t nb) { a->apply_cutoff(user, nb); }},
         clock);
 
-    forwarder_ = std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(ctx_.config.gateway.limits),
-                                                        clock);
+    forwarder_ =
+        std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(ctx_.config.gateway.limits), clock);
     auto* poller = poller_.get();
-    iam::register_am_proxy_routes(ctx_.router,
-                                  iam::AmProxyDeps{service_, ctx_.config.access.service_key, *forwarder_, bearer(),
-                                                   [a](const core::Principal& p) { (void)a->revoke(p); },
-                                                   [poller] { poller->poke(); }});
+    iam::register_am_proxy_routes(
+        ctx_.router,
+        iam::AmProxyDeps{service_, ctx_.config.access.service_key, *forwarder_, bearer(),
+                         [a](const core::Principal& p) { (void)a->revoke(p); }, [poller] { poller->poke(); }});
     wait_for_service();
     return Status::success();
   }
@@ -133,8 +133,8 @@ class RemoteIam final : public IamParts {
     iam::AmRequest request;
     request.method = http::bhttp::verb::post;
     request.target = "/iam/internal/mcp-audit";
-    request.body = boost::json::serialize(boost::json::object{
-        {"keyName", key_name}, {"method", method}, {"path", path}, {"status", status}});
+    request.body = boost::json::serialize(
+        boost::json::object{{"keyName", key_name}, {"method", method}, {"path", path}, {"status", status}});
     if (!executor_) return;
     auto* client = &client_;
     auto task = [client, request = std::move(request), key_name]() -> net::awaitable<void> {
@@ -162,7 +162,8 @@ class RemoteIam final : public IamParts {
   void wait_for_service() {
     const Status reached = iam::wait_for_access_management(*verifier_, *poller_, kStartupWait);
     if (reached) {
-      log::info("access-management service reachable", {{"url", ctx_.config.access.url}, {"keys", verifier_->key_count()}});
+      log::info("access-management service reachable",
+                {{"url", ctx_.config.access.url}, {"keys", verifier_->key_count()}});
     } else {
       const Error& e = reached.error();
       log::warn("access-management service not reachable at start; token checks answer 503 until it is",

@@ -24,18 +24,20 @@ Status build_registry(WiringContext& ctx, Components& c) {
   if (auto s = c.registry->load(); !s) return s;
   c.probe = std::make_unique<registry::BeastHealthProbe>();
   c.prober = std::make_unique<registry::HealthProber>(ctx.workers.at(0).get_executor(), *c.registry, *c.probe);
-  c.registry_flush = std::make_unique<registry::FlushLoop>(ctx.workers.at(0).get_executor(), ctx.blocking,
-                                                           *c.registry, std::chrono::seconds(5));
+  c.registry_flush = std::make_unique<registry::FlushLoop>(ctx.workers.at(0).get_executor(), ctx.blocking, *c.registry,
+                                                           std::chrono::seconds(5));
   c.routing = std::make_unique<RegistryRouting>(*c.registry);
   registry::add_registry_metrics(metrics::Registry::global(), *c.registry, SystemClock::instance());
   auto* keys = &c.backend_keys;
   const auto& gw = ctx.config.gateway;
-  registry::register_routes(ctx.router, *c.registry, ctx.blocking, [keys] { return keys->get(); },
-                            registry::RegistryApiOptions{gw.allow_link_local_backends});
+  registry::register_routes(
+      ctx.router, *c.registry, ctx.blocking, [keys] { return keys->get(); },
+      registry::RegistryApiOptions{gw.allow_link_local_backends});
   if (gw.backend_keys.empty() && !registry::is_loopback_bind(gw.public_ip)) {
-    log::warn("no gateway.backendKeys on a non-loopback bind: anyone who reaches this port can register backends "
-              "and receive users' sessions; configure backendKeys",
-              {{"setting", "gateway.backendKeys"}, {"publicIP", gw.public_ip}, {"port", gw.port}});
+    log::warn(
+        "no gateway.backendKeys on a non-loopback bind: anyone who reaches this port can register backends "
+        "and receive users' sessions; configure backendKeys",
+        {{"setting", "gateway.backendKeys"}, {"publicIP", gw.public_ip}, {"port", gw.port}});
   }
   return Status::success();
 }
@@ -47,9 +49,8 @@ Status build_sessions(WiringContext& ctx, Components& c) {
   c.sessions = std::make_unique<sessions::SessionService>(ctx.config.gateway.sessions, *c.session_store,
                                                           c.iam->resolver(), *c.routing, SystemClock::instance());
   auto* blocking = &ctx.blocking;
-  c.sessions->set_background_writer([blocking](std::function<void()> work) {
-    boost::asio::post(blocking->executor(), std::move(work));
-  });
+  c.sessions->set_background_writer(
+      [blocking](std::function<void()> work) { boost::asio::post(blocking->executor(), std::move(work)); });
   if (auto loaded = c.sessions->load(); !loaded) return loaded;
   // Revocation reaches every session: a logout of its selecting token, or its user disabled, deleted or
   // changing password, ends it (and so its WebSockets) within a sweep (CONTRACT §11a).
@@ -67,12 +68,13 @@ Status build_sessions(WiringContext& ctx, Components& c) {
 
 void build_proxy(WiringContext& ctx, Components& c, http::Lifecycle& lifecycle) {
   const auto& limits = ctx.config.gateway.limits;
-  c.forwarder = std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(limits), SystemClock::instance());
+  c.forwarder =
+      std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(limits), SystemClock::instance());
   c.assertions = std::make_unique<proxy::AssertionCache>(c.iam->assertion_signer(), SystemClock::instance());
   edge::EdgeAuth auth{c.iam->bearer(), c.iam->token(), c.iam->still_valid()};
-  edge::register_proxy_routes(ctx.router, edge::ProxyRoutesDeps{*c.sessions, *c.routing, *c.forwarder, *c.assertions,
-                                                                lifecycle, proxy::RelayOptions::from_limits(limits),
-                                                                std::move(auth)});
+  edge::register_proxy_routes(ctx.router,
+                              edge::ProxyRoutesDeps{*c.sessions, *c.routing, *c.forwarder, *c.assertions, lifecycle,
+                                                    proxy::RelayOptions::from_limits(limits), std::move(auth)});
   // The keys that verify X-WebStream-Assertion, for session hosts (docs/proxy.md): the IAM's in builtin
   // mode, the gateway's own in standalone/external mode.
   auto* iam = c.iam.get();
@@ -92,10 +94,11 @@ Status build_mcp(WiringContext& ctx, Components& c) {
   auto* keys = &c.mcp_keys;
   auto* iam = c.iam.get();
   return mcp::register_mcp_routes(
-      ctx.router, mcp::McpDeps{[keys] { return keys->get(); }, ctx.config.mcp.metrics_engine_url, *c.forwarder,
-                               ctx.router,
-                               [iam](const std::string& key, const std::string& method, const std::string& path,
-                                     unsigned status) { iam->audit_mcp(key, method, path, status); }});
+      ctx.router,
+      mcp::McpDeps{[keys] { return keys->get(); }, ctx.config.mcp.metrics_engine_url, *c.forwarder, ctx.router,
+                   [iam](const std::string& key, const std::string& method, const std::string& path, unsigned status) {
+                     iam->audit_mcp(key, method, path, status);
+                   }});
 }
 
 void register_collectors(Components& c) {
@@ -156,12 +159,11 @@ void reload(Components& c, const std::string& config_path, http::TlsContextProvi
   c.mcp_keys.set(next.mcp.api_keys);
   if (c.registry) c.registry->reload(next.gateway);
   if (c.licence) c.licence->reload(next.license);
-  log::info("SIGHUP: reloaded",
-            {{"backendKeys", next.gateway.backend_keys.size()},
-             {"mcpApiKeys", next.mcp.api_keys.size()},
-             {"strategy", config::to_string(next.gateway.load_balancing.strategy)},
-             {"healthCheckInterval", next.gateway.health_check.interval_s},
-             {"healthCheckTimeout", next.gateway.health_check.timeout_s}});
+  log::info("SIGHUP: reloaded", {{"backendKeys", next.gateway.backend_keys.size()},
+                                 {"mcpApiKeys", next.mcp.api_keys.size()},
+                                 {"strategy", config::to_string(next.gateway.load_balancing.strategy)},
+                                 {"healthCheckInterval", next.gateway.health_check.interval_s},
+                                 {"healthCheckTimeout", next.gateway.health_check.timeout_s}});
   c.config = std::move(next);
 }
 

@@ -17,7 +17,7 @@ namespace webstream::app {
 
 struct WiringContext {
   const config::Config& config;
-  bool access_management_only;  // webstream -am: serve the IAM only
+  bool access_management_only;   // webstream -am: serve the IAM only
   store::StoreProvider& stores;  // SQLite or PostgreSQL (config.storage.provider)
   runtime::Workers& workers;
   runtime::BlockingPool& blocking;

@@ -46,15 +46,10 @@ bool same_roles(std::vector<std::string> a, std::vector<std::string> b) {
 
 Authenticator::Authenticator(const TokenVerifier& verifier, UserDirectory& users, store::TokenStore& revoked,
                              const Clock& clock, AuthenticatorOptions options)
-    : verifier_(verifier),
-      users_(users),
-      revoked_store_(revoked),
-      clock_(clock),
-      options_(options),
-      cache_hits_(cache_counter("hit")),
-      cache_misses_(cache_counter("miss")),
-      rejected_(metrics::Registry::global().counter("webstream_auth_rejected_total",
-                                                    "Bearer tokens refused with 401")) {}
+    : verifier_(verifier), users_(users), revoked_store_(revoked), clock_(clock), options_(options),
+      cache_hits_(cache_counter("hit")), cache_misses_(cache_counter("miss")),
+      rejected_(
+          metrics::Registry::global().counter("webstream_auth_rejected_total", "Bearer tokens refused with 401")) {}
 
 Status Authenticator::load() {
   const std::int64_t now = clock_.now_s();

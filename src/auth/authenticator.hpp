@@ -35,12 +35,12 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "core/principal.hpp"
 #include "auth/token_verifier.hpp"
+#include "auth/user_directory.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/principal.hpp"
 #include "http/types.hpp"
-#include "auth/user_directory.hpp"
 #include "store/token_store.hpp"
 
 namespace webstream::metrics {
@@ -65,8 +65,8 @@ struct AuthenticatorOptions {
 
 class Authenticator {
  public:
-  Authenticator(const TokenVerifier& verifier, UserDirectory& users, store::TokenStore& revoked,
-                const Clock& clock, AuthenticatorOptions options = {});
+  Authenticator(const TokenVerifier& verifier, UserDirectory& users, store::TokenStore& revoked, const Clock& clock,
+                AuthenticatorOptions options = {});
 
   // Loads the revoked tokens that have not expired yet. Blocks; call once at start.
   Status load();
@@ -133,7 +133,7 @@ class Authenticator {
   mutable std::shared_mutex state_mutex_;
   std::unordered_map<std::string, std::int64_t> revoked_;  // GUARDED_BY(state_mutex_): jti → exp
   std::unordered_map<std::string, std::int64_t> cutoffs_;  // GUARDED_BY(state_mutex_): user id → not before
-  std::atomic<std::size_t> state_size_{0};                  // revoked_.size() + cutoffs_.size()
+  std::atomic<std::size_t> state_size_{0};                 // revoked_.size() + cutoffs_.size()
   std::atomic<std::int64_t> last_prune_s_{0};
 
   metrics::Counter& cache_hits_;

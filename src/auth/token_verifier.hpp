@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/principal.hpp"
 #include "core/error.hpp"
+#include "core/principal.hpp"
 
 namespace webstream::auth {
 

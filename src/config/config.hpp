@@ -17,13 +17,13 @@ const char* to_string(Strategy s);
 
 struct NamedKey {
   std::string name;
-  std::string key;             // secret: never logged
-  bool readwrite = false;      // mcpApiKeys only: access="readwrite"
+  std::string key;         // secret: never logged
+  bool readwrite = false;  // mcpApiKeys only: access="readwrite"
 };
 
 struct TlsConfig {
-  std::string pfx_file;        // webstreamSettings.serverPfxCertificateFile, absolute; "" = no HTTPS
-  std::string pfx_secret;      // webstreamSettings.serverPfxSecret (secret)
+  std::string pfx_file;    // webstreamSettings.serverPfxCertificateFile, absolute; "" = no HTTPS
+  std::string pfx_secret;  // webstreamSettings.serverPfxSecret (secret)
   bool enabled() const { return !pfx_file.empty(); }
 };
 
@@ -66,8 +66,8 @@ struct GatewayConfig {
   int port = 9000;
   int https_port = 443;
   bool elevate_priority = false;
-  int worker_threads = 0;            // 0: one per core
-  int heartbeat_interval_s = 10;     // told to backends in the register answer
+  int worker_threads = 0;         // 0: one per core
+  int heartbeat_interval_s = 10;  // told to backends in the register answer
   LoadBalancingConfig load_balancing;
   HealthCheckConfig health_check;
   SessionsConfig sessions;
@@ -80,7 +80,7 @@ enum class AccessMode { kBuiltin, kStandalone, kExternal };
 
 struct AccessManagementConfig {
   AccessMode mode = AccessMode::kBuiltin;
-  std::string url;               // for standalone/external
+  std::string url;  // for standalone/external
   int token_lifetime_s = 3600;
   // Shared secret between gateways and the -am service (internal API, proxied /iam/* calls). Required by a
   // gateway in standalone/external mode; an -am process without one refuses every internal call (401).
@@ -88,9 +88,9 @@ struct AccessManagementConfig {
 };
 
 struct StorageConfig {
-  std::string provider = "sqlite";          // "sqlite" or "postgresql" (CONTRACT §12)
+  std::string provider = "sqlite";         // "sqlite" or "postgresql" (CONTRACT §12)
   std::string path = "data/webstream.db";  // absolute after loading (sqlite)
-  std::string connection;                   // postgresql: libpq connection string or URI (a secret: never logged)
+  std::string connection;                  // postgresql: libpq connection string or URI (a secret: never logged)
 };
 
 struct LicenseConfig {

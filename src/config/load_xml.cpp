@@ -233,25 +233,31 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
   Section se = gw.child("sessions");
   g.sessions.reservation_timeout_s =
       static_cast<int>(se.integer("reservationTimeout", g.sessions.reservation_timeout_s, 1, 86400));
-  g.sessions.disconnect_grace_s = static_cast<int>(se.integer("disconnectGrace", g.sessions.disconnect_grace_s, 0, 86400));
+  g.sessions.disconnect_grace_s =
+      static_cast<int>(se.integer("disconnectGrace", g.sessions.disconnect_grace_s, 0, 86400));
   se.warn_unknown();
 
   Section li = gw.child("limits");
   auto& l = g.limits;
-  l.max_header_bytes = static_cast<std::size_t>(li.integer("maxHeaderBytes", static_cast<long>(l.max_header_bytes), 1024, 1 << 20));
-  l.max_header_fields = static_cast<std::size_t>(li.integer("maxHeaderFields", static_cast<long>(l.max_header_fields), 8, 10000));
-  l.max_body_bytes = static_cast<std::size_t>(li.integer("maxBodyBytes", static_cast<long>(l.max_body_bytes), 1024, 64L << 20));
+  l.max_header_bytes =
+      static_cast<std::size_t>(li.integer("maxHeaderBytes", static_cast<long>(l.max_header_bytes), 1024, 1 << 20));
+  l.max_header_fields =
+      static_cast<std::size_t>(li.integer("maxHeaderFields", static_cast<long>(l.max_header_fields), 8, 10000));
+  l.max_body_bytes =
+      static_cast<std::size_t>(li.integer("maxBodyBytes", static_cast<long>(l.max_body_bytes), 1024, 64L << 20));
   l.header_timeout_s = static_cast<int>(li.integer("headerTimeout", l.header_timeout_s, 1, 3600));
   l.body_idle_timeout_s = static_cast<int>(li.integer("bodyIdleTimeout", l.body_idle_timeout_s, 1, 3600));
   l.keepalive_idle_s = static_cast<int>(li.integer("keepAliveIdle", l.keepalive_idle_s, 1, 3600));
-  l.max_ws_message_bytes =
-      static_cast<std::size_t>(li.integer("maxWebSocketMessageBytes", static_cast<long>(l.max_ws_message_bytes), 1024, 256L << 20));
-  l.backend_connect_timeout_s = static_cast<int>(li.integer("backendConnectTimeout", l.backend_connect_timeout_s, 1, 600));
-  l.backend_response_timeout_s = static_cast<int>(li.integer("backendResponseTimeout", l.backend_response_timeout_s, 1, 3600));
+  l.max_ws_message_bytes = static_cast<std::size_t>(
+      li.integer("maxWebSocketMessageBytes", static_cast<long>(l.max_ws_message_bytes), 1024, 256L << 20));
+  l.backend_connect_timeout_s =
+      static_cast<int>(li.integer("backendConnectTimeout", l.backend_connect_timeout_s, 1, 600));
+  l.backend_response_timeout_s =
+      static_cast<int>(li.integer("backendResponseTimeout", l.backend_response_timeout_s, 1, 3600));
   l.max_connections_per_listener = static_cast<std::size_t>(
       li.integer("maxConnectionsPerListener", static_cast<long>(l.max_connections_per_listener), 1, 1000000));
-  l.max_connections_per_ip =
-      static_cast<std::size_t>(li.integer("maxConnectionsPerIp", static_cast<long>(l.max_connections_per_ip), 1, 1000000));
+  l.max_connections_per_ip = static_cast<std::size_t>(
+      li.integer("maxConnectionsPerIp", static_cast<long>(l.max_connections_per_ip), 1, 1000000));
   li.warn_unknown();
 
   Section bk = gw.child("backendKeys");
@@ -270,8 +276,8 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
     am.fail("mode", "'" + mode + "' is not builtin, standalone or external");
   }
   c.access.url = am.string("url", "");
-  if (c.access.mode != AccessMode::kBuiltin &&
-      c.access.url.rfind("http://", 0) != 0 && c.access.url.rfind("https://", 0) != 0) {
+  if (c.access.mode != AccessMode::kBuiltin && c.access.url.rfind("http://", 0) != 0 &&
+      c.access.url.rfind("https://", 0) != 0) {
     am.fail("url", "an http(s) URL is required when mode is " + mode);
   }
   c.access.token_lifetime_s = static_cast<int>(am.integer("tokenLifetime", c.access.token_lifetime_s, 60, 86400 * 7));
@@ -297,7 +303,8 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
 
   Section lic = top.child("license");
   c.license.file = resolve_path(lic.string("file", ""), base_dir);
-  c.license.streamer_timeout_s = static_cast<int>(lic.integer("streamerTimeout", c.license.streamer_timeout_s, 5, 3600));
+  c.license.streamer_timeout_s =
+      static_cast<int>(lic.integer("streamerTimeout", c.license.streamer_timeout_s, 5, 3600));
   lic.warn_unknown();
 
   Section mcp = top.child("mcp");

@@ -119,7 +119,8 @@ TEST(LoadXml, EverySettingAsAttributes) {
 }
 
 TEST(LoadXml, ChildElementSpellingWorksToo) {
-  auto c = load(R"(<gateway><port>9200</port><loadBalancing><strategy>RoundRobin</strategy></loadBalancing></gateway>)");
+  auto c =
+      load(R"(<gateway><port>9200</port><loadBalancing><strategy>RoundRobin</strategy></loadBalancing></gateway>)");
   EXPECT_EQ(c.gateway.port, 9200);
   EXPECT_EQ(c.gateway.load_balancing.strategy, Strategy::kRoundRobin);
 }
@@ -154,7 +155,8 @@ INSTANTIATE_TEST_SUITE_P(
     Config, BadValues,
     ::testing::Values(
         BadCase{R"(<gateway port="70000"/>)", "gateway.port"}, BadCase{R"(<gateway port="abc"/>)", "gateway.port"},
-        BadCase{R"(<gateway port="-1"/>)", "gateway.port"}, BadCase{R"(<gateway httpsPort="99999"/>)", "gateway.httpsPort"},
+        BadCase{R"(<gateway port="-1"/>)", "gateway.port"},
+        BadCase{R"(<gateway httpsPort="99999"/>)", "gateway.httpsPort"},
         BadCase{R"(<gateway enabled="maybe"/>)", "gateway.enabled"},
         BadCase{R"(<gateway publicIP="not-an-ip"/>)", "gateway.publicIP"},
         BadCase{R"(<gateway elevateGatewayPriority="2"/>)", "gateway.elevateGatewayPriority"},
@@ -170,7 +172,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"(<gateway><limits maxBodyBytes="1"/></gateway>)", "maxBodyBytes"},
         BadCase{R"(<gateway><backendKeys><add name="a"/></backendKeys></gateway>)", "key"},
         BadCase{R"(<gateway><backendKeys><add name="a" key="short"/></backendKeys></gateway>)", "key"},
-        BadCase{R"(<gateway><backendKeys><add name="a" key="0123456789abcdef0"/><add name="a" key="0123456789abcdef1"/></backendKeys></gateway>)", "twice"},
+        BadCase{
+            R"(<gateway><backendKeys><add name="a" key="0123456789abcdef0"/><add name="a" key="0123456789abcdef1"/></backendKeys></gateway>)",
+            "twice"},
         BadCase{R"(<accessManagement mode="cloud"/>)", "accessManagement.mode"},
         BadCase{R"(<accessManagement mode="standalone"/>)", "accessManagement.url"},
         BadCase{R"(<accessManagement tokenLifetime="1"/>)", "accessManagement.tokenLifetime"},
@@ -178,7 +182,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"(<storage provider="oracle"/>)", "storage.provider"},
         BadCase{R"(<storage path=""/>)", "storage.path"},
         BadCase{R"(<storage provider="postgresql"/>)", "storage.connection"},
-        BadCase{R"(<storage provider="postgresql" connection="env:WS_TEST_SURELY_UNSET_PG"/>)", "WS_TEST_SURELY_UNSET_PG"},
+        BadCase{R"(<storage provider="postgresql" connection="env:WS_TEST_SURELY_UNSET_PG"/>)",
+                "WS_TEST_SURELY_UNSET_PG"},
         BadCase{R"(<mcp metricsEngineUrl="ftp://x"/>)", "mcp.metricsEngineUrl"},
         BadCase{R"(<mcpApiKeys><add name="k" key="0123456789abcdef0" access="admin"/></mcpApiKeys>)", "access"},
         BadCase{R"(<webstreamSettings serverPfxSecret="env:WS_TEST_SURELY_UNSET_VAR"/>)", "WS_TEST_SURELY_UNSET_VAR"},
@@ -192,13 +197,15 @@ TEST(LoadXml, MalformedXmlAndWrongRoot) {
 }
 
 TEST(LoadXml, PostgresqlProviderTakesAConnectionStringOrEnv) {
-  auto c = load_xml_text(R"(<configuration><storage provider="PostgreSQL" connection="postgresql://u:pw@db/ws"/></configuration>)",
-                         "/etc/ws", "a.xml");
+  auto c = load_xml_text(
+      R"(<configuration><storage provider="PostgreSQL" connection="postgresql://u:pw@db/ws"/></configuration>)",
+      "/etc/ws", "a.xml");
   EXPECT_EQ(c.storage.provider, "postgresql");
   EXPECT_EQ(c.storage.connection, "postgresql://u:pw@db/ws");
   ::setenv("WS_TEST_PG_CONN", "host=db dbname=ws password=s3cret", 1);
-  auto e = load_xml_text(R"(<configuration><storage provider="postgres" connection="env:WS_TEST_PG_CONN"/></configuration>)",
-                         "/etc/ws", "a.xml");
+  auto e =
+      load_xml_text(R"(<configuration><storage provider="postgres" connection="env:WS_TEST_PG_CONN"/></configuration>)",
+                    "/etc/ws", "a.xml");
   EXPECT_EQ(e.storage.provider, "postgresql");
   EXPECT_EQ(e.storage.connection, "host=db dbname=ws password=s3cret");
   ::unsetenv("WS_TEST_PG_CONN");

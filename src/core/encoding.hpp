@@ -7,12 +7,12 @@
 namespace webstream {
 
 std::string hex_encode(std::string_view bytes);
-std::string base64_encode(std::string_view bytes);      // RFC 4648 §4, padded
-std::string base64url_encode(std::string_view bytes);   // RFC 4648 §5, no padding
+std::string base64_encode(std::string_view bytes);     // RFC 4648 §4, padded
+std::string base64url_encode(std::string_view bytes);  // RFC 4648 §5, no padding
 // Decoders return nullopt on any character outside the alphabet or a bad length.
 std::optional<std::string> base64_decode(std::string_view text);
 std::optional<std::string> base64url_decode(std::string_view text);
-std::string sha256(std::string_view bytes);             // raw 32 bytes
+std::string sha256(std::string_view bytes);  // raw 32 bytes
 std::string sha256_hex(std::string_view bytes);
 
 }  // namespace webstream

@@ -10,15 +10,13 @@
 namespace webstream {
 
 struct Error {
-  int status = 500;      // HTTP status this error answers with
-  std::string code;      // contract code, e.g. "invalid_request"
-  std::string message;   // human text; never contains a secret
-  int retry_after = 0;   // seconds for a Retry-After header, 0: none
+  int status = 500;     // HTTP status this error answers with
+  std::string code;     // contract code, e.g. "invalid_request"
+  std::string message;  // human text; never contains a secret
+  int retry_after = 0;  // seconds for a Retry-After header, 0: none
 
   static Error invalid(std::string message) { return {400, "invalid_request", std::move(message)}; }
-  static Error not_found(std::string code, std::string message) {
-    return {404, std::move(code), std::move(message)};
-  }
+  static Error not_found(std::string code, std::string message) { return {404, std::move(code), std::move(message)}; }
   static Error internal(std::string message) { return {500, "internal_error", std::move(message)}; }
 };
 
@@ -26,15 +24,27 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
-  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -52,7 +62,10 @@ class [[nodiscard]] Status {
   static Status success() { return {}; }
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const { assert(!ok_); return error_; }
+  const Error& error() const {
+    assert(!ok_);
+    return error_;
+  }
 
  private:
   Error error_;

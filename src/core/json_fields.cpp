@@ -26,8 +26,7 @@ Result<std::string> required_string(const json::object& o, std::string_view name
   return std::move(**v);
 }
 
-Result<std::optional<std::string>> optional_string(const json::object& o, std::string_view name,
-                                                   std::size_t max_len) {
+Result<std::optional<std::string>> optional_string(const json::object& o, std::string_view name, std::size_t max_len) {
   auto it = o.find(name);
   if (it == o.end() || it->value().is_null()) return std::optional<std::string>{};
   if (!it->value().is_string()) return field_error(name, "must be a string");
@@ -36,8 +35,8 @@ Result<std::optional<std::string>> optional_string(const json::object& o, std::s
   return std::optional<std::string>{std::string(s)};
 }
 
-Result<std::optional<std::int64_t>> optional_int(const json::object& o, std::string_view name,
-                                                 std::int64_t min, std::int64_t max) {
+Result<std::optional<std::int64_t>> optional_int(const json::object& o, std::string_view name, std::int64_t min,
+                                                 std::int64_t max) {
   auto it = o.find(name);
   if (it == o.end() || it->value().is_null()) return std::optional<std::int64_t>{};
   const auto& v = it->value();
@@ -61,8 +60,7 @@ Result<std::optional<std::int64_t>> optional_int(const json::object& o, std::str
   return std::optional<std::int64_t>{n};
 }
 
-Result<std::int64_t> required_int(const json::object& o, std::string_view name, std::int64_t min,
-                                  std::int64_t max) {
+Result<std::int64_t> required_int(const json::object& o, std::string_view name, std::int64_t min, std::int64_t max) {
   auto v = optional_int(o, name, min, max);
   if (!v) return v.error();
   if (!v->has_value()) return field_error(name, "is required");
@@ -84,8 +82,8 @@ Result<std::optional<bool>> optional_bool(const json::object& o, std::string_vie
   return std::optional<bool>{it->value().get_bool()};
 }
 
-Result<std::vector<std::string>> string_array(const json::object& o, std::string_view name,
-                                              std::size_t max_items, std::size_t max_len) {
+Result<std::vector<std::string>> string_array(const json::object& o, std::string_view name, std::size_t max_items,
+                                              std::size_t max_len) {
   std::vector<std::string> out;
   auto it = o.find(name);
   if (it == o.end() || it->value().is_null()) return out;

@@ -19,22 +19,20 @@ namespace json = boost::json;
 Result<json::object> parse_object(std::string_view body);
 
 // Required string: present, a string, at most `max_len` bytes.
-Result<std::string> required_string(const json::object& o, std::string_view name,
-                                    std::size_t max_len = 1024);
+Result<std::string> required_string(const json::object& o, std::string_view name, std::size_t max_len = 1024);
 // Optional string: absent or null gives nullopt; present but not a string is an error.
 Result<std::optional<std::string>> optional_string(const json::object& o, std::string_view name,
                                                    std::size_t max_len = 1024);
 // Optional integer within [min, max]; a JSON number with a fraction is an error.
-Result<std::optional<std::int64_t>> optional_int(const json::object& o, std::string_view name,
-                                                 std::int64_t min, std::int64_t max);
-Result<std::int64_t> required_int(const json::object& o, std::string_view name, std::int64_t min,
-                                  std::int64_t max);
+Result<std::optional<std::int64_t>> optional_int(const json::object& o, std::string_view name, std::int64_t min,
+                                                 std::int64_t max);
+Result<std::int64_t> required_int(const json::object& o, std::string_view name, std::int64_t min, std::int64_t max);
 // Optional number (integer or double).
 Result<std::optional<double>> optional_number(const json::object& o, std::string_view name);
 Result<std::optional<bool>> optional_bool(const json::object& o, std::string_view name);
 // Optional array of strings (absent: empty); at most `max_items` items of at most `max_len` bytes.
-Result<std::vector<std::string>> string_array(const json::object& o, std::string_view name,
-                                              std::size_t max_items = 256, std::size_t max_len = 256);
+Result<std::vector<std::string>> string_array(const json::object& o, std::string_view name, std::size_t max_items = 256,
+                                              std::size_t max_len = 256);
 
 // Serialises a JSON value as the response body text.
 inline std::string to_text(const json::value& v) { return json::serialize(v); }

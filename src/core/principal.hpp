@@ -12,11 +12,11 @@ struct Principal {
   std::string user_id;
   std::string username;
   std::string org_id;
-  std::vector<std::string> roles;   // "admin", "org-admin", "user"
-  std::string token_id;             // jti of the token it came from ("" for service principals)
-  std::int64_t expires_at = 0;      // seconds since epoch
-  std::int64_t issued_at = 0;       // the token's iat (seconds): compared with per-user "not valid before"
-  bool service = false;             // the MCP service principal
+  std::vector<std::string> roles;  // "admin", "org-admin", "user"
+  std::string token_id;            // jti of the token it came from ("" for service principals)
+  std::int64_t expires_at = 0;     // seconds since epoch
+  std::int64_t issued_at = 0;      // the token's iat (seconds): compared with per-user "not valid before"
+  bool service = false;            // the MCP service principal
 
   bool has_role(std::string_view role) const {
     for (const auto& r : roles) {

@@ -1,7 +1,7 @@
 #pragma once
 // Timestamps in API answers: ISO-8601 UTC with milliseconds, e.g. 2026-11-26T21:54:49.123Z.
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <string>
 
 #include "core/clock.hpp"

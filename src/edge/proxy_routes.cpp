@@ -56,7 +56,8 @@ Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDep
   }
   if (!has_bearer && token.empty()) return Error{401, "unauthorized", "a Bearer token or ?token= is required"};
   if (!sessions::is_valid_session_id(session_id)) {
-    return Error::invalid("a session id (X-Session-ID or ?sessionId=) of 1-128 characters of A-Z, a-z, 0-9, '_', '-' is required");
+    return Error::invalid(
+        "a session id (X-Session-ID or ?sessionId=) of 1-128 characters of A-Z, a-z, 0-9, '_', '-' is required");
   }
   Caller caller;
   if (!has_bearer && token.rfind("ct.", 0) == 0) {
@@ -139,7 +140,8 @@ Result<proxy::WireRequest> backend_request(const http::RequestContext& ctx, cons
   if (auto s = proxy::append_forward_lines(forward_info(ctx), head); !s) return s.error();
   http::append_field(head, "Host", url.host_header);
   const std::string& body = ctx.req.body();
-  if (!body.empty() || method_has_body(wire.method)) http::append_field(head, "Content-Length", std::to_string(body.size()));
+  if (!body.empty() || method_has_body(wire.method))
+    http::append_field(head, "Content-Length", std::to_string(body.size()));
   head.append("\r\n");
   wire.body = body;
   return wire;
@@ -154,8 +156,8 @@ net::awaitable<http::Response> get_connection(http::RequestContext& ctx, const P
   // Identity fields of a live session never change, so the block signed for this session object is reused
   // without rebuilding the identity.
   const std::function<proxy::Identity()> make_identity = [&session] { return identity_of(session); };
-  auto identity_lines = deps.assertions.identity_headers(caller->session, session.record.id,
-                                                         session.record.backend_id, make_identity);
+  auto identity_lines =
+      deps.assertions.identity_headers(caller->session, session.record.id, session.record.backend_id, make_identity);
   if (!identity_lines) co_return http::error_response(identity_lines.error(), ctx.req);
   auto wire = backend_request(ctx, *url.value(), *identity_lines.value());
   if (!wire) co_return http::error_response(wire.error(), ctx.req);

@@ -1,10 +1,10 @@
 #include "http/connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -26,7 +26,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
-constexpr std::size_t kFirstRead = 4096;             // bytes asked for when a request starts
+constexpr std::size_t kFirstRead = 4096;            // bytes asked for when a request starts
 constexpr std::size_t kMaxKeptScratch = 64 * 1024;  // a larger head buffer is freed after use
 
 // Per-thread caches of the metric series, keyed by the route name's address (route names live as long as
@@ -79,12 +79,14 @@ std::optional<Error> check_header(const Request& req, const config::LimitsConfig
     }
     if (f.name() == bhttp::field::transfer_encoding) {
       ++te_count;
-      if (!iequals(f.value(), "chunked")) return Error::invalid("only a single 'Transfer-Encoding: chunked' is accepted");
+      if (!iequals(f.value(), "chunked"))
+        return Error::invalid("only a single 'Transfer-Encoding: chunked' is accepted");
     }
     if (f.name() == bhttp::field::content_length) has_cl = true;
   }
   if (fields > limits.max_header_fields) {
-    return Error{431, "header_fields_too_large", "more than " + std::to_string(limits.max_header_fields) + " header fields"};
+    return Error{431, "header_fields_too_large",
+                 "more than " + std::to_string(limits.max_header_fields) + " header fields"};
   }
   if (te_count > 1) return Error::invalid("only a single 'Transfer-Encoding: chunked' is accepted");
   if (te_count == 1 && has_cl) return Error::invalid("both Content-Length and Transfer-Encoding");
@@ -234,12 +236,14 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
       // Build the answer first: GCC 12 mis-destroys temporaries created inside a co_await expression.
       std::optional<Error> failure;
       if (dog.fired()) {
-        if (count == 0 || buffer.size() > 0) failure = Error{408, "request_timeout", "request headers not received in time"};
+        if (count == 0 || buffer.size() > 0)
+          failure = Error{408, "request_timeout", "request headers not received in time"};
       } else if (hec == bhttp::error::header_limit || hec == bhttp::error::buffer_overflow) {
         failure = Error{431, "header_fields_too_large",
                         "request line and headers exceed " + std::to_string(limits.max_header_bytes) + " bytes"};
       } else if (hec == bhttp::error::body_limit) {
-        failure = Error{413, "payload_too_large", "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"};
+        failure =
+            Error{413, "payload_too_large", "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"};
       } else if (hec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
                  hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message) {
         failure = Error::invalid("malformed HTTP request");
@@ -255,7 +259,8 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
     // Chunk extensions and trailers count against the header limits (CONTRACT §11a): `head` is what the
     // head used; every chunk's extensions add to it, checked as each chunk-size line is parsed.
     HeadBudget head{hn, static_cast<std::size_t>(std::distance(req.begin(), req.end()))};
-    auto on_chunk_header = [&head, &limits](std::uint64_t, beast::string_view extensions, boost::system::error_code& ec) {
+    auto on_chunk_header = [&head, &limits](std::uint64_t, beast::string_view extensions,
+                                            boost::system::error_code& ec) {
       head.bytes += extensions.size();
       if (head.bytes > limits.max_header_bytes) ec = bhttp::error::header_limit;
     };
@@ -289,7 +294,8 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
                                 std::to_string(limits.max_header_bytes) + " bytes, " +
                                 std::to_string(limits.max_header_fields) + " fields)"};
           } else if (bec == bhttp::error::body_limit) {
-            failure = Error{413, "payload_too_large", "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"};
+            failure = Error{413, "payload_too_large",
+                            "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"};
           } else if (bec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
                      bec != bhttp::error::partial_message) {
             failure = Error::invalid("malformed request body");

@@ -59,8 +59,8 @@ class Router {
   struct Match {
     const Route* route = nullptr;  // null: see status
     std::vector<std::string> params;
-    unsigned status = 404;         // 404 no such path, 405 wrong method
-    std::string allow;             // for 405
+    unsigned status = 404;  // 404 no such path, 405 wrong method
+    std::string allow;      // for 405
   };
   // `dev_mode`: no HTTPS listener, so the HTTP listener serves public routes too.
   Match match(std::string_view method, std::string_view path, ListenerKind listener, bool dev_mode) const;

@@ -68,7 +68,9 @@ class ServerTest : public ::testing::Test {
 };
 
 TEST_F(ServerTest, HealthAndKeepAlive) {
-  auto out = exchange("GET /gateway/health HTTP/1.1\r\nHost: x\r\n\r\nGET /gateway/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto out = exchange(
+      "GET /gateway/health HTTP/1.1\r\nHost: x\r\n\r\nGET /gateway/health HTTP/1.1\r\nHost: x\r\nConnection: "
+      "close\r\n\r\n");
   EXPECT_EQ(out.find("HTTP/1.1 200 OK"), 0u);
   EXPECT_NE(out.find("OK", 20), std::string::npos);
   EXPECT_NE(out.find("HTTP/1.1 200 OK", 10), std::string::npos);  // the second request on the same connection
@@ -82,7 +84,8 @@ TEST_F(ServerTest, UnknownPathIs404WithErrorBody) {
 
 TEST_F(ServerTest, BodyOverLimitIs413) {
   std::string body(70 * 1024, 'a');
-  auto out = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto out =
+      exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_EQ(out.find("HTTP/1.1 413"), 0u) << out.substr(0, 100);
 }
 
@@ -92,9 +95,9 @@ TEST_F(ServerTest, BodyOverLimitIs413) {
 TEST_F(ServerTest, AClientStillWritingItsOversizedBodyReadsThe413) {
   std::string body(4 * 1024 * 1024, 'a');
   boost::system::error_code write_error;
-  auto out = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
-                          "\r\n\r\n" + body,
-                      false, &write_error);
+  auto out =
+      exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
+               false, &write_error);
   EXPECT_FALSE(write_error) << write_error.message();
   EXPECT_EQ(out.find("HTTP/1.1 413"), 0u) << out.substr(0, 100);
 }
@@ -112,17 +115,20 @@ TEST_F(ServerTest, TooManyFieldsIs431) {
 }
 
 TEST_F(ServerTest, ContentLengthWithTransferEncodingIs400) {
-  auto out = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  auto out = exchange(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
   EXPECT_EQ(out.find("HTTP/1.1 400"), 0u) << out.substr(0, 100);
 }
 
 TEST_F(ServerTest, OtherTransferEncodingIs400) {
-  auto out = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  auto out =
+      exchange("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
   EXPECT_EQ(out.find("HTTP/1.1 400"), 0u) << out.substr(0, 100);
 }
 
 TEST_F(ServerTest, ChunkedBodyIsAccepted) {
-  auto out = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  auto out = exchange(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
   EXPECT_EQ(out.find("HTTP/1.1 200"), 0u) << out.substr(0, 100);
   EXPECT_NE(out.find("abc"), std::string::npos);
 }

@@ -1,8 +1,8 @@
 #include "http/socket_deadline.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <gtest/gtest.h>
 
 #include <optional>
 

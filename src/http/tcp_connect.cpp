@@ -10,7 +10,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 net::awaitable<boost::system::error_code> connect_tcp(boost::beast::tcp_stream& stream, const std::string& host,
-                                                          std::uint16_t port, std::chrono::milliseconds timeout) {
+                                                      std::uint16_t port, std::chrono::milliseconds timeout) {
   constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(host, ec);

@@ -21,8 +21,7 @@ std::string_view RequestContext::header(std::string_view name) const {
 }
 
 namespace {
-Response make(unsigned status, std::string body, std::string_view content_type, unsigned version,
-              bool keep_alive) {
+Response make(unsigned status, std::string body, std::string_view content_type, unsigned version, bool keep_alive) {
   Response res{static_cast<bhttp::status>(status), version};
   res.set(bhttp::field::content_type, content_type);
   res.set(bhttp::field::cache_control, "no-store");

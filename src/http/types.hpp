@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/principal.hpp"
 #include "core/error.hpp"
+#include "core/principal.hpp"
 
 namespace webstream::http {
 

@@ -1,11 +1,10 @@
 #include "http/wire.hpp"
 
-#include <boost/beast/core/flat_buffer.hpp>
+#include <gtest/gtest.h>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
-#include <gtest/gtest.h>
-
 
 namespace webstream::http {
 namespace {

@@ -27,10 +27,8 @@ UserRecord user(const std::string& id, std::vector<std::string> roles = {"user"}
 class AuthenticatorTest : public ::testing::Test {
  protected:
   AuthenticatorTest()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        revoked_(store::SqliteTokenStore::open(*db_).value()),
-        ring_(iam::KeyRing::ephemeral()),
-        tokens_(*ring_, clock_, iam::TokenOptions{"webstream", 3600, 60}) {
+      : db_(store::SqliteDb::open(":memory:").value()), revoked_(store::SqliteTokenStore::open(*db_).value()),
+        ring_(iam::KeyRing::ephemeral()), tokens_(*ring_, clock_, iam::TokenOptions{"webstream", 3600, 60}) {
     users_.put(user("u-1"));
     users_.put(user("u-2", {"admin"}));
     auth_ = make();
@@ -161,9 +159,15 @@ TEST_F(AuthenticatorTest, BadTokensAreRefused) {
   expect_401(auth_->authenticate_token(""), "empty");
   expect_401(auth_->authenticate_token("x.y.z"), "garbage");
   expect_401(auth_->authenticate_token(std::string(10000, 'a')), "huge");
-  boost::json::object claims{{"aud", "b-1"}, {"sub", "u-1"}, {"org", "org-1"}, {"name", "u-1-name"},
-                             {"roles", boost::json::array{"user"}}, {"jti", "j"}, {"iat", clock_.now_s()},
-                             {"nbf", clock_.now_s()}, {"exp", clock_.now_s() + 60}};
+  boost::json::object claims{{"aud", "b-1"},
+                             {"sub", "u-1"},
+                             {"org", "org-1"},
+                             {"name", "u-1-name"},
+                             {"roles", boost::json::array{"user"}},
+                             {"jti", "j"},
+                             {"iat", clock_.now_s()},
+                             {"nbf", clock_.now_s()},
+                             {"exp", clock_.now_s() + 60}};
   expect_401(auth_->authenticate_token(tokens_.sign(claims, "webstream-assertion+jwt")), "assertion");
   claims.erase("aud");
   expect_401(auth_->authenticate_token(tokens_.sign(claims, "webstream-assertion+jwt")), "assertion without aud");

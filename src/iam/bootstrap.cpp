@@ -24,8 +24,8 @@ std::string random_password() {
 }
 
 store::AuditRow audit(const Clock& clock, const char* type, const std::string& id) {
-  return store::AuditRow{random_id("aud_"), clock.now_ms(), "bootstrap", "bootstrap", "create", type, id,
-                         kDefaultOrgId};
+  return store::AuditRow{random_id("aud_"), clock.now_ms(), "bootstrap", "bootstrap",
+                         "create",          type,           id,          kDefaultOrgId};
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ namespace webstream::iam {
 inline constexpr const char* kAdminPasswordEnv = "WEBSTREAM_ADMIN_PASSWORD";
 
 struct BootstrapOutcome {
-  bool created = false;            // false: the store was not empty, nothing done
+  bool created = false;             // false: the store was not empty, nothing done
   bool password_generated = false;  // a random password was printed to `err`
 };
 

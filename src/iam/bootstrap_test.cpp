@@ -15,8 +15,7 @@ namespace {
 class BootstrapTest : public ::testing::Test {
  protected:
   BootstrapTest()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        store_(store::SqliteIamStore::open(*db_).value()),
+      : db_(store::SqliteDb::open(":memory:").value()), store_(store::SqliteIamStore::open(*db_).value()),
         passwords_(PasswordParams::fast_for_tests()) {}
 
   int cli(const std::vector<std::string>& args, const std::string& stdin_text = "") {

@@ -16,10 +16,8 @@ namespace json = boost::json;
 class EntitlementsTest : public ::testing::Test {
  protected:
   EntitlementsTest()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        store_(store::SqliteIamStore::open(*db_).value()),
-        seed_(*store_),
-        service_(*store_) {
+      : db_(store::SqliteDb::open(":memory:").value()), store_(store::SqliteIamStore::open(*db_).value()),
+        seed_(*store_), service_(*store_) {
     seed_.org("org_a", 10);
     seed_.org("org_b");
     seed_.user("alice", "org_a");

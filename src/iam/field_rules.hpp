@@ -46,8 +46,7 @@ Result<std::optional<std::string>> read_string(const boost::json::object& body, 
 // Reads the optional array of strings `field`; each item 1..max bytes without control characters;
 // duplicates dropped (first kept).
 Result<std::optional<std::vector<std::string>>> read_string_list(const boost::json::object& body,
-                                                                 std::string_view field,
-                                                                 std::size_t max = kMaxIdBytes);
+                                                                 std::string_view field, std::size_t max = kMaxIdBytes);
 
 // Paging query parameters: limit 1..1000 (default 50), offset >= 0 (default 0). "" means absent.
 struct Paging {

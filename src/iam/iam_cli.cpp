@@ -133,13 +133,15 @@ int create_user(const Options& o, store::IamStore& store, const PasswordHasher& 
 int change_user(const std::string& what, const Options& o, store::IamStore& store, const PasswordHasher& passwords,
                 const Clock& clock, std::istream& in, std::ostream& out, std::ostream& err) {
   if (o.username.empty() || (what == "reset-password" && !o.password_stdin)) {
-    err << "webstream iam user " << what << ": --username" << (what == "reset-password" ? " and --password-stdin are" : " is")
-        << " required\n"
+    err << "webstream iam user " << what << ": --username"
+        << (what == "reset-password" ? " and --password-stdin are" : " is") << " required\n"
         << kUsageText;
     return kUsage;
   }
   auto user = store.find_user_by_username(o.username);
-  if (!user) return fail(err, user.error().status == 404 ? Error{404, "not_found", "no user '" + o.username + "'"} : user.error());
+  if (!user)
+    return fail(err,
+                user.error().status == 404 ? Error{404, "not_found", "no user '" + o.username + "'"} : user.error());
   const char* action = "update";
   if (what == "reset-password") {
     auto password = read_password(in);
@@ -158,7 +160,9 @@ int change_user(const std::string& what, const Options& o, store::IamStore& stor
   }
   user->updated_at = clock.now_ms();
   if (auto s = store.update_user(*user, audit(clock, action, user->id, user->org_id)); !s) return fail(err, s.error());
-  out << (what == "reset-password" ? "password reset for " : what == "disable" ? "disabled " : "enabled ")
+  out << (what == "reset-password" ? "password reset for "
+          : what == "disable"      ? "disabled "
+                                   : "enabled ")
       << user->username << " (" << user->id << ")\n";
   return kOk;
 }

@@ -25,8 +25,7 @@ void wipe(std::string& s) {
 
 std::string KeyRing::thumbprint(std::string_view public_key) {
   // RFC 7638 §3: the required members in lexicographic order, no whitespace.
-  const std::string canonical =
-      "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"" + base64url_encode(public_key) + "\"}";
+  const std::string canonical = "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"" + base64url_encode(public_key) + "\"}";
   return base64url_encode(sha256(canonical));
 }
 

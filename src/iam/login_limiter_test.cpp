@@ -63,7 +63,7 @@ TEST_F(LoginLimiterTest, WindowSlides) {
   // Failures at 0, 60, 120, 180, 240 s; now 300 s: locked until the first is 900 s old.
   EXPECT_EQ(succeed("alice"), 600);
   clock_.advance_s(600);
-  EXPECT_TRUE(fail("alice"));  // one guess freed up; it fails again
+  EXPECT_TRUE(fail("alice"));       // one guess freed up; it fails again
   EXPECT_EQ(succeed("alice"), 60);  // until the 60 s failure leaves the window
 }
 

@@ -12,9 +12,9 @@ constexpr const char* kUserScope = "user";
 constexpr const char* kIpScope = "ip";
 
 metrics::Counter& lockouts(const char* scope) {
-  return metrics::Registry::global().counter("webstream_login_lockouts_total",
-                                             "Login lockouts that began (5 failures per username, 50 per address, in 15 min)",
-                                             {{"scope", scope}});
+  return metrics::Registry::global().counter(
+      "webstream_login_lockouts_total",
+      "Login lockouts that began (5 failures per username, 50 per address, in 15 min)", {{"scope", scope}});
 }
 
 Error invalid_credentials() { return Error{401, "invalid_credentials", "invalid username or password"}; }
@@ -24,20 +24,14 @@ Error invalid_credentials() { return Error{401, "invalid_credentials", "invalid 
 LoginService::LoginService(auth::UserDirectory& users, const PasswordHasher& passwords, const TokenService& tokens,
                            auth::Authenticator& authenticator, LoginLimiter& limiter,
                            store::LoginFailureStore& failures, const Clock& clock)
-    : users_(users),
-      passwords_(passwords),
-      tokens_(tokens),
-      authenticator_(authenticator),
-      limiter_(limiter),
-      failures_(failures),
-      clock_(clock),
+    : users_(users), passwords_(passwords), tokens_(tokens), authenticator_(authenticator), limiter_(limiter),
+      failures_(failures), clock_(clock),
       logins_(metrics::Registry::global().counter("webstream_logins_total", "Successful logins")),
       failed_(metrics::Registry::global().counter("webstream_login_failures_total",
                                                   "Failed logins (answered 401 invalid_credentials)")),
       locked_attempts_(metrics::Registry::global().counter("webstream_login_locked_attempts_total",
                                                            "Login attempts answered 429 locked_out")),
-      user_lockouts_(lockouts(kUserScope)),
-      ip_lockouts_(lockouts(kIpScope)) {}
+      user_lockouts_(lockouts(kUserScope)), ip_lockouts_(lockouts(kIpScope)) {}
 
 Status LoginService::load() {
   const Millis since = clock_.now_ms() - limiter_.limits().window_ms;
@@ -121,8 +115,8 @@ void LoginService::record_failure(const LoginLimiter::Attempt& attempt, const st
     }
   }
   // The typed name is never logged (it may be a password typed into the wrong field); a user's id is.
-  log::warn("login failed", {{"userId", user ? user->id : std::string()},
-                             {"lockedOut", outcome.user_locked || outcome.ip_locked}});
+  log::warn("login failed",
+            {{"userId", user ? user->id : std::string()}, {"lockedOut", outcome.user_locked || outcome.ip_locked}});
 }
 
 }  // namespace webstream::iam

@@ -30,12 +30,12 @@
 #include <string_view>
 
 #include "auth/authenticator.hpp"
+#include "auth/user_directory.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "iam/login_limiter.hpp"
 #include "iam/passwords.hpp"
 #include "iam/token_service.hpp"
-#include "auth/user_directory.hpp"
 #include "store/login_failure_store.hpp"
 
 namespace webstream::metrics {

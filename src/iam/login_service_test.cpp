@@ -21,10 +21,8 @@ const PasswordHasher& fast() {
 class LoginServiceTest : public ::testing::Test {
  protected:
   LoginServiceTest()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        revoked_(store::SqliteTokenStore::open(*db_).value()),
-        failures_(store::SqliteLoginFailureStore::open(*db_).value()),
-        ring_(KeyRing::ephemeral()),
+      : db_(store::SqliteDb::open(":memory:").value()), revoked_(store::SqliteTokenStore::open(*db_).value()),
+        failures_(store::SqliteLoginFailureStore::open(*db_).value()), ring_(KeyRing::ephemeral()),
         tokens_(*ring_, clock_, TokenOptions{"webstream", 3600, 60}) {
     add_user("u-alice", "alice", "alice-password-1");
     add_user("u-bob", "bob", "bob-password-12");
@@ -86,7 +84,10 @@ TEST_F(LoginServiceTest, UnknownUserWrongPasswordAndDisabledUserAnswerAlike) {
   auto wrong = login("alice", "not-her-password");
   users_.change("u-bob", [](auth::UserRecord& u) { u.disabled = true; });
   auto disabled = login("bob", "bob-password-12");
-  users_.change("u-bob", [](auth::UserRecord& u) { u.disabled = false; u.password_hash.clear(); });
+  users_.change("u-bob", [](auth::UserRecord& u) {
+    u.disabled = false;
+    u.password_hash.clear();
+  });
   auto no_password = login("bob", "");
   for (const auto* r : {&unknown, &wrong, &disabled, &no_password}) {
     expect_error(*r, 401, "invalid_credentials", "");

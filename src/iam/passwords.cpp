@@ -32,7 +32,8 @@ Status validate_new_password(std::string_view password, std::string_view field) 
 
 PasswordHasher::PasswordHasher(PasswordParams params) : params_(params) {
   ensure_sodium();
-  if (params_.opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN || params_.memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN) {
+  if (params_.opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
+      params_.memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN) {
     throw std::invalid_argument("argon2id parameters below libsodium's minimum");
   }
   auto dummy = hash(random_token());

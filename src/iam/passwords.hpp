@@ -25,7 +25,7 @@
 namespace webstream::iam {
 
 struct PasswordParams {
-  unsigned long long opslimit = 3;         // argon2id passes (t)
+  unsigned long long opslimit = 3;           // argon2id passes (t)
   std::size_t memlimit = 64u * 1024 * 1024;  // bytes (m)
 
   // The production parameters above.

@@ -10,15 +10,12 @@ Decision can(const core::Principal& who, Action action, const Target& target) {
 
   if (who.has_role("org-admin")) {
     switch (target.type) {
-      case ObjectType::kOrg:
-        return reading ? Decision::kAllow : Decision::kDeny;
+      case ObjectType::kOrg: return reading ? Decision::kAllow : Decision::kDeny;
       case ObjectType::kUser:
         if (target.admin_involved && !reading) return Decision::kDeny;
         return Decision::kAllow;
-      case ObjectType::kAudit:
-        return reading ? Decision::kAllow : Decision::kDeny;
-      default:
-        return Decision::kAllow;
+      case ObjectType::kAudit: return reading ? Decision::kAllow : Decision::kDeny;
+      default: return Decision::kAllow;
     }
   }
 
@@ -26,12 +23,9 @@ Decision can(const core::Principal& who, Action action, const Target& target) {
   if (target.type == ObjectType::kUser && target.self) {
     switch (action) {
       case Action::kRead:
-      case Action::kSetPassword:
-        return Decision::kAllow;
-      case Action::kUpdate:
-        return target.privileged ? Decision::kDeny : Decision::kAllow;
-      default:
-        return Decision::kDeny;
+      case Action::kSetPassword: return Decision::kAllow;
+      case Action::kUpdate: return target.privileged ? Decision::kDeny : Decision::kAllow;
+      default: return Decision::kDeny;
     }
   }
   return Decision::kDeny;

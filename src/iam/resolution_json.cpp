@@ -69,8 +69,8 @@ Result<sessions::Resolution> resolution_from_json(const json::object& o) {
   if (!tags) return tags.error();
   auto caps = texts(w, "requiredCapabilities", "workspace.requiredCapabilities");
   if (!caps) return caps.error();
-  r.workspace = sessions::WorkspaceInfo{std::move(*id), std::move(*org), std::move(*name), std::move(*type),
-                              std::move(*apps), std::move(*tags), std::move(*caps)};
+  r.workspace = sessions::WorkspaceInfo{std::move(*id),   std::move(*org),  std::move(*name), std::move(*type),
+                                        std::move(*apps), std::move(*tags), std::move(*caps)};
 
   const auto* app = o.if_contains("app");
   if (app && app->is_object()) {

@@ -14,10 +14,7 @@ constexpr std::int64_t kPruneIntervalS = 600;
 
 RevocationFeed::RevocationFeed(store::RevocationLogStore& log, const Clock& clock, std::int64_t max_token_lifetime_s,
                                std::int64_t leeway_s, std::size_t page_entries)
-    : log_(log),
-      clock_(clock),
-      max_token_lifetime_s_(max_token_lifetime_s),
-      leeway_s_(leeway_s),
+    : log_(log), clock_(clock), max_token_lifetime_s_(max_token_lifetime_s), leeway_s_(leeway_s),
       page_entries_(page_entries) {}
 
 Status RevocationFeed::record_token(const std::string& jti, std::int64_t expires_at) {

@@ -19,9 +19,7 @@ constexpr std::string_view kAlgorithm = "EdDSA";
 }  // namespace
 
 TokenService::TokenService(const KeyRing& keys, const Clock& clock, TokenOptions options)
-    : keys_(keys),
-      clock_(clock),
-      options_(std::move(options)),
+    : keys_(keys), clock_(clock), options_(std::move(options)),
       leeway_s_(std::clamp<std::int64_t>(options_.leeway_s, 0, kMaxLeewayS)) {}
 
 std::string TokenService::sign_with_header(const json::object& claims, std::string_view typ) const {

@@ -25,9 +25,9 @@
 #include <string_view>
 
 #include "auth/token_verifier.hpp"
+#include "auth/user_directory.hpp"
 #include "core/clock.hpp"
 #include "iam/key_ring.hpp"
-#include "auth/user_directory.hpp"
 
 namespace webstream::iam {
 

@@ -76,9 +76,7 @@ TEST_F(TokenServiceTest, IssuedTokenVerifiesWithEveryClaim) {
   EXPECT_FALSE(p->service);
 }
 
-TEST_F(TokenServiceTest, EveryTokenHasItsOwnJti) {
-  EXPECT_NE(tokens_.issue(alice()).jti, tokens_.issue(alice()).jti);
-}
+TEST_F(TokenServiceTest, EveryTokenHasItsOwnJti) { EXPECT_NE(tokens_.issue(alice()).jti, tokens_.issue(alice()).jti); }
 
 TEST_F(TokenServiceTest, IssueHonoursNotBefore) {
   const auto issued = tokens_.issue(alice(), clock_.now_s() + 1);
@@ -173,8 +171,8 @@ TEST_F(TokenServiceTest, TamperedPayloadIsRefused) {
   const auto second = issued.jwt.find('.', first + 1);
   auto claims = decode_segment(issued.jwt, 1);
   claims["roles"] = json::array{"admin"};
-  const std::string tampered = issued.jwt.substr(0, first + 1) + base64url_encode(json::serialize(claims)) +
-                               issued.jwt.substr(second);
+  const std::string tampered =
+      issued.jwt.substr(0, first + 1) + base64url_encode(json::serialize(claims)) + issued.jwt.substr(second);
   expect_refused(tampered, "roles raised to admin");
   auto header = decode_segment(issued.jwt, 0);
   header["typ"] = "jwt+x";
@@ -201,8 +199,9 @@ TEST_F(TokenServiceTest, TamperedSignatureIsRefused) {
 }
 
 TEST_F(TokenServiceTest, AssertionTypIsNeverAUserToken) {
-  json::object claims{{"aud", "b-1"}, {"sub", "u-alice"}, {"org", "org-1"}, {"sid", "s-1"}, {"ws", "w-1"},
-                      {"app", "a-1"}, {"pol", "x"}, {"iat", clock_.now_s()}, {"exp", clock_.now_s() + 60}};
+  json::object claims{{"aud", "b-1"}, {"sub", "u-alice"},      {"org", "org-1"},
+                      {"sid", "s-1"}, {"ws", "w-1"},           {"app", "a-1"},
+                      {"pol", "x"},   {"iat", clock_.now_s()}, {"exp", clock_.now_s() + 60}};
   const std::string assertion = tokens_.sign(claims, "webstream-assertion+jwt");
   ASSERT_FALSE(assertion.empty());
   EXPECT_EQ(decode_segment(assertion, 0).at("typ"), "webstream-assertion+jwt");
@@ -252,10 +251,9 @@ TEST_F(TokenServiceTest, ClaimsMustBeComplete) {
 
 TEST_F(TokenServiceTest, MalformedTokensAreRefused) {
   const auto issued = tokens_.issue(alice());
-  for (const std::string& bad :
-       {std::string(), std::string("abc"), std::string("a.b"), std::string("a.b.c.d"), std::string(".."),
-        std::string("!!!.###.$$$"), issued.jwt + ".x", "Bearer " + issued.jwt, issued.jwt + "=",
-        std::string(9000, 'a') + "." + "b.c"}) {
+  for (const std::string& bad : {std::string(), std::string("abc"), std::string("a.b"), std::string("a.b.c.d"),
+                                 std::string(".."), std::string("!!!.###.$$$"), issued.jwt + ".x",
+                                 "Bearer " + issued.jwt, issued.jwt + "=", std::string(9000, 'a') + "." + "b.c"}) {
     expect_refused(bad, bad.substr(0, 40).c_str());
   }
   const auto first = issued.jwt.find('.');

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/principal.hpp"
 #include "core/error.hpp"
+#include "core/principal.hpp"
 #include "iam/jwt.hpp"
 
 namespace webstream::iam {

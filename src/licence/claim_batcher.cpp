@@ -24,8 +24,9 @@ net::awaitable<Result<CheckinAnswer>> ClaimBatcher::checkin(std::string guid) {
   auto initiation = [self = shared_from_this(), g = std::move(guid), caller](auto handler) mutable {
     self->enqueue(std::move(g), Handler(std::move(handler)), caller);
   };
-  Result<CheckinAnswer> answer = co_await net::async_initiate<const net::use_awaitable_t<>, void(Result<CheckinAnswer>)>(
-      std::move(initiation), net::use_awaitable);
+  Result<CheckinAnswer> answer =
+      co_await net::async_initiate<const net::use_awaitable_t<>, void(Result<CheckinAnswer>)>(std::move(initiation),
+                                                                                              net::use_awaitable);
   co_return answer;
 }
 
@@ -68,9 +69,8 @@ void ClaimBatcher::drain() {
     std::vector<Result<CheckinAnswer>> answers = seats_.checkin_many(guids);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto ex = batch[i].work;
-      net::post(ex, [h = std::move(batch[i].handler), a = std::move(answers[i]), w = std::move(batch[i].work)]() mutable {
-        std::move(h)(std::move(a));
-      });
+      net::post(ex, [h = std::move(batch[i].handler), a = std::move(answers[i]),
+                     w = std::move(batch[i].work)]() mutable { std::move(h)(std::move(a)); });
     }
   }
 }

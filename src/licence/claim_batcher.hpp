@@ -39,7 +39,8 @@ class ClaimBatcher : public std::enable_shared_from_this<ClaimBatcher> {
   struct Pending {
     std::string guid;
     Handler handler;
-    boost::asio::any_io_executor work;  // the caller's executor, tracked: keeps the caller's executor busy until the answer is posted
+    boost::asio::any_io_executor
+        work;  // the caller's executor, tracked: keeps the caller's executor busy until the answer is posted
   };
 
   ClaimBatcher(SeatRegistry& seats, runtime::BlockingPool& blocking, std::size_t max_batch)
@@ -51,8 +52,8 @@ class ClaimBatcher : public std::enable_shared_from_this<ClaimBatcher> {
   runtime::BlockingPool& blocking_;
   const std::size_t max_batch_;
   mutable std::mutex mutex_;
-  std::vector<Pending> queue_;   // GUARDED_BY(mutex_)
-  bool draining_ = false;        // GUARDED_BY(mutex_): a drain job is posted or running
+  std::vector<Pending> queue_;     // GUARDED_BY(mutex_)
+  bool draining_ = false;          // GUARDED_BY(mutex_): a drain job is posted or running
   std::size_t largest_batch_ = 0;  // GUARDED_BY(mutex_)
 };
 

@@ -19,12 +19,12 @@ constexpr std::size_t kMaxGuidField = 64;
 
 // Check-in and checkout answers by contract code ("ok" for 200).
 metrics::Counter& checkin_counter(const std::string& code) {
-  return metrics::Registry::global().counter("webstream_streamer_checkins_total",
-                                             "Streamer check-ins by result code", {{"code", code}});
+  return metrics::Registry::global().counter("webstream_streamer_checkins_total", "Streamer check-ins by result code",
+                                             {{"code", code}});
 }
 metrics::Counter& checkout_counter(const std::string& code) {
-  return metrics::Registry::global().counter("webstream_streamer_checkouts_total",
-                                             "Streamer checkouts by result code", {{"code", code}});
+  return metrics::Registry::global().counter("webstream_streamer_checkouts_total", "Streamer checkouts by result code",
+                                             {{"code", code}});
 }
 
 Status authorise(const http::RequestContext& ctx, const BackendKeySource& keys) {

@@ -123,7 +123,8 @@ TEST_F(LicenceApiTest, CheckinAnswersExactlyTheContract) {
 }
 
 TEST_F(LicenceApiTest, BadBodiesAnswer400) {
-  for (const char* body : {"", "{", "{\"streamerGuid\":\"nope\"}", "{\"guid\":\"3f2504e0-4f89-41d3-9a0c-0305e82c3301\"}"}) {
+  for (const char* body :
+       {"", "{", "{\"streamerGuid\":\"nope\"}", "{\"guid\":\"3f2504e0-4f89-41d3-9a0c-0305e82c3301\"}"}) {
     Answer a = post("/gateway/license/streamer-checkin", body);
     EXPECT_EQ(a.status, 400u) << body;
     EXPECT_EQ(a.body.at("error").at("code"), "invalid_request");
@@ -132,8 +133,8 @@ TEST_F(LicenceApiTest, BadBodiesAnswer400) {
 }
 
 TEST_F(LicenceApiTest, BackendKeyRequiredWhenConfigured) {
-  backend_keys = std::make_shared<const std::vector<config::NamedKey>>(
-      std::vector<config::NamedKey>{{"eu", "k-eu-0123456789"}});
+  backend_keys =
+      std::make_shared<const std::vector<config::NamedKey>>(std::vector<config::NamedKey>{{"eu", "k-eu-0123456789"}});
   Answer a = post("/gateway/license/streamer-checkin", guid_body(1));
   EXPECT_EQ(a.status, 401u);
   EXPECT_EQ(a.body.at("error").at("code"), "unauthorized");

@@ -128,8 +128,8 @@ int show(int argc, char** argv) {
 }
 
 int issue(int argc, char** argv) {
-  Parsed p = parse_args(argc, argv, 2, {"--key", "--licensee", "--max", "--expires", "--not-before", "--id", "--out"},
-                        {});
+  Parsed p =
+      parse_args(argc, argv, 2, {"--key", "--licensee", "--max", "--expires", "--not-before", "--id", "--out"}, {});
   if (!p.error.empty()) return usage_error(p.error);
   if (!p.positional.empty()) return usage_error("unexpected argument " + p.positional[0]);
   for (const char* required : {"--key", "--licensee", "--max", "--expires"}) {
@@ -171,9 +171,8 @@ int issue(int argc, char** argv) {
       return kNotValid;
     }
     std::fprintf(stderr, "wrote %s: licence %s for %s, %lld streamers, until %s, signed with %s\n",
-                 p.options["--out"].c_str(), l.id.c_str(), l.licensee.c_str(),
-                 static_cast<long long>(l.max_streamers), format_utc_timestamp(l.expires_at).c_str(),
-                 key->key_id.c_str());
+                 p.options["--out"].c_str(), l.id.c_str(), l.licensee.c_str(), static_cast<long long>(l.max_streamers),
+                 format_utc_timestamp(l.expires_at).c_str(), key->key_id.c_str());
   } else {
     std::fwrite(text->data(), 1, text->size(), stdout);
   }

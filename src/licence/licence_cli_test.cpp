@@ -94,8 +94,8 @@ TEST(LicenceCli, ShowAcceptsATestKeyLicenceAndRefusesATamperedOne) {
   const std::string tampered = dir.write("tampered.json", text);
   EXPECT_EQ(run({"show", tampered}), 1);
   const std::string expired = dir.file("expired.json");
-  ASSERT_EQ(run({"issue", "--key", key, "--licensee", "Demo", "--max", "5", "--not-before", "2020-01-01",
-                 "--expires", "2021-01-01", "--out", expired}),
+  ASSERT_EQ(run({"issue", "--key", key, "--licensee", "Demo", "--max", "5", "--not-before", "2020-01-01", "--expires",
+                 "2021-01-01", "--out", expired}),
             0);
   EXPECT_EQ(run({"show", expired}), 1);
 }

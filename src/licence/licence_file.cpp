@@ -157,9 +157,10 @@ LicenceCheck check_licence_text(std::string_view text, const KeyRing& keys, Mill
       key->public_key.size() != crypto_sign_PUBLICKEYBYTES) {
     return invalid(InvalidReason::kTampered, "the licence signature does not verify");
   }
-  const int verified = crypto_sign_verify_detached(
-      reinterpret_cast<const unsigned char*>(signature->data()), reinterpret_cast<const unsigned char*>(payload->data()),
-      payload->size(), reinterpret_cast<const unsigned char*>(key->public_key.data()));
+  const int verified =
+      crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature->data()),
+                                  reinterpret_cast<const unsigned char*>(payload->data()), payload->size(),
+                                  reinterpret_cast<const unsigned char*>(key->public_key.data()));
   if (verified != 0) return invalid(InvalidReason::kTampered, "the licence signature does not verify");
   // Signed by a trusted key from here on.
   auto fields = parse_json(*payload);

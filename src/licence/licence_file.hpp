@@ -40,10 +40,10 @@ struct Licence {
   std::int64_t max_streamers = 0;
   Millis not_before = 0;
   Millis expires_at = kNever;
-  Millis issued_at = 0;         // 0: not stated
-  std::string key_id;           // the key that signed it; "" for the evaluation licence
-  bool development_key = false; // signed with a development key (tests and demos only)
-  bool evaluation = false;      // no licence file was configured (or the configured one does not exist)
+  Millis issued_at = 0;          // 0: not stated
+  std::string key_id;            // the key that signed it; "" for the evaluation licence
+  bool development_key = false;  // signed with a development key (tests and demos only)
+  bool evaluation = false;       // no licence file was configured (or the configured one does not exist)
 };
 
 enum class LicenceState { kValid, kInvalid, kExpired, kNotYetValid };

@@ -78,8 +78,7 @@ TEST_F(LicenceFileTest, EditedReadableCopyIsTampering) {
   EXPECT_EQ(c.state, LicenceState::kInvalid);
   EXPECT_EQ(c.reason, InvalidReason::kTampered);
   // Without the readable copy the signed payload alone is enough.
-  EXPECT_EQ(check_licence_text(without_member(text, "licence"), keys.ring, clock.now_ms()).state,
-            LicenceState::kValid);
+  EXPECT_EQ(check_licence_text(without_member(text, "licence"), keys.ring, clock.now_ms()).state, LicenceState::kValid);
 }
 
 TEST_F(LicenceFileTest, FlippedSignatureBitIsTampering) {
@@ -87,8 +86,8 @@ TEST_F(LicenceFileTest, FlippedSignatureBitIsTampering) {
   json::value doc = json::parse(text);
   auto sig = *base64url_decode(std::string(doc.at("signature").as_string()));
   sig[10] = static_cast<char>(sig[10] ^ 0x01);
-  LicenceCheck c = check_licence_text(with_member(text, "signature", json::value(base64url_encode(sig))), keys.ring,
-                                      clock.now_ms());
+  LicenceCheck c =
+      check_licence_text(with_member(text, "signature", json::value(base64url_encode(sig))), keys.ring, clock.now_ms());
   EXPECT_EQ(c.reason, InvalidReason::kTampered);
   c = check_licence_text(with_member(text, "signature", json::value("not base64url!")), keys.ring, clock.now_ms());
   EXPECT_EQ(c.reason, InvalidReason::kTampered);
@@ -153,7 +152,9 @@ TEST_F(LicenceFileTest, SignedPayloadWithBadFieldsIsUnparseable) {
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
                        reinterpret_cast<const unsigned char*>(keys.key.secret_key.data()));
-  json::object doc{{"format", "webstream-licence-v1"}, {"keyId", "test-1"}, {"payload", base64url_encode(payload)},
+  json::object doc{{"format", "webstream-licence-v1"},
+                   {"keyId", "test-1"},
+                   {"payload", base64url_encode(payload)},
                    {"signature", base64url_encode(sig)}};
   LicenceCheck c = check_licence_text(json::serialize(doc), keys.ring, clock.now_ms());
   EXPECT_EQ(c.reason, InvalidReason::kUnparseable);

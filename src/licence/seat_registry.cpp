@@ -62,18 +62,14 @@ std::optional<std::string> canonical_guid(std::string_view text) {
 }
 
 SeatRegistry::SeatRegistry(store::LicenceStore& store, const Clock& clock, SeatOptions options, const KeyRing& keys)
-    : store_(store),
-      clock_(clock),
-      options_(std::move(options)),
-      keys_(keys),
-      licence_path_(options_.licence_file),
+    : store_(store), clock_(clock), options_(std::move(options)), keys_(keys), licence_path_(options_.licence_file),
       active_gauge_(reg().gauge("webstream_active_streamers", "Streamers holding a licence seat")),
       max_gauge_(reg().gauge("webstream_max_streamers",
                              "Streamer seats the licence allows now (0 while it does not allow streaming)")),
-      store_claims_(reg().counter("webstream_licence_store_transactions_total",
-                                  "Licence store transactions by kind", {{"kind", "claim"}})),
-      store_flushes_(reg().counter("webstream_licence_store_transactions_total",
-                                   "Licence store transactions by kind", {{"kind", "flush"}})),
+      store_claims_(reg().counter("webstream_licence_store_transactions_total", "Licence store transactions by kind",
+                                  {{"kind", "claim"}})),
+      store_flushes_(reg().counter("webstream_licence_store_transactions_total", "Licence store transactions by kind",
+                                   {{"kind", "flush"}})),
       store_rows_flushed_(reg().counter("webstream_licence_seat_refreshes_written_total",
                                         "Seat refreshes written to the store in batches")),
       expired_seats_(reg().counter("webstream_licence_seats_expired_total",
@@ -135,11 +131,11 @@ std::size_t SeatRegistry::seats_in_memory() const {
 std::optional<Error> SeatRegistry::refusal(Millis now) const {
   auto c = licence_.load();
   if (!c->licence) {
-    return Error{403, "license_invalid", "the gateway's licence is not valid (" + std::string(to_string(c->reason)) + ")"};
+    return Error{403, "license_invalid",
+                 "the gateway's licence is not valid (" + std::string(to_string(c->reason)) + ")"};
   }
   switch (time_state(*c->licence, now)) {
-    case LicenceState::kValid:
-      return std::nullopt;
+    case LicenceState::kValid: return std::nullopt;
     case LicenceState::kExpired:
       return Error{403, "license_expired",
                    "the gateway's licence expired at " + format_utc_timestamp(c->licence->expires_at)};
@@ -162,9 +158,7 @@ std::optional<Result<CheckinAnswer>> SeatRegistry::try_checkin_in_memory(const s
   return Result<CheckinAnswer>(CheckinAnswer{active_count(), max_streamers()});
 }
 
-Result<CheckinAnswer> SeatRegistry::checkin(const std::string& guid) {
-  return std::move(checkin_many({guid}).front());
-}
+Result<CheckinAnswer> SeatRegistry::checkin(const std::string& guid) { return std::move(checkin_many({guid}).front()); }
 
 std::vector<Result<CheckinAnswer>> SeatRegistry::checkin_many(const std::vector<std::string>& guids) {
   std::vector<std::optional<Result<CheckinAnswer>>> answers(guids.size());
@@ -286,8 +280,9 @@ void SeatRegistry::publish_gauges(Millis now) {
   const LicenceState before = time_state_.exchange(state);
   if (before == state || !c->licence) return;
   if (state == LicenceState::kExpired) {
-    log::error("licence expired: every streamer check-in answers 403 license_expired",
-               {{"path", c->path}, {"id", c->licence->id}, {"expiresAt", format_utc_timestamp(c->licence->expires_at)}});
+    log::error(
+        "licence expired: every streamer check-in answers 403 license_expired",
+        {{"path", c->path}, {"id", c->licence->id}, {"expiresAt", format_utc_timestamp(c->licence->expires_at)}});
   } else if (state == LicenceState::kValid && before == LicenceState::kNotYetValid) {
     log::info("licence now valid (notBefore reached)", {{"path", c->path}, {"id", c->licence->id}});
   }

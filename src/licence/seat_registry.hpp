@@ -34,9 +34,9 @@
 namespace webstream::licence {
 
 struct SeatOptions {
-  std::string licence_file;              // license.file, absolute; "" = evaluation licence
-  Millis streamer_timeout_ms = 45'000;   // license.streamerTimeout: silence that frees a seat
-  Millis flush_interval_ms = 2'000;      // how often the sweeper writes refreshes and expires seats
+  std::string licence_file;             // license.file, absolute; "" = evaluation licence
+  Millis streamer_timeout_ms = 45'000;  // license.streamerTimeout: silence that frees a seat
+  Millis flush_interval_ms = 2'000;     // how often the sweeper writes refreshes and expires seats
 };
 
 struct CheckinAnswer {
@@ -54,8 +54,8 @@ struct SweepOutcome {
 class SeatRegistry {
  public:
   // Checks the licence file (logging the outcome) and loads the active seats from the store.
-  static Result<std::unique_ptr<SeatRegistry>> open(store::LicenceStore& store, const Clock& clock,
-                                                    SeatOptions options, const KeyRing& keys = KeyRing::built_in());
+  static Result<std::unique_ptr<SeatRegistry>> open(store::LicenceStore& store, const Clock& clock, SeatOptions options,
+                                                    const KeyRing& keys = KeyRing::built_in());
   SeatRegistry(const SeatRegistry&) = delete;
   SeatRegistry& operator=(const SeatRegistry&) = delete;
 

@@ -284,7 +284,7 @@ TEST_F(SeatRegistryTest, SeatExpiredByAnotherGatewayIsRetakenOnFlushWhenThereIsR
   ASSERT_TRUE(a->seats->checkin(guid(0)).ok());  // refreshed in a's memory only
   clock.advance_s(10);
   ASSERT_TRUE(b->seats->expire_silent().ok());  // b sees a stale row (50 s) and deletes it
-  auto sweep = a->seats->expire_silent();        // a writes its refresh: the row is gone, so a retakes it
+  auto sweep = a->seats->expire_silent();       // a writes its refresh: the row is gone, so a retakes it
   ASSERT_TRUE(sweep.ok());
   EXPECT_EQ(sweep->lost, 0);
   EXPECT_EQ(sweep->active, 1);

@@ -24,8 +24,8 @@ void ensure_sodium() {
 bool valid_key_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -68,7 +68,8 @@ Result<SigningKey> parse_signing_key(std::string_view text) {
   if (text_field("algorithm") != "Ed25519") return Error::invalid("the private key's algorithm is not Ed25519");
   SigningKey key;
   key.key_id = text_field("keyId");
-  if (!valid_key_id(key.key_id)) return Error::invalid("the private key's keyId is missing or not 1..64 of [A-Za-z0-9._-]");
+  if (!valid_key_id(key.key_id))
+    return Error::invalid("the private key's keyId is missing or not 1..64 of [A-Za-z0-9._-]");
   auto seed = base64url_decode(text_field("seed"));
   if (!seed || seed->size() != crypto_sign_SEEDBYTES) {
     return Error::invalid("the private key's seed is not 32 bytes of base64url");

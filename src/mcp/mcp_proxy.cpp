@@ -54,7 +54,8 @@ net::awaitable<http::Response> api(http::RequestContext& ctx, const Shared& s) {
   http::Request out = ctx.req;
   // Hop-by-hop, credentials and any client copy of the key name go; the verified key name is added.
   for (auto it = out.begin(); it != out.end();) {
-    if (proxy::is_stripped_request_header(it->name_string()) || boost::beast::iequals(it->name_string(), "X-MCP-Key-Name")) {
+    if (proxy::is_stripped_request_header(it->name_string()) ||
+        boost::beast::iequals(it->name_string(), "X-MCP-Key-Name")) {
       it = out.erase(it);
     } else {
       ++it;
@@ -115,8 +116,10 @@ Status register_mcp_routes(http::Router& router, McpDeps deps) {
   auto engine = proxy::parse_backend_url(deps.metrics_engine_url);
   if (!engine) return Error::invalid("mcp.metricsEngineUrl: " + engine.error().message);
   auto shared = std::make_shared<Shared>(Shared{std::move(deps), std::move(engine.value())});
-  router.add("*", "/mcp/api/*", http::Exposure::kPublic, [shared](http::RequestContext& ctx) { return api(ctx, *shared); });
-  router.add("*", "/mcp/iam/*", http::Exposure::kPublic, [shared](http::RequestContext& ctx) { return iam(ctx, *shared); });
+  router.add("*", "/mcp/api/*", http::Exposure::kPublic,
+             [shared](http::RequestContext& ctx) { return api(ctx, *shared); });
+  router.add("*", "/mcp/iam/*", http::Exposure::kPublic,
+             [shared](http::RequestContext& ctx) { return iam(ctx, *shared); });
   return Status::success();
 }
 

@@ -13,11 +13,33 @@ TEST(PathGuard, PlainPathsPass) {
 }
 
 TEST(PathGuard, TraversalInEveryEncodingIsRefused) {
-  for (const char* bad : {"../secret", "a/../../etc", "./x", "%2e%2e/x", "%2E%2E/x", ".%2e/x", "%252e%252e/x",
-                          "%25252e%25252e/x", "a%2f..%2fb", "..%5cx", "a\\..\\b", "%2e%2e%5c", "x/%00", "%zz",
-                          "%", "..;/admin", ".;/admin", "x/..;jsessionid=1/y", "%2e%2e%3b/admin",
-                          "%c0%ae%c0%ae/admin", "%e0%80%ae/x", "%ed%a0%80", "%ff", "%2525252e%2525252e/admin",
-                          "a%5cb", "a%0d%0aX-Injected:%201", "a%7f"}) {
+  for (const char* bad : {"../secret",
+                          "a/../../etc",
+                          "./x",
+                          "%2e%2e/x",
+                          "%2E%2E/x",
+                          ".%2e/x",
+                          "%252e%252e/x",
+                          "%25252e%25252e/x",
+                          "a%2f..%2fb",
+                          "..%5cx",
+                          "a\\..\\b",
+                          "%2e%2e%5c",
+                          "x/%00",
+                          "%zz",
+                          "%",
+                          "..;/admin",
+                          ".;/admin",
+                          "x/..;jsessionid=1/y",
+                          "%2e%2e%3b/admin",
+                          "%c0%ae%c0%ae/admin",
+                          "%e0%80%ae/x",
+                          "%ed%a0%80",
+                          "%ff",
+                          "%2525252e%2525252e/admin",
+                          "a%5cb",
+                          "a%0d%0aX-Injected:%201",
+                          "a%7f"}) {
     EXPECT_FALSE(check_forwardable_path(bad)) << bad;
   }
 }

@@ -69,7 +69,7 @@ class Registry {
   struct Family {
     Kind kind;
     std::string help;
-    std::map<std::string, std::unique_ptr<Counter>> counters;    // key: rendered label set
+    std::map<std::string, std::unique_ptr<Counter>> counters;  // key: rendered label set
     std::map<std::string, std::unique_ptr<Gauge>> gauges;
     std::map<std::string, std::unique_ptr<Histogram>> histograms;
   };

@@ -24,9 +24,8 @@ constexpr Millis kNow = 1'800'000'000'000;  // 2027-01-15
 class ConfigCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("webstream-config-check-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("webstream-config-check-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -48,8 +47,8 @@ class ConfigCheckTest : public ::testing::Test {
   void make_sqlite(const std::string& path) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES(1);", nullptr,
-                           nullptr, nullptr),
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES(1);", nullptr, nullptr,
+                           nullptr),
               SQLITE_OK);
     sqlite3_close(db);
   }
@@ -94,8 +93,9 @@ TEST_F(ConfigCheckTest, UnknownElementAndRiskyHealthCheckAreWarnings) {
 
 TEST_F(ConfigCheckTest, MissingEnvSecretIsAnErrorWithoutTheValue) {
   ::unsetenv("WEBSTREAM_CONFIG_CHECK_ABSENT");
-  const auto path = config("<webstreamSettings serverPfxCertificateFile=\"gw.pfx\" "
-                           "serverPfxSecret=\"env:WEBSTREAM_CONFIG_CHECK_ABSENT\"/>");
+  const auto path = config(
+      "<webstreamSettings serverPfxCertificateFile=\"gw.pfx\" "
+      "serverPfxSecret=\"env:WEBSTREAM_CONFIG_CHECK_ABSENT\"/>");
   const auto report = check_config(path, CheckMode::kGateway, kNow);
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.errors[0].find("WEBSTREAM_CONFIG_CHECK_ABSENT is not set"), std::string::npos);
@@ -113,8 +113,8 @@ TEST_F(ConfigCheckTest, UnreadablePfxIsAnErrorNamingTheFileNotTheSecret) {
 }
 
 TEST_F(ConfigCheckTest, DisabledGatewayFailsForGatewayModeOnly) {
-  const auto path = write("app.config.xml",
-                          "<configuration><gateway enabled=\"false\"/><storage path=\"s.db\"/></configuration>");
+  const auto path =
+      write("app.config.xml", "<configuration><gateway enabled=\"false\"/><storage path=\"s.db\"/></configuration>");
   EXPECT_TRUE(any_contains(check_config(path, CheckMode::kGateway, kNow).errors, "gateway.enabled is false"));
   EXPECT_TRUE(check_config(path, CheckMode::kAccessManagement, kNow).ok());
 }
@@ -145,8 +145,9 @@ TEST_F(ConfigCheckTest, PostgresqlStoreIsReachedAndItsSchemaVersionRead) {
 }
 
 TEST_F(ConfigCheckTest, UnreachablePostgresqlIsAnErrorNamingTheSettingNotTheSecret) {
-  const auto path = config("", "<storage provider=\"postgresql\" connection=\"host=127.0.0.1 port=1 "
-                               "password=Hunter2-secret connect_timeout=2\"/>");
+  const auto path = config("",
+                           "<storage provider=\"postgresql\" connection=\"host=127.0.0.1 port=1 "
+                           "password=Hunter2-secret connect_timeout=2\"/>");
   const auto report = check_config(path, CheckMode::kGateway, kNow);
   ASSERT_FALSE(report.ok());
   EXPECT_TRUE(any_contains(report.errors, "storage.connection"));

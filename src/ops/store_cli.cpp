@@ -136,7 +136,8 @@ int run_copy(int argc, char** argv) {
     std::fprintf(stderr, "webstream store copy: %s\n", copied.error().message.c_str());
     return 1;
   }
-  for (const auto& [table, rows] : copied->tables) std::printf("copy: %-18s %lld rows\n", table.c_str(), static_cast<long long>(rows));
+  for (const auto& [table, rows] : copied->tables)
+    std::printf("copy: %-18s %lld rows\n", table.c_str(), static_cast<long long>(rows));
   std::printf("copy: %s -> PostgreSQL (storage.connection of %s): %lld rows, one transaction\n", from.c_str(),
               config_path.c_str(), static_cast<long long>(copied->rows));
   return 0;

@@ -1,9 +1,9 @@
 #include "portal/portal_routes.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
 
 #include <optional>
 
@@ -32,8 +32,9 @@ Answer call(std::string_view method, std::string_view path, std::string if_none_
   }
   http::Request req{bhttp::string_to_verb(method), std::string(path), 11};
   if (!if_none_match.empty()) req.set(bhttp::field::if_none_match, if_none_match);
-  http::RequestContext ctx{req, std::string(path), std::string(path), {}, match.params, "127.0.0.1", false,
-                           http::ListenerKind::kPublic, nullptr};
+  http::RequestContext ctx{
+      req,    std::string(path), std::string(path), {}, match.params, "127.0.0.1", false, http::ListenerKind::kPublic,
+      nullptr};
   boost::asio::io_context io;
   boost::asio::co_spawn(io, match.route->handler(ctx), [&](std::exception_ptr e, http::Response res) {
     if (!e) answer.response = std::move(res);
@@ -51,8 +52,8 @@ void expect_security_headers(const http::Response& res) {
 }
 
 TEST(EmbeddedFiles, HoldsThePortalFilesWithTheirBytes) {
-  for (const char* name : {"index.html", "app.js", "admin.js", "admin_iam.js", "api.js", "live.js", "media.js",
-                           "ui.js", "styles.css"}) {
+  for (const char* name :
+       {"index.html", "app.js", "admin.js", "admin_iam.js", "api.js", "live.js", "media.js", "ui.js", "styles.css"}) {
     const EmbeddedFile* file = find_embedded_file(name);
     ASSERT_NE(file, nullptr) << name;
     EXPECT_FALSE(file->content.empty()) << name;

@@ -30,9 +30,8 @@ bool AssertionCache::Token::matches(const Identity& id, std::string_view backend
   const Identity& mine = identity;
   return backend_id == backend && mine.user_id == id.user_id && mine.org_id == id.org_id &&
          mine.workspace_id == id.workspace_id && mine.app_id == id.app_id && mine.policy_json == id.policy_json &&
-         mine.session_id == id.session_id && mine.username == id.username &&
-         mine.workspace_name == id.workspace_name && mine.workspace_type == id.workspace_type &&
-         mine.app_exe == id.app_exe && mine.app_args == id.app_args;
+         mine.session_id == id.session_id && mine.username == id.username && mine.workspace_name == id.workspace_name &&
+         mine.workspace_type == id.workspace_type && mine.app_exe == id.app_exe && mine.app_args == id.app_args;
 }
 
 AssertionCache::AssertionCache(AssertionSigner signer, const Clock& clock, AssertionOptions options)
@@ -95,7 +94,7 @@ Result<std::string> AssertionCache::get(const Identity& identity, std::string_vi
 }
 
 Result<std::shared_ptr<const std::string>> AssertionCache::identity_headers(const Identity& identity,
-                                                                           std::string_view backend_id) {
+                                                                            std::string_view backend_id) {
   auto token = token_for(identity, backend_id);
   if (!token) return token.error();
   return lines_of(token.value(), identity);
@@ -117,7 +116,7 @@ Result<std::shared_ptr<const std::string>> AssertionCache::identity_headers(
 }
 
 Result<std::shared_ptr<const std::string>> AssertionCache::lines_of(const std::shared_ptr<const Token>& t,
-                                                                     const Identity& identity) const {
+                                                                    const Identity& identity) const {
   if (t->header_lines.empty()) {
     // Say which header is wrong (never its value).
     Identity with_assertion = identity;

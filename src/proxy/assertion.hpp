@@ -83,8 +83,8 @@ class AssertionCache {
     std::int64_t exp_s = 0;
     // What the token and its header lines were made from, compared field by field (no allocation on a hit).
     std::string backend_id;
-    Identity identity;         // assertion left empty
-    std::string header_lines;  // identity_header_lines(identity + jwt); "" when they were invalid
+    Identity identity;                 // assertion left empty
+    std::string header_lines;          // identity_header_lines(identity + jwt); "" when they were invalid
     std::weak_ptr<const void> source;  // the live session it was made for, when given (no ABA: weak_ptr)
     bool matches(const Identity& identity, std::string_view backend_id) const;
   };
@@ -93,7 +93,7 @@ class AssertionCache {
                                                  const std::shared_ptr<const void>& source = nullptr);
   std::shared_ptr<const Token> cached(const std::string& session_id) const;
   Result<std::shared_ptr<const std::string>> lines_of(const std::shared_ptr<const Token>& token,
-                                                       const Identity& identity) const;
+                                                      const Identity& identity) const;
   struct Shard {
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::shared_ptr<const Token>> tokens;  // GUARDED_BY(mutex)

@@ -1,7 +1,7 @@
 #include "proxy/assertion.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 
 #include <atomic>
 #include <thread>

@@ -50,9 +50,8 @@ constexpr std::string_view kXAssertion = "X-WebStream-Assertion";
 // Always removed from a client request (exact names; prefixes are handled apart).
 constexpr std::array<std::string_view, 30> kStrippedRequestNames = {
     // identity (kept in step with inject())
-    kXWorkspaceId, kXWorkspaceName, kXWorkspaceType, kXAppId, kXAppExe, kXAppArgs, kXUserId, kXUsername,
-    kXOrgId, kXPolicyJson, kXSessionId, kXForwardedFor, kXForwardedProto, kXForwardedHost, kXRealIp,
-    kXAssertion, "Forwarded",
+    kXWorkspaceId, kXWorkspaceName, kXWorkspaceType, kXAppId, kXAppExe, kXAppArgs, kXUserId, kXUsername, kXOrgId,
+    kXPolicyJson, kXSessionId, kXForwardedFor, kXForwardedProto, kXForwardedHost, kXRealIp, kXAssertion, "Forwarded",
     // hop-by-hop (RFC 9110 §7.6.1 and the usual proxy extras)
     "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
     "Proxy-Authorization", "Proxy-Authenticate",
@@ -63,14 +62,14 @@ constexpr std::array<std::string_view, 2> kStrippedPrefixes = {"x-forwarded-", "
 
 // Hop-by-hop names removed from a backend's answer, with the cookies it may not set.
 constexpr std::array<std::string_view, 11> kStrippedResponseNames = {
-    "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
-    "Proxy-Authorization", "Proxy-Authenticate", "Set-Cookie", "Set-Cookie2"};
+    "Connection", "Keep-Alive",          "Proxy-Connection",   "TE",         "Trailer",    "Transfer-Encoding",
+    "Upgrade",    "Proxy-Authorization", "Proxy-Authenticate", "Set-Cookie", "Set-Cookie2"};
 
 // Fields of the client's own WebSocket handshake that must not be copied to the backend's. Content-Length
 // too: the gateway reads no body before an upgrade, so a client's length would describe bytes the backend
 // never gets as a body (the frames that follow); Transfer-Encoding is hop-by-hop and goes anyway.
 constexpr std::array<std::string_view, 6> kClientHandshakeNames = {
-    "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Accept",
+    "Host",          "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Accept",
     "Content-Length"};
 
 template <std::size_t N>
@@ -167,14 +166,20 @@ bool is_stripped_request_header(std::string_view name) {
 }
 
 Status validate(const Identity& id, const ForwardInfo& fwd) {
-  const std::pair<std::string_view, const std::string*> values[] = {
-      {kXWorkspaceId, &id.workspace_id}, {kXWorkspaceName, &id.workspace_name},
-      {kXWorkspaceType, &id.workspace_type}, {kXAppId, &id.app_id},
-      {kXAppExe, &id.app_exe}, {kXAppArgs, &id.app_args},
-      {kXUserId, &id.user_id}, {kXUsername, &id.username},
-      {kXOrgId, &id.org_id}, {kXSessionId, &id.session_id},
-      {kXAssertion, &id.assertion}, {kXForwardedFor, &fwd.client_ip},
-      {kXForwardedProto, &fwd.proto}, {kXForwardedHost, &fwd.host}};
+  const std::pair<std::string_view, const std::string*> values[] = {{kXWorkspaceId, &id.workspace_id},
+                                                                    {kXWorkspaceName, &id.workspace_name},
+                                                                    {kXWorkspaceType, &id.workspace_type},
+                                                                    {kXAppId, &id.app_id},
+                                                                    {kXAppExe, &id.app_exe},
+                                                                    {kXAppArgs, &id.app_args},
+                                                                    {kXUserId, &id.user_id},
+                                                                    {kXUsername, &id.username},
+                                                                    {kXOrgId, &id.org_id},
+                                                                    {kXSessionId, &id.session_id},
+                                                                    {kXAssertion, &id.assertion},
+                                                                    {kXForwardedFor, &fwd.client_ip},
+                                                                    {kXForwardedProto, &fwd.proto},
+                                                                    {kXForwardedHost, &fwd.host}};
   // policy_json is sent base64-encoded, so any byte is safe in it.
   for (const auto& [name, value] : values) {
     if (!clean_value(*value)) {

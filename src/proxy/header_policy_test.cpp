@@ -1,7 +1,7 @@
 #include "proxy/header_policy.hpp"
 
-#include <boost/beast/core/string.hpp>
 #include <gtest/gtest.h>
+#include <boost/beast/core/string.hpp>
 
 #include <algorithm>
 #include <string>
@@ -24,7 +24,9 @@ Identity alice() {
   id.app_exe = "C:\\Apps\\cad.exe";
   id.app_args = "--fast \"two words\"\t--x";
   id.user_id = "u-alice";
-  id.username = "al\xc3\xaf" "ce";  // UTF-8 is fine
+  id.username =
+      "al\xc3\xaf"
+      "ce";  // UTF-8 is fine
   id.org_id = "org-1";
   id.policy_json = R"({"clipboard":false})";
   id.session_id = "sess_1";
@@ -64,7 +66,9 @@ const std::vector<std::pair<std::string, std::string>> kInjected = {
     {"X-App-Exe", "C:\\Apps\\cad.exe"},
     {"X-App-Args", "--fast \"two words\"\t--x"},
     {"X-User-ID", "u-alice"},
-    {"X-Username", "al\xc3\xaf" "ce"},
+    {"X-Username",
+     "al\xc3\xaf"
+     "ce"},
     {"X-Org-ID", "org-1"},
     {"X-Policy-JSON", base64_encode(R"({"clipboard":false})")},
     {"X-Session-ID", "sess_1"},
@@ -98,8 +102,7 @@ const std::vector<SpoofCase> kSpoofCases = {
      {"Connection"},
      {{"Accept", "*/*"}}},
     {"Connection names a custom header",
-     {{"Connection", "keep-alive"}, {"Connection", " X-Secret-Hop ,\tclose"}, {"X-Secret-Hop", "1"},
-      {"X-Other", "2"}},
+     {{"Connection", "keep-alive"}, {"Connection", " X-Secret-Hop ,\tclose"}, {"X-Secret-Hop", "1"}, {"X-Other", "2"}},
      {"Connection", "X-Secret-Hop"},
      {{"X-Other", "2"}}},
     {"X-Policy-JSON from the client", {{"X-Policy-JSON", base64_encode(R"({"admin":true})")}}, {}, {}},
@@ -108,24 +111,46 @@ const std::vector<SpoofCase> kSpoofCases = {
      {"X-WebStream-Other"},
      {}},
     {"X-Forwarded-* from the client is replaced, never appended",
-     {{"X-Forwarded-For", "10.0.0.1, 10.0.0.2"}, {"X-Forwarded-Proto", "http"}, {"X-Forwarded-Host", "evil"},
-      {"X-Forwarded-Port", "1"}, {"Forwarded", "for=10.0.0.1"}, {"X-Real-IP", "10.0.0.1"}},
+     {{"X-Forwarded-For", "10.0.0.1, 10.0.0.2"},
+      {"X-Forwarded-Proto", "http"},
+      {"X-Forwarded-Host", "evil"},
+      {"X-Forwarded-Port", "1"},
+      {"Forwarded", "for=10.0.0.1"},
+      {"X-Real-IP", "10.0.0.1"}},
      {"X-Forwarded-Port", "Forwarded"},
      {}},
     {"every identity name spoofed at once",
-     {{"X-Workspace-ID", "x"}, {"X-Workspace-Name", "x"}, {"X-Workspace-Type", "x"}, {"X-App-ID", "x"},
-      {"X-App-Exe", "x"}, {"X-App-Args", "x"}, {"X-Username", "x"}, {"X-Org-ID", "x"}, {"X-Session-ID", "x"}},
+     {{"X-Workspace-ID", "x"},
+      {"X-Workspace-Name", "x"},
+      {"X-Workspace-Type", "x"},
+      {"X-App-ID", "x"},
+      {"X-App-Exe", "x"},
+      {"X-App-Args", "x"},
+      {"X-Username", "x"},
+      {"X-Org-ID", "x"},
+      {"X-Session-ID", "x"}},
      {},
      {}},
     {"gateway credentials",
-     {{"Authorization", "Bearer abc"}, {"Cookie", "a=b"}, {"Cookie", "c=d"}, {"X-MCP-Key", "k"},
-      {"X-Backend-Key", "k"}, {"Content-Type", "application/json"}},
+     {{"Authorization", "Bearer abc"},
+      {"Cookie", "a=b"},
+      {"Cookie", "c=d"},
+      {"X-MCP-Key", "k"},
+      {"X-Backend-Key", "k"},
+      {"Content-Type", "application/json"}},
      {"Authorization", "Cookie", "X-MCP-Key", "X-Backend-Key"},
      {{"Content-Type", "application/json"}}},
     {"hop-by-hop",
-     {{"Keep-Alive", "timeout=5"}, {"TE", "trailers"}, {"Trailer", "X-T"}, {"Transfer-Encoding", "chunked"},
-      {"Upgrade", "h2c"}, {"Proxy-Authorization", "Basic x"}, {"Proxy-Authenticate", "Basic"},
-      {"Proxy-Connection", "keep-alive"}, {"Expect", "100-continue"}, {"User-Agent", "test"}},
+     {{"Keep-Alive", "timeout=5"},
+      {"TE", "trailers"},
+      {"Trailer", "X-T"},
+      {"Transfer-Encoding", "chunked"},
+      {"Upgrade", "h2c"},
+      {"Proxy-Authorization", "Basic x"},
+      {"Proxy-Authenticate", "Basic"},
+      {"Proxy-Connection", "keep-alive"},
+      {"Expect", "100-continue"},
+      {"User-Agent", "test"}},
      {"Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authorization", "Proxy-Authenticate",
       "Proxy-Connection", "Expect"},
      {{"User-Agent", "test"}}},
@@ -227,8 +252,8 @@ TEST(HeaderPolicy, NoAssertionHeaderWhenNoneIsGiven) {
 TEST(HeaderPolicy, RejectsIdentityValuesWithControlCharacters) {
   const std::vector<std::pair<std::string, std::string Identity::*>> fields = {
       {"X-Username", &Identity::username}, {"X-App-Args", &Identity::app_args}, {"X-User-ID", &Identity::user_id}};
-  for (const std::string& bad : {std::string("a\r\nX-User-ID: admin"), std::string("a\nb"), std::string("a\0b", 3),
-                                std::string("a\x7f")}) {
+  for (const std::string& bad :
+       {std::string("a\r\nX-User-ID: admin"), std::string("a\nb"), std::string("a\0b", 3), std::string("a\x7f")}) {
     for (const auto& [name, member] : fields) {
       auto id = alice();
       id.*member = bad;

@@ -15,9 +15,9 @@
 #include <memory>
 #include <optional>
 
-#include "observability/metrics.hpp"
-#include "http/wire.hpp"
 #include "http/tcp_connect.hpp"
+#include "http/wire.hpp"
+#include "observability/metrics.hpp"
 #include "proxy/header_policy.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -41,7 +41,8 @@ ForwarderMetrics& forwarder_metrics() {
       metrics::Registry::global().counter("webstream_upstream_connections_total",
                                           "Upstream HTTP connections used: new or from the pool", {{"result", "new"}}),
       metrics::Registry::global().counter("webstream_upstream_connections_total",
-                                          "Upstream HTTP connections used: new or from the pool", {{"result", "reused"}}),
+                                          "Upstream HTTP connections used: new or from the pool",
+                                          {{"result", "reused"}}),
       metrics::Registry::global().counter("webstream_upstream_stale_retries_total",
                                           "Requests retried because a pooled connection was dead")};
   return m;
@@ -70,8 +71,7 @@ Exchange fail(const boost::system::error_code& ec, bool got_answer_bytes) {
   } else if (ec == bhttp::error::header_limit) {
     x.error = bad_response("the session host's answer headers are too large");
   } else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-             ec != bhttp::error::end_of_stream &&
-             ec != bhttp::error::partial_message) {
+             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
     x.error = bad_response("the session host's answer is not valid HTTP");
   } else {
     x.error = unavailable();  // eof, reset, broken pipe, …
@@ -156,11 +156,8 @@ Result<BackendUrl> parse_backend_url(std::string_view text) {
   switch (url.host_type()) {
     case boost::urls::host_type::ipv4:
     case boost::urls::host_type::ipv6:
-    case boost::urls::host_type::name:
-      out.host = url.host_address();
-      break;
-    default:
-      return Error::invalid("backend URL has no usable host");
+    case boost::urls::host_type::name: out.host = url.host_address(); break;
+    default: return Error::invalid("backend URL has no usable host");
   }
   if (out.host.empty()) return Error::invalid("backend URL has no host");
   if (url.has_port()) {
@@ -198,8 +195,7 @@ ForwarderOptions ForwarderOptions::from_limits(const config::LimitsConfig& limit
 HttpForwarder::HttpForwarder(ForwarderOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
-net::awaitable<Result<http::Response>> HttpForwarder::forward(const BackendUrl& backend,
-                                                              http::Request request) const {
+net::awaitable<Result<http::Response>> HttpForwarder::forward(const BackendUrl& backend, http::Request request) const {
   request.version(11);
   request.set(bhttp::field::host, backend.host_header);
   request.prepare_payload();

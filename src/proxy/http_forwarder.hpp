@@ -36,7 +36,7 @@ namespace webstream::proxy {
 
 // A backend base URL, parsed once (when the backend registers), used for every request.
 struct BackendUrl {
-  std::string host;         // name or IP literal (IPv6 without brackets)
+  std::string host;  // name or IP literal (IPv6 without brackets)
   std::uint16_t port = 80;
   std::string base_path;    // encoded path prefix without a trailing '/', "" for the root
   std::string authority;    // "host:port": the pool key
@@ -54,9 +54,9 @@ struct ForwarderOptions {
   std::chrono::milliseconds connect_timeout{3000};    // CONTRACT §11
   std::chrono::milliseconds response_timeout{30000};  // CONTRACT §8: 504 after this
   std::size_t max_response_header = 64 * 1024;
-  std::size_t max_response_body = 8 * 1024 * 1024;     // a /getConnection answer is small; over → 502
-  std::size_t max_idle_per_backend = 32;               // per execution context
-  Millis idle_timeout_ms = 15000;                      // below common backend keep-alive timeouts
+  std::size_t max_response_body = 8 * 1024 * 1024;  // a /getConnection answer is small; over → 502
+  std::size_t max_idle_per_backend = 32;            // per execution context
+  Millis idle_timeout_ms = 15000;                   // below common backend keep-alive timeouts
 
   static ForwarderOptions from_limits(const config::LimitsConfig& limits);
 };

@@ -1,12 +1,12 @@
 #include "proxy/http_forwarder.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
@@ -260,9 +260,8 @@ TEST(HttpForwarder, SilentBackendIs504AfterTheResponseTimeout) {
 
 TEST(HttpForwarder, OversizedBodyIs502AndTheConnectionIsNotReused) {
   net::io_context ioc;
-  HttpBackend backend(ioc, [](const http::Request& req, int) {
-    return ok(std::string(req.target() == "/big" ? 4096 : 10, 'x'));
-  });
+  HttpBackend backend(
+      ioc, [](const http::Request& req, int) { return ok(std::string(req.target() == "/big" ? 4096 : 10, 'x')); });
   auto options = fast_options();
   options.max_response_body = 1024;
   HttpForwarder fwd(options, SystemClock::instance());
@@ -322,8 +321,9 @@ TEST(HttpForwarder, InterimAnswersAreSkippedAndHeadKeepsItsLength) {
     }
     Action a;
     a.kind = Action::kRaw;
-    a.raw = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
-            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    a.raw =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     return a;
   });
   HttpForwarder fwd(fast_options(), SystemClock::instance());

@@ -28,8 +28,8 @@ bool UpstreamPool::unusable(UpstreamConnection& connection) {
   return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, Millis now_ms,
-                                                       Millis idle_timeout_ms, Millis check_after_ms) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, Millis now_ms, Millis idle_timeout_ms,
+                                                       Millis check_after_ms) {
   for (;;) {
     std::unique_ptr<UpstreamConnection> candidate;
     {

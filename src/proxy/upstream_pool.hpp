@@ -11,8 +11,8 @@
 // io_context run by several threads stays correct. The mutex is never held across I/O or a co_await.
 // Connections are handed out exclusively: the taker owns it until it put()s it back.
 #include <boost/asio/execution_context.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 
 #include <memory>
 #include <mutex>
@@ -52,8 +52,7 @@ class UpstreamPool final : public boost::asio::execution_context::service {
   // The pool of the execution context behind `executor` (created on first use).
   template <class Executor>
   static UpstreamPool& of(const Executor& executor) {
-    return boost::asio::use_service<UpstreamPool>(
-        boost::asio::query(executor, boost::asio::execution::context));
+    return boost::asio::use_service<UpstreamPool>(boost::asio::query(executor, boost::asio::execution::context));
   }
 
   // The most recently used live idle connection for `key`, or null. The MSG_PEEK liveness check is made
@@ -62,8 +61,8 @@ class UpstreamPool final : public boost::asio::execution_context::service {
   std::unique_ptr<UpstreamConnection> take(const std::string& key, Millis now_ms, Millis idle_timeout_ms,
                                            Millis check_after_ms = 0);
   // Gives a connection back after a complete response it may be reused after.
-  void put(const std::string& key, std::unique_ptr<UpstreamConnection> connection, Millis now_ms,
-           std::size_t max_idle, Millis idle_timeout_ms);
+  void put(const std::string& key, std::unique_ptr<UpstreamConnection> connection, Millis now_ms, std::size_t max_idle,
+           Millis idle_timeout_ms);
 
   std::size_t idle_count() const;
   std::size_t idle_count(const std::string& key) const;
@@ -76,7 +75,7 @@ class UpstreamPool final : public boost::asio::execution_context::service {
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;  // GUARDED_BY(mutex_)
-  Millis last_sweep_ms_ = 0;                                                               // GUARDED_BY(mutex_)
+  Millis last_sweep_ms_ = 0;                                                                // GUARDED_BY(mutex_)
 };
 
 }  // namespace webstream::proxy

@@ -37,13 +37,13 @@ enum Opcode : std::uint8_t {
 inline constexpr std::uint16_t kCloseNormal = 1000;
 inline constexpr std::uint16_t kCloseGoingAway = 1001;
 inline constexpr std::uint16_t kCloseProtocolError = 1002;
-inline constexpr std::uint16_t kCloseNoStatus = 1005;      // never on the wire: an empty close payload
+inline constexpr std::uint16_t kCloseNoStatus = 1005;  // never on the wire: an empty close payload
 inline constexpr std::uint16_t kCloseInvalidPayload = 1007;
 inline constexpr std::uint16_t kClosePolicy = 1008;
 inline constexpr std::uint16_t kCloseTooBig = 1009;
 inline constexpr std::uint16_t kCloseInternal = 1011;
 
-inline constexpr std::size_t kMaxHeaderBytes = 14;         // 2 + 8 (64-bit length) + 4 (mask key)
+inline constexpr std::size_t kMaxHeaderBytes = 14;  // 2 + 8 (64-bit length) + 4 (mask key)
 inline constexpr std::size_t kMaxControlPayload = 125;
 
 struct Header {
@@ -70,7 +70,7 @@ using ParseResult = std::variant<NeedMore, Header, ProtocolError>;
 
 // What a frame may look like, depending on who sent it.
 struct Rules {
-  bool from_client = true;            // a client's frames must be masked, a server's must not (RFC 6455 §5.1)
+  bool from_client = true;  // a client's frames must be masked, a server's must not (RFC 6455 §5.1)
   std::uint64_t max_frame_payload = UINT64_MAX;  // a longer data frame is 1009 before any payload is read
 };
 
@@ -78,8 +78,8 @@ ParseResult parse_header(std::span<const std::uint8_t> bytes, const Rules& rules
 
 // The message-level rules across the frames of one direction. Starts between messages.
 struct MessageState {
-  bool in_message = false;        // a data frame without fin was seen; continuations follow
-  std::uint8_t opcode = 0;        // the open message's text/binary opcode
+  bool in_message = false;  // a data frame without fin was seen; continuations follow
+  std::uint8_t opcode = 0;  // the open message's text/binary opcode
   std::uint64_t message_bytes = 0;
 
   // Checks `h` (already parsed) against the open message and counts its payload. Control frames may come

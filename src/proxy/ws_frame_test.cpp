@@ -27,8 +27,8 @@ std::uint16_t error_code(const ParseResult& r) {
 }
 
 TEST(WsFrame, ParsesEveryLengthEncodingMaskedAndNot) {
-  for (std::uint64_t length : {0ull, 1ull, 125ull, 126ull, 65535ull, 65536ull, 16ull * 1024 * 1024 + 1,
-                               (1ull << 40) + 3}) {
+  for (std::uint64_t length :
+       {0ull, 1ull, 125ull, 126ull, 65535ull, 65536ull, 16ull * 1024 * 1024 + 1, (1ull << 40) + 3}) {
     for (bool masked : {true, false}) {
       const Bytes b = header(true, kBinary, length, masked);
       const auto r = parse(b, masked);
@@ -82,15 +82,15 @@ TEST(WsFrame, HeaderSplitAtEveryByteBoundary) {
 }
 
 TEST(WsFrame, ProtocolErrorsAre1002) {
-  EXPECT_EQ(error_code(parse({0x82 | 0x40, 0x80, 1, 2, 3, 4})), 1002);  // RSV1 (no extension negotiated)
-  EXPECT_EQ(error_code(parse({0x83, 0x80, 1, 2, 3, 4})), 1002);         // opcode 3 is reserved
-  EXPECT_EQ(error_code(parse({0x8B, 0x80, 1, 2, 3, 4})), 1002);         // opcode 0xB is reserved
-  EXPECT_EQ(error_code(parse({0x82, 0x00})), 1002);                     // client frame unmasked
-  EXPECT_EQ(error_code(parse({0x82, 0x80, 1, 2, 3, 4}, false)), 1002);  // server frame masked
-  EXPECT_EQ(error_code(parse({0x09, 0x80, 1, 2, 3, 4})), 1002);         // fragmented ping
-  EXPECT_EQ(error_code(parse({0x89, 0xFE, 0, 126})), 1002);             // ping with 126 bytes
-  EXPECT_EQ(error_code(parse({0x88, 0x81, 1, 2, 3, 4})), 1002);         // close with one byte
-  EXPECT_EQ(error_code(parse({0x82, 0xFE, 0, 125, 1, 2, 3, 4})), 1002); // 16-bit length under 126
+  EXPECT_EQ(error_code(parse({0x82 | 0x40, 0x80, 1, 2, 3, 4})), 1002);   // RSV1 (no extension negotiated)
+  EXPECT_EQ(error_code(parse({0x83, 0x80, 1, 2, 3, 4})), 1002);          // opcode 3 is reserved
+  EXPECT_EQ(error_code(parse({0x8B, 0x80, 1, 2, 3, 4})), 1002);          // opcode 0xB is reserved
+  EXPECT_EQ(error_code(parse({0x82, 0x00})), 1002);                      // client frame unmasked
+  EXPECT_EQ(error_code(parse({0x82, 0x80, 1, 2, 3, 4}, false)), 1002);   // server frame masked
+  EXPECT_EQ(error_code(parse({0x09, 0x80, 1, 2, 3, 4})), 1002);          // fragmented ping
+  EXPECT_EQ(error_code(parse({0x89, 0xFE, 0, 126})), 1002);              // ping with 126 bytes
+  EXPECT_EQ(error_code(parse({0x88, 0x81, 1, 2, 3, 4})), 1002);          // close with one byte
+  EXPECT_EQ(error_code(parse({0x82, 0xFE, 0, 125, 1, 2, 3, 4})), 1002);  // 16-bit length under 126
   EXPECT_EQ(error_code(parse({0x82, 0xFF, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 1, 2, 3, 4})), 1002);  // 64-bit ≤ 0xFFFF
   EXPECT_EQ(error_code(parse({0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4})), 1002);     // top bit set
   // Errors known from the first two bytes come before the rest arrives.
@@ -126,9 +126,9 @@ TEST(WsFrame, MessageStateFollowsFragmentsAndLimits) {
   EXPECT_EQ(code(s.admit(frame(false, kText, 40), 100)), 0);
   EXPECT_TRUE(s.in_message);
   EXPECT_EQ(s.opcode, kText);
-  EXPECT_EQ(code(s.admit(frame(true, kPing, 4), 100)), 0);             // control frames between fragments
-  EXPECT_EQ(code(s.admit(frame(true, kBinary, 1), 100)), 1002);        // a new message inside one
-  EXPECT_EQ(code(s.admit(frame(false, kContinuation, 60), 100)), 0);   // 100 bytes: exactly the limit
+  EXPECT_EQ(code(s.admit(frame(true, kPing, 4), 100)), 0);            // control frames between fragments
+  EXPECT_EQ(code(s.admit(frame(true, kBinary, 1), 100)), 1002);       // a new message inside one
+  EXPECT_EQ(code(s.admit(frame(false, kContinuation, 60), 100)), 0);  // 100 bytes: exactly the limit
   EXPECT_EQ(s.message_bytes, 100u);
   EXPECT_EQ(code(s.admit(frame(true, kContinuation, 1), 100)), 1009);  // 101
   EXPECT_EQ(s.message_bytes, 100u) << "unchanged after an error";
@@ -171,12 +171,12 @@ TEST(WsFrame, Utf8) {
   EXPECT_TRUE(valid_utf8(""));
   EXPECT_TRUE(valid_utf8("plain ascii"));
   EXPECT_TRUE(valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));  // é € 😀
-  EXPECT_FALSE(valid_utf8("\xC0\xAF"));          // overlong '/'
-  EXPECT_FALSE(valid_utf8("\xE0\x80\xAF"));      // overlong
-  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));      // surrogate
-  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
-  EXPECT_FALSE(valid_utf8("\xE2\x82"));          // truncated
-  EXPECT_FALSE(valid_utf8("\x80"));              // lone continuation
+  EXPECT_FALSE(valid_utf8("\xC0\xAF"));                             // overlong '/'
+  EXPECT_FALSE(valid_utf8("\xE0\x80\xAF"));                         // overlong
+  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));                         // surrogate
+  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));                     // past U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xE2\x82"));                             // truncated
+  EXPECT_FALSE(valid_utf8("\x80"));                                 // lone continuation
 }
 
 TEST(WsFrame, MaskRoundTripsFromAnyOffset) {

@@ -1,8 +1,8 @@
 #include "proxy/ws_handshake.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <gtest/gtest.h>
 
 #include "proxy/testing/ws_fixtures.hpp"
 

@@ -15,9 +15,9 @@
 #include <memory>
 #include <type_traits>
 
+#include "http/tcp_connect.hpp"
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
-#include "http/tcp_connect.hpp"
 #include "proxy/ws_handshake.hpp"
 
 namespace webstream::proxy {
@@ -203,7 +203,6 @@ net::awaitable<bool> establish(Tunnel<Stream>& tunnel, const http::Request& upgr
   co_return true;
 }
 
-
 // ---------------------------------------------------------------------------------------------------------
 // Relaying (step 5): one object per open relay, driven by completion handlers.
 //
@@ -216,8 +215,8 @@ using CloseCode = std::uint16_t;
 
 // One side of the relay. Everything runs on one executor, so plain fields suffice.
 struct Side {
-  bool closing = false;    // a close was started on it, or its stream has ended: never write to it again
-  CloseCode* recorded;     // the outcome's close code for this side
+  bool closing = false;  // a close was started on it, or its stream has ended: never write to it again
+  CloseCode* recorded;   // the outcome's close code for this side
 };
 
 // A direction's read buffer: small while the direction is quiet, `chunk` bytes once a read fills the small
@@ -256,21 +255,37 @@ class LiveRelay : public std::enable_shared_from_this<LiveRelay<Stream>> {
   // fills their holes (made before the handshakes, idle RSS was 1.7 KiB per relay higher, measured).
   LiveRelay(std::unique_ptr<Tunnel<Stream>> tunnel, const RelayOptions& options, RelayHooks hooks, RelayDone done,
             RelayOutcome outcome)
-      : tunnel_(std::move(tunnel)),
-        options_(options),
-        hooks_(std::move(hooks)),
-        done_(std::move(done)),
-        outcome_(std::move(outcome)),
-        metrics_(relay_metrics()),
-        timer_(tunnel_->backend.get_executor()),
-        client_side_{false, &outcome_.client_close},
-        backend_side_{false, &outcome_.backend_close},
-        to_backend_{tunnel_->client_ws, client_side_, tunnel_->backend, backend_side_,
-                    metrics_.bytes_to_backend, metrics_.messages_to_backend, outcome_.bytes_to_backend,
-                    outcome_.messages_to_backend, kGoingAway, kInternal, chunk_of(options), true, {}, {}},
-        to_client_{tunnel_->backend, backend_side_, tunnel_->client_ws, client_side_,
-                   metrics_.bytes_to_client, metrics_.messages_to_client, outcome_.bytes_to_client,
-                   outcome_.messages_to_client, kInternal, kGoingAway, chunk_of(options), true, {}, {}} {}
+      : tunnel_(std::move(tunnel)), options_(options), hooks_(std::move(hooks)), done_(std::move(done)),
+        outcome_(std::move(outcome)), metrics_(relay_metrics()),
+        timer_(tunnel_->backend.get_executor()), client_side_{false, &outcome_.client_close},
+        backend_side_{false, &outcome_.backend_close}, to_backend_{tunnel_->client_ws,
+                                                                   client_side_,
+                                                                   tunnel_->backend,
+                                                                   backend_side_,
+                                                                   metrics_.bytes_to_backend,
+                                                                   metrics_.messages_to_backend,
+                                                                   outcome_.bytes_to_backend,
+                                                                   outcome_.messages_to_backend,
+                                                                   kGoingAway,
+                                                                   kInternal,
+                                                                   chunk_of(options),
+                                                                   true,
+                                                                   {},
+                                                                   {}},
+        to_client_{tunnel_->backend,
+                   backend_side_,
+                   tunnel_->client_ws,
+                   client_side_,
+                   metrics_.bytes_to_client,
+                   metrics_.messages_to_client,
+                   outcome_.bytes_to_client,
+                   outcome_.messages_to_client,
+                   kInternal,
+                   kGoingAway,
+                   chunk_of(options),
+                   true,
+                   {},
+                   {}} {}
 
   LiveRelay(const LiveRelay&) = delete;
   LiveRelay& operator=(const LiveRelay&) = delete;
@@ -300,7 +315,7 @@ class LiveRelay : public std::enable_shared_from_this<LiveRelay<Stream>> {
   }
 
  private:
-  static constexpr CloseCode kGoingAway = static_cast<CloseCode>(websocket::close_code::going_away);   // 1001
+  static constexpr CloseCode kGoingAway = static_cast<CloseCode>(websocket::close_code::going_away);     // 1001
   static constexpr CloseCode kInternal = static_cast<CloseCode>(websocket::close_code::internal_error);  // 1011
 
   static std::size_t chunk_of(const RelayOptions& options) { return std::max<std::size_t>(options.chunk_bytes, 1024); }
@@ -309,10 +324,10 @@ class LiveRelay : public std::enable_shared_from_this<LiveRelay<Stream>> {
 
   template <class From, class To>
   void read(Lane<From, To>& lane) {
-    lane.from.async_read_some(lane.buffer(), [self = this->shared_from_this(), &lane](
-                                                 boost::system::error_code ec, std::size_t n) {
-      self->on_read(lane, ec, n);
-    });
+    lane.from.async_read_some(lane.buffer(),
+                              [self = this->shared_from_this(), &lane](boost::system::error_code ec, std::size_t n) {
+                                self->on_read(lane, ec, n);
+                              });
   }
 
   template <class From, class To>
@@ -337,10 +352,10 @@ class LiveRelay : public std::enable_shared_from_this<LiveRelay<Stream>> {
     if (lane.message_start) lane.to.text(lane.from.got_text());
     const bool fin = lane.from.is_message_done();
     const net::const_buffer data(lane.buffer().data(), n);
-    lane.to.async_write_some(fin, data, [self = this->shared_from_this(), &lane, n, fin](
-                                            boost::system::error_code wec, std::size_t) {
-      self->on_written(lane, wec, n, fin);
-    });
+    lane.to.async_write_some(
+        fin, data, [self = this->shared_from_this(), &lane, n, fin](boost::system::error_code wec, std::size_t) {
+          self->on_written(lane, wec, n, fin);
+        });
   }
 
   template <class From, class To>
@@ -447,8 +462,8 @@ template <class Stream>
 net::awaitable<void> open_relay(std::unique_ptr<Tunnel<Stream>> tunnel, std::unique_ptr<RelayRequest> request,
                                 RelayOptions options, RelayHooks hooks, RelayDone done) {
   RelayOutcome outcome;
-  const bool open = co_await establish(*tunnel, request->upgrade, request->target, request->identity,
-                                       request->forward, options, outcome);
+  const bool open = co_await establish(*tunnel, request->upgrade, request->target, request->identity, request->forward,
+                                       options, outcome);
   request.reset();
   if (!open) {
     if (done) done(std::move(outcome));
@@ -501,28 +516,28 @@ net::awaitable<RelayOutcome> relay(http::ClientStream client, const http::Reques
     // The handler is move-only; RelayDone is a std::function, so it holds the handler through a shared_ptr.
     // Posted, so that this coroutine never resumes inside the relay's own handler.
     auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    start_relay(std::move(client), std::move(request), options, std::move(hooks),
-                [shared, executor](RelayOutcome outcome) {
-                  net::post(executor, [shared, outcome = std::move(outcome)]() mutable { (*shared)(std::move(outcome)); });
-                });
+    start_relay(
+        std::move(client), std::move(request), options, std::move(hooks), [shared, executor](RelayOutcome outcome) {
+          net::post(executor, [shared, outcome = std::move(outcome)]() mutable { (*shared)(std::move(outcome)); });
+        });
   };
   co_return co_await net::async_initiate<decltype(net::use_awaitable), void(RelayOutcome)>(initiate,
-                                                                                          net::use_awaitable);
+                                                                                           net::use_awaitable);
 }
 
 template <class Stream>
 net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request, const BackendTarget& target,
                                    const Identity& identity, const ForwardInfo& forward, const RelayOptions& options,
                                    RelayHooks hooks) {
-  co_return co_await relay(http::ClientStream(std::move(client)), upgrade_request, target, identity, forward,
-                           options, std::move(hooks));
+  co_return co_await relay(http::ClientStream(std::move(client)), upgrade_request, target, identity, forward, options,
+                           std::move(hooks));
 }
 
 template net::awaitable<RelayOutcome> relay<http::PlainStream>(http::PlainStream, const http::Request&,
                                                                const BackendTarget&, const Identity&,
                                                                const ForwardInfo&, const RelayOptions&, RelayHooks);
 template net::awaitable<RelayOutcome> relay<http::TlsStream>(http::TlsStream, const http::Request&,
-                                                             const BackendTarget&, const Identity&,
-                                                             const ForwardInfo&, const RelayOptions&, RelayHooks);
+                                                             const BackendTarget&, const Identity&, const ForwardInfo&,
+                                                             const RelayOptions&, RelayHooks);
 
 }  // namespace webstream::proxy

@@ -56,9 +56,9 @@
 namespace webstream::proxy {
 
 struct BackendTarget {
-  std::string host;             // name or IP literal (IPv6 without brackets)
+  std::string host;  // name or IP literal (IPv6 without brackets)
   std::uint16_t port = 80;
-  std::string path_and_query;   // e.g. "/capture?sessionId=…" (token already removed: remove_query_param)
+  std::string path_and_query;  // e.g. "/capture?sessionId=…" (token already removed: remove_query_param)
 };
 
 struct RelayOptions {
@@ -79,10 +79,10 @@ struct RelayOptions {
 using RelayStop = std::function<void(std::uint16_t close_code)>;
 
 struct RelayHooks {
-  std::function<bool()> still_authorised;       // empty: always authorised
+  std::function<bool()> still_authorised;  // empty: always authorised
   // Both handshakes done, relaying starts.
   std::function<void(RelayStop stop)> on_open;
-  std::function<void()> on_close;               // relaying ended (only called after on_open)
+  std::function<void()> on_close;  // relaying ended (only called after on_open)
 };
 
 // What happened, for the caller's log line (no secrets in it).
@@ -102,7 +102,7 @@ using RelayDone = std::function<void(RelayOutcome)>;
 
 // What the relay needs only until both handshakes are done (then it is freed).
 struct RelayRequest {
-  http::Request upgrade;   // the request read from the browser (no bytes beyond it read)
+  http::Request upgrade;  // the request read from the browser (no bytes beyond it read)
   BackendTarget target;
   Identity identity;
   ForwardInfo forward;
@@ -119,20 +119,20 @@ void start_relay(http::ClientStream&& client, RelayRequest request, const RelayO
 template <class Stream>
 boost::asio::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request,
                                            const BackendTarget& target, const Identity& identity,
-                                           const ForwardInfo& forward, const RelayOptions& options,
-                                           RelayHooks hooks);
+                                           const ForwardInfo& forward, const RelayOptions& options, RelayHooks hooks);
 
 // The same for the router's stream variant (plain or TLS).
 boost::asio::awaitable<RelayOutcome> relay(http::ClientStream client, const http::Request& upgrade_request,
                                            const BackendTarget& target, const Identity& identity,
-                                           const ForwardInfo& forward, const RelayOptions& options,
-                                           RelayHooks hooks);
+                                           const ForwardInfo& forward, const RelayOptions& options, RelayHooks hooks);
 
-extern template boost::asio::awaitable<RelayOutcome> relay<http::PlainStream>(
-    http::PlainStream, const http::Request&, const BackendTarget&, const Identity&, const ForwardInfo&,
-    const RelayOptions&, RelayHooks);
-extern template boost::asio::awaitable<RelayOutcome> relay<http::TlsStream>(
-    http::TlsStream, const http::Request&, const BackendTarget&, const Identity&, const ForwardInfo&,
-    const RelayOptions&, RelayHooks);
+extern template boost::asio::awaitable<RelayOutcome> relay<http::PlainStream>(http::PlainStream, const http::Request&,
+                                                                              const BackendTarget&, const Identity&,
+                                                                              const ForwardInfo&, const RelayOptions&,
+                                                                              RelayHooks);
+extern template boost::asio::awaitable<RelayOutcome> relay<http::TlsStream>(http::TlsStream, const http::Request&,
+                                                                            const BackendTarget&, const Identity&,
+                                                                            const ForwardInfo&, const RelayOptions&,
+                                                                            RelayHooks);
 
 }  // namespace webstream::proxy

@@ -1,7 +1,7 @@
 #include "proxy/ws_relay.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -45,14 +45,20 @@ TEST(WsRelay, TextBinaryFragmentedAndIdentityHeaders) {
     EXPECT_EQ(res[bhttp::field::sec_websocket_protocol], "capture.v2");  // the backend's choice
     EXPECT_EQ(res.count(bhttp::field::sec_websocket_extensions), 0u);    // no permessage-deflate
 
-    { auto r_ = co_await send(ws, "hello", true); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await send(ws, "hello", true);
+      EXPECT_FALSE(r_);
+    }
     auto r = co_await read_message(ws);
     EXPECT_FALSE(r.ec);
     EXPECT_EQ(r.data, "hello");
     EXPECT_TRUE(r.text);
 
     const std::string binary("\x00\x01\xff\xfe binary \x00", 13);
-    { auto r_ = co_await send(ws, binary, false); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await send(ws, binary, false);
+      EXPECT_FALSE(r_);
+    }
     r = co_await read_message(ws);
     EXPECT_EQ(r.data, binary);
     EXPECT_FALSE(r.text);
@@ -67,7 +73,10 @@ TEST(WsRelay, TextBinaryFragmentedAndIdentityHeaders) {
     EXPECT_EQ(r.data, "frag-mented");
     EXPECT_TRUE(r.text);
 
-    { auto r_ = co_await send(ws, "", true); EXPECT_FALSE(r_); }  // an empty message is a message
+    {
+      auto r_ = co_await send(ws, "", true);
+      EXPECT_FALSE(r_);
+    }  // an empty message is a message
     r = co_await read_message(ws);
     EXPECT_FALSE(r.ec);
     EXPECT_EQ(r.data, "");
@@ -115,9 +124,15 @@ TEST(WsRelay, SixteenMiBMessagePassesAndOneByteMoreCloses1009) {
     {
       ClientWs ws(ioc);
       websocket::response_type res;
-      { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
+      {
+        auto r_ = co_await open_client(ws, gateway.port(), res);
+        EXPECT_FALSE(r_);
+      }
       const auto start = SteadyClock::now();
-      { auto r_ = co_await send(ws, big, false); EXPECT_FALSE(r_); }
+      {
+        auto r_ = co_await send(ws, big, false);
+        EXPECT_FALSE(r_);
+      }
       auto r = co_await read_message(ws);
       seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
       EXPECT_FALSE(r.ec) << r.ec.message();
@@ -128,7 +143,10 @@ TEST(WsRelay, SixteenMiBMessagePassesAndOneByteMoreCloses1009) {
     {
       ClientWs ws(ioc);
       websocket::response_type res;
-      { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
+      {
+        auto r_ = co_await open_client(ws, gateway.port(), res);
+        EXPECT_FALSE(r_);
+      }
       const std::string too_big = big + "x";
       ws.binary(true);
       [[maybe_unused]] auto [wec, wn] = co_await ws.async_write(net::buffer(too_big), kNoThrow);
@@ -154,7 +172,10 @@ TEST(WsRelay, CloseCodesPassBothWays) {
     {  // browser → backend
       ClientWs ws(ioc);
       websocket::response_type res;
-      { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
+      {
+        auto r_ = co_await open_client(ws, gateway.port(), res);
+        EXPECT_FALSE(r_);
+      }
       websocket::close_reason bye(4001);
       bye.reason = "browser bye";
       [[maybe_unused]] auto [cec] = co_await ws.async_close(bye, kNoThrow);
@@ -165,8 +186,14 @@ TEST(WsRelay, CloseCodesPassBothWays) {
     {  // backend → browser
       ClientWs ws(ioc);
       websocket::response_type res;
-      { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
-      { auto r_ = co_await send(ws, "close:4002", true); EXPECT_FALSE(r_); }
+      {
+        auto r_ = co_await open_client(ws, gateway.port(), res);
+        EXPECT_FALSE(r_);
+      }
+      {
+        auto r_ = co_await send(ws, "close:4002", true);
+        EXPECT_FALSE(r_);
+      }
       auto r = co_await read_message(ws);
       EXPECT_EQ(r.ec, websocket::error::closed);
       EXPECT_EQ(ws.reason().code, 4002);
@@ -191,8 +218,14 @@ TEST(WsRelay, BackendDropIsClose1011) {
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
     websocket::response_type res;
-    { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
-    { auto r_ = co_await send(ws, "die", true); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await open_client(ws, gateway.port(), res);
+      EXPECT_FALSE(r_);
+    }
+    {
+      auto r_ = co_await send(ws, "die", true);
+      EXPECT_FALSE(r_);
+    }
     auto r = co_await read_message(ws);
     EXPECT_EQ(r.ec, websocket::error::closed);
     EXPECT_EQ(ws.reason().code, 1011);
@@ -211,9 +244,18 @@ TEST(WsRelay, LostAuthorisationIsClose1008OnBothSides) {
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
     websocket::response_type res;
-    { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
-    { auto r_ = co_await send(ws, "still here", true); EXPECT_FALSE(r_); }
-    { auto r_ = co_await read_message(ws); EXPECT_EQ(r_.data, "still here"); }
+    {
+      auto r_ = co_await open_client(ws, gateway.port(), res);
+      EXPECT_FALSE(r_);
+    }
+    {
+      auto r_ = co_await send(ws, "still here", true);
+      EXPECT_FALSE(r_);
+    }
+    {
+      auto r_ = co_await read_message(ws);
+      EXPECT_EQ(r_.data, "still here");
+    }
     gateway.authorised = false;
     const auto start = SteadyClock::now();
     auto r = co_await read_message(ws);
@@ -236,7 +278,10 @@ TEST(WsRelay, StopClosesBothSidesWithTheGivenCode) {
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
     websocket::response_type res;
-    { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await open_client(ws, gateway.port(), res);
+      EXPECT_FALSE(r_);
+    }
     EXPECT_TRUE(gateway.stop.has_value());
     (*gateway.stop)(1001);  // graceful shutdown
     auto r = co_await read_message(ws);
@@ -258,14 +303,20 @@ TEST(WsRelay, PingsAreAnsweredHopByHop) {
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
     websocket::response_type res;
-    { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await open_client(ws, gateway.port(), res);
+      EXPECT_FALSE(r_);
+    }
     ws.control_callback([&](websocket::frame_type kind, beast::string_view payload) {
       if (kind == websocket::frame_type::pong && payload == "p1") ++pongs;
     });
     websocket::ping_data ping("p1");
     [[maybe_unused]] auto [pec] = co_await ws.async_ping(ping, kNoThrow);
     EXPECT_FALSE(pec);
-    { auto r_ = co_await send(ws, "after ping", true); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await send(ws, "after ping", true);
+      EXPECT_FALSE(r_);
+    }
     auto r = co_await read_message(ws);  // the pong arrives before the echo
     EXPECT_EQ(r.data, "after ping");
     websocket::close_reason normal(websocket::close_code::normal);
@@ -284,7 +335,10 @@ TEST(WsRelay, SlowReaderBackPressuresTheWriter) {
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
     websocket::response_type res;
-    { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await open_client(ws, gateway.port(), res);
+      EXPECT_FALSE(r_);
+    }
     const std::string mib = pattern(1024 * 1024);
     auto writer = [&]() -> net::awaitable<void> {
       for (int i = 0; i < kAttempts; ++i) {
@@ -316,7 +370,10 @@ TEST(WsRelay, TlsClientStream) {
     EXPECT_FALSE(tec) << tec.message();
     auto [hec] = co_await ws.async_handshake("localhost", "/capture?sessionId=s1", kNoThrow);
     EXPECT_FALSE(hec) << hec.message();
-    { auto r_ = co_await send(ws, "over tls", true); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await send(ws, "over tls", true);
+      EXPECT_FALSE(r_);
+    }
     auto r = co_await read_message(ws);
     EXPECT_EQ(r.data, "over tls");
     websocket::close_reason bye(4005);
@@ -347,11 +404,20 @@ TEST(WsRelay, MetricsCountBytesMessagesAndOpenRelays) {
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
     websocket::response_type res;
-    { auto r_ = co_await open_client(ws, gateway.port(), res); EXPECT_FALSE(r_); }
+    {
+      auto r_ = co_await open_client(ws, gateway.port(), res);
+      EXPECT_FALSE(r_);
+    }
     open_during = open.value();
     for (int i = 0; i < 10; ++i) {
-      { auto r_ = co_await send(ws, "0123456789", true); EXPECT_FALSE(r_); }
-      { auto r_ = co_await read_message(ws); EXPECT_EQ(r_.data, "0123456789"); }
+      {
+        auto r_ = co_await send(ws, "0123456789", true);
+        EXPECT_FALSE(r_);
+      }
+      {
+        auto r_ = co_await read_message(ws);
+        EXPECT_EQ(r_.data, "0123456789");
+      }
     }
     websocket::close_reason normal(websocket::close_code::normal);
     [[maybe_unused]] auto [cec] = co_await ws.async_close(normal, kNoThrow);
@@ -377,10 +443,16 @@ TEST(WsRelay, Throughput) {
     {
       ClientWs ws(ioc);
       websocket::response_type res;
-      { auto r_ = co_await open_client(ws, to_sink.port(), res); EXPECT_FALSE(r_); }
+      {
+        auto r_ = co_await open_client(ws, to_sink.port(), res);
+        EXPECT_FALSE(r_);
+      }
       const std::string chunk = pattern(64 * 1024);
       const auto start = SteadyClock::now();
-      for (int i = 0; i < kBigMessages; ++i) { auto r_ = co_await send(ws, chunk, false); EXPECT_FALSE(r_); }
+      for (int i = 0; i < kBigMessages; ++i) {
+        auto r_ = co_await send(ws, chunk, false);
+        EXPECT_FALSE(r_);
+      }
       while (sink.sink_messages < static_cast<std::uint64_t>(kBigMessages)) {
         co_await sleep_for(std::chrono::milliseconds(1));
       }
@@ -391,10 +463,16 @@ TEST(WsRelay, Throughput) {
     {
       ClientWs ws(ioc);
       websocket::response_type res;
-      { auto r_ = co_await open_client(ws, to_echo.port(), res); EXPECT_FALSE(r_); }
+      {
+        auto r_ = co_await open_client(ws, to_echo.port(), res);
+        EXPECT_FALSE(r_);
+      }
       const auto start = SteadyClock::now();
       for (int i = 0; i < kRoundTrips; ++i) {
-        { auto r_ = co_await send(ws, "0123456789abcdef0123456789abcdef", false); EXPECT_FALSE(r_); }
+        {
+          auto r_ = co_await send(ws, "0123456789abcdef0123456789abcdef", false);
+          EXPECT_FALSE(r_);
+        }
         auto r = co_await read_message(ws);
         EXPECT_EQ(r.data.size(), 32u);
       }

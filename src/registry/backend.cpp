@@ -14,9 +14,7 @@ bool Backend::status_ready() const {
   return true;
 }
 
-bool Backend::has_tag(std::string_view tag) const {
-  return std::find(tags.begin(), tags.end(), tag) != tags.end();
-}
+bool Backend::has_tag(std::string_view tag) const { return std::find(tags.begin(), tags.end(), tag) != tags.end(); }
 
 bool Backend::has_capability(std::string_view capability) const {
   return std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end();

@@ -81,10 +81,10 @@ class Balancer {
 
   BalancerSettings settings_;
   const Clock& clock_;
-  std::string last_rotated_;                                  // id last picked by RR / LC tie rotation
-  std::unordered_map<std::string, std::int64_t> current_;     // smooth weighted: current weight per id
-  std::unordered_map<std::string, Affinity> affinity_;        // key → backend, with expiry
-  std::size_t purge_at_size_ = 1024;                          // purge expired affinities at this size
+  std::string last_rotated_;                               // id last picked by RR / LC tie rotation
+  std::unordered_map<std::string, std::int64_t> current_;  // smooth weighted: current weight per id
+  std::unordered_map<std::string, Affinity> affinity_;     // key → backend, with expiry
+  std::size_t purge_at_size_ = 1024;                       // purge expired affinities at this size
 };
 
 }  // namespace webstream::registry

@@ -81,9 +81,9 @@ TEST_F(BalancerTest, LeastConnectionsPicksLeastLoad) {
 }
 
 TEST_F(BalancerTest, LeastConnectionsTiesByLowestFillRatioThenRotates) {
-  add("b-1", 4, 2);    // 50 %
-  add("b-2", 20, 2);   // 10 %
-  add("b-3", 10, 2);   // 20 %
+  add("b-1", 4, 2);   // 50 %
+  add("b-2", 20, 2);  // 10 %
+  add("b-3", 10, 2);  // 20 %
   auto balancer = make(config::Strategy::kLeastConnections);
   EXPECT_EQ(pick(balancer), "b-2");
   EXPECT_EQ(pick(balancer), "b-2");  // nothing changed: still the best
@@ -173,8 +173,7 @@ TEST_F(BalancerTest, CandidatesNeedStateFreshHeartbeatReadyAndCapacity) {
   EXPECT_EQ(only([](Backend& b) { b.max_sessions = 0; }), "error:no_backend_available");
   // Heartbeat fresh means newer than 3 × heartbeatInterval (30 s).
   EXPECT_EQ(only([&](Backend& b) { b.last_heartbeat_at = clock_.now_ms() - 29'999; }), "b-1");
-  EXPECT_EQ(only([&](Backend& b) { b.last_heartbeat_at = clock_.now_ms() - 30'000; }),
-            "error:no_backend_available");
+  EXPECT_EQ(only([&](Backend& b) { b.last_heartbeat_at = clock_.now_ms() - 30'000; }), "error:no_backend_available");
 }
 
 TEST_F(BalancerTest, NoCandidateIs503WithRetryAfter) {

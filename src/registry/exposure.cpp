@@ -51,8 +51,9 @@ Status check_server_url_target(const std::string& server_url, bool allow_link_lo
   auto parsed = boost::urls::parse_absolute_uri(server_url);
   if (!parsed) return Status::success();  // normalize_server_url has refused it already
   if (is_link_local_host(parsed->encoded_host())) {
-    return Error::invalid("field 'serverUrl' points at a link-local address (169.254.0.0/16 or fe80::/10, e.g. a cloud "
-                          "metadata service); set gateway.allowLinkLocalBackends=\"true\" to allow it");
+    return Error::invalid(
+        "field 'serverUrl' points at a link-local address (169.254.0.0/16 or fe80::/10, e.g. a cloud "
+        "metadata service); set gateway.allowLinkLocalBackends=\"true\" to allow it");
   }
   return Status::success();
 }

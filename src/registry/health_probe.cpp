@@ -7,12 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 
@@ -37,7 +37,7 @@ struct Target {
   std::string host;       // without IPv6 brackets
   std::string host_port;  // for the Host header
   std::uint16_t port = 80;
-  std::string path;       // encoded request-target
+  std::string path;  // encoded request-target
 };
 
 bool parse_target(const std::string& url, Target& t) {

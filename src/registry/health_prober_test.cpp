@@ -81,8 +81,7 @@ bool eventually(F condition, std::chrono::milliseconds within = 3s) {
 class HealthProberTest : public ::testing::Test {
  protected:
   HealthProberTest()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        store_(store::SqliteRegistryStore::open(*db_).value()),
+      : db_(store::SqliteDb::open(":memory:").value()), store_(store::SqliteRegistryStore::open(*db_).value()),
         registry_(fast_settings(), *store_, SystemClock::instance()) {}
 
   std::string add(const std::string& url, const std::string& behaviour) {

@@ -37,12 +37,12 @@ inline bool is_routable_state(HealthState s) { return s == HealthState::kHealthy
 
 // Probe timing in milliseconds (config::HealthCheckConfig is in seconds; tests use shorter times).
 struct HealthTiming {
-  Millis interval_ms = 10'000;           // period once Healthy
-  Millis unstable_interval_ms = 1'000;   // period while Unknown / Suspect / Unreachable
-  Millis timeout_ms = 8'000;             // a probe slower than this is a failure
-  int failure_threshold = 4;             // consecutive failures → Unreachable
-  int success_threshold = 2;             // consecutive successes → Healthy
-  Millis backoff_after_ms = 60'000;      // Unreachable this long: start backing off
+  Millis interval_ms = 10'000;          // period once Healthy
+  Millis unstable_interval_ms = 1'000;  // period while Unknown / Suspect / Unreachable
+  Millis timeout_ms = 8'000;            // a probe slower than this is a failure
+  int failure_threshold = 4;            // consecutive failures → Unreachable
+  int success_threshold = 2;            // consecutive successes → Healthy
+  Millis backoff_after_ms = 60'000;     // Unreachable this long: start backing off
 
   static HealthTiming from_config(const config::HealthCheckConfig& c);
 };

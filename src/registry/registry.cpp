@@ -32,10 +32,7 @@ Registry::Registry(const config::GatewayConfig& config, store::RegistryStore& st
     : Registry(RegistrySettings::from_config(config), store, clock) {}
 
 Registry::Registry(RegistrySettings settings, store::RegistryStore& store, const Clock& clock)
-    : store_(store),
-      clock_(clock),
-      publisher_(std::make_shared<SnapshotPublisher>()),
-      settings_(settings),
+    : store_(store), clock_(clock), publisher_(std::make_shared<SnapshotPublisher>()), settings_(settings),
       balancer_(settings.balancing, clock) {
   std::lock_guard lock(mutex_);
   publish_locked();
@@ -151,7 +148,9 @@ Result<std::string> Registry::register_backend(const BackendReport& report, cons
     dirty_.erase(id);
   }
   log::info(added ? "backend registered" : "backend registered again",
-            {{"backendId", id}, {"serverUrl", report.server_url}, {"keyName", key_name},
+            {{"backendId", id},
+             {"serverUrl", report.server_url},
+             {"keyName", key_name},
              {"maxSessions", static_cast<long long>(row.max_sessions)}});
   if (added) notify_membership();
   if (auto s = store_.upsert({row}); !s) {
@@ -174,8 +173,8 @@ Result<std::string> Registry::heartbeat(const BackendReport& report, const std::
     dirty_.insert(id);
   }
   if (added) {
-    log::info("backend registered by heartbeat", {{"backendId", id}, {"serverUrl", report.server_url},
-                                                  {"keyName", key_name}});
+    log::info("backend registered by heartbeat",
+              {{"backendId", id}, {"serverUrl", report.server_url}, {"keyName", key_name}});
     notify_membership();
   }
   return id;
@@ -262,9 +261,9 @@ std::optional<Millis> Registry::record_probe(const std::string& backend_id, bool
   probe_counter(ok && !machine.timed_out(started_at, now)).inc();
   if (after.state != before) {
     const bool worse = after.state == HealthState::kUnreachable || after.state == HealthState::kSuspect;
-    log::write(worse ? log::Level::kWarn : log::Level::kInfo, "backend health changed",
-               {{"backendId", backend_id}, {"serverUrl", url}, {"from", to_string(before)},
-                {"to", to_string(after.state)}});
+    log::write(
+        worse ? log::Level::kWarn : log::Level::kInfo, "backend health changed",
+        {{"backendId", backend_id}, {"serverUrl", url}, {"from", to_string(before)}, {"to", to_string(after.state)}});
   }
   return delay;
 }

@@ -160,13 +160,13 @@ class Registry {
 
   std::mutex store_mutex_;  // taken before mutex_ by every store write
   mutable std::mutex mutex_;
-  RegistrySettings settings_;                       // GUARDED_BY(mutex_)
-  Balancer balancer_;                               // GUARDED_BY(mutex_)
-  std::map<std::string, Entry> entries_;            // GUARDED_BY(mutex_) by id, ordered
+  RegistrySettings settings_;                               // GUARDED_BY(mutex_)
+  Balancer balancer_;                                       // GUARDED_BY(mutex_)
+  std::map<std::string, Entry> entries_;                    // GUARDED_BY(mutex_) by id, ordered
   std::unordered_map<std::string, std::string> id_by_url_;  // GUARDED_BY(mutex_)
-  std::set<std::string> dirty_;                     // GUARDED_BY(mutex_) ids to upsert at flush
-  std::set<std::string> pending_removals_;          // GUARDED_BY(mutex_) ids whose delete failed
-  std::uint64_t version_ = 0;                       // GUARDED_BY(mutex_)
+  std::set<std::string> dirty_;                             // GUARDED_BY(mutex_) ids to upsert at flush
+  std::set<std::string> pending_removals_;                  // GUARDED_BY(mutex_) ids whose delete failed
+  std::uint64_t version_ = 0;                               // GUARDED_BY(mutex_)
 
   std::mutex listeners_mutex_;
   std::vector<std::function<void(const std::string&)>> unregistered_listeners_;

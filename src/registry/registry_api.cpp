@@ -13,8 +13,8 @@ namespace jf = json_fields;
 
 namespace {
 
-constexpr std::size_t kMaxTextBytes = 256;          // instanceType, ec2InstanceId, version, status
-constexpr std::size_t kMaxListItems = 256;          // tags[], capabilities[]
+constexpr std::size_t kMaxTextBytes = 256;  // instanceType, ec2InstanceId, version, status
+constexpr std::size_t kMaxListItems = 256;  // tags[], capabilities[]
 constexpr std::size_t kMaxListItemBytes = 256;
 constexpr std::int64_t kMaxActiveSessions = 10'000'000;
 
@@ -32,8 +32,7 @@ Result<std::string> server_url(const jf::json::object& o) {
   return normalize_server_url(*raw);
 }
 
-Status optional_list(const jf::json::object& o, std::string_view name,
-                     std::optional<std::vector<std::string>>& out) {
+Status optional_list(const jf::json::object& o, std::string_view name, std::optional<std::vector<std::string>>& out) {
   if (auto it = o.find(name); it == o.end() || it->value().is_null()) return Status::success();
   auto list = jf::string_array(o, name, kMaxListItems, kMaxListItemBytes);
   if (!list) return list.error();
@@ -102,11 +101,12 @@ Result<std::string> parse_unregister_body(std::string_view body) {
   return server_url(*o);
 }
 
-void register_routes(http::Router& router, Registry& registry, runtime::BlockingPool& blocking,
-                     KeySource backend_keys, RegistryApiOptions options) {
+void register_routes(http::Router& router, Registry& registry, runtime::BlockingPool& blocking, KeySource backend_keys,
+                     RegistryApiOptions options) {
   const bool allow_link_local = options.allow_link_local;
   router.add("POST", "/gateway/register", http::Exposure::kInternal,
-             [&registry, &blocking, backend_keys, allow_link_local](http::RequestContext& ctx) -> net::awaitable<http::Response> {
+             [&registry, &blocking, backend_keys,
+              allow_link_local](http::RequestContext& ctx) -> net::awaitable<http::Response> {
                auto key = caller_key(ctx, backend_keys);
                if (!key) co_return http::error_response(key.error(), ctx.req);
                auto report = parse_register_body(ctx.req.body());

@@ -24,8 +24,8 @@ struct RegistryApiOptions {
 };
 
 // register and heartbeat refuse a serverUrl on a link-local address (400 naming serverUrl) unless allowed.
-void register_routes(http::Router& router, Registry& registry, runtime::BlockingPool& blocking,
-                     KeySource backend_keys, RegistryApiOptions options = {});
+void register_routes(http::Router& router, Registry& registry, runtime::BlockingPool& blocking, KeySource backend_keys,
+                     RegistryApiOptions options = {});
 
 // Body parsing (exposed for tests): each names the offending field in its 400.
 Result<BackendReport> parse_register_body(std::string_view body);

@@ -18,8 +18,7 @@ namespace json = boost::json;
 class RegistryApiTest : public ::testing::Test {
  protected:
   RegistryApiTest()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        store_(store::SqliteRegistryStore::open(*db_).value()),
+      : db_(store::SqliteDb::open(":memory:").value()), store_(store::SqliteRegistryStore::open(*db_).value()),
         registry_(RegistrySettings{}, *store_, clock_) {
     keys_ = std::make_shared<const std::vector<config::NamedKey>>();
     register_routes(router_, registry_, blocking_, [this] { return std::atomic_load(&keys_); });
@@ -60,9 +59,7 @@ class RegistryApiTest : public ::testing::Test {
     if (!a.body.is_object() || !a.body.as_object().contains("error")) return "";
     return std::string(a.body.at("error").at("code").as_string());
   }
-  static std::string message(const Answer& a) {
-    return std::string(a.body.at("error").at("message").as_string());
-  }
+  static std::string message(const Answer& a) { return std::string(a.body.at("error").at("message").as_string()); }
 
   testing::FakeClock clock_;
   std::unique_ptr<store::SqliteDb> db_;
@@ -109,10 +106,10 @@ TEST_F(RegistryApiTest, RegisterAnswersAsTheContractSays) {
 TEST_F(RegistryApiTest, HeartbeatAndUnregisterAnswerSuccess) {
   auto reg = post("/gateway/register", R"({"serverUrl":"http://h:1","maxSessions":5})");
   const std::string id(reg.body.at("backendId").as_string());
-  auto hb = post("/gateway/heartbeat",
-                 R"({"serverUrl":"http://h:1","status":"Draining","activeSessions":3,"maxSessions":5,)"
-                 R"("instanceType":"t","tags":["a"],"cpuUsage":12.5,"memoryUsage":40,)"
-                 R"("timestamp":"2026-01-01T00:00:00Z"})");
+  auto hb =
+      post("/gateway/heartbeat", R"({"serverUrl":"http://h:1","status":"Draining","activeSessions":3,"maxSessions":5,)"
+                                 R"("instanceType":"t","tags":["a"],"cpuUsage":12.5,"memoryUsage":40,)"
+                                 R"("timestamp":"2026-01-01T00:00:00Z"})");
   ASSERT_EQ(hb.status, 200u);
   EXPECT_EQ(json::serialize(hb.body), R"({"success":true})");
   EXPECT_EQ(registry_.find(id)->status, "Draining");
@@ -203,8 +200,7 @@ TEST_F(RegistryApiTest, KeysAreRequiredWhenConfigured) {
   EXPECT_EQ(registry_.find(id)->owner_key, "hosts-eu");
 
   // Another key: 403, nothing changes.
-  auto hb = post("/gateway/heartbeat", R"({"serverUrl":"http://h:1","status":"Maintenance"})",
-                 "secret-us-0123456789");
+  auto hb = post("/gateway/heartbeat", R"({"serverUrl":"http://h:1","status":"Maintenance"})", "secret-us-0123456789");
   EXPECT_EQ(hb.status, 403u);
   EXPECT_EQ(code(hb), "forbidden");
   EXPECT_EQ(registry_.find(id)->status, "Ready");

@@ -15,9 +15,9 @@ TEST(ServerUrl, NormalisesSchemeHostAndTrailingSlash) {
 }
 
 TEST(ServerUrl, RefusesWhatIsNotAnAbsoluteHttpUrl) {
-  for (const char* bad : {"", "h:8080", "10.0.0.1:8080", "/path", "ftp://h/", "ws://h/", "http://", "http:///x",
-                          "http://user:pw@h/", "http://h/?q=1", "http://h/#f", "http://h:0/", "http://h:99999/",
-                          "http://h:/", "http://h h/"}) {
+  for (const char* bad :
+       {"", "h:8080", "10.0.0.1:8080", "/path", "ftp://h/", "ws://h/", "http://", "http:///x", "http://user:pw@h/",
+        "http://h/?q=1", "http://h/#f", "http://h:0/", "http://h:99999/", "http://h:/", "http://h h/"}) {
     auto r = normalize_server_url(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().status, 400) << bad;

@@ -22,8 +22,8 @@ namespace webstream::registry {
 using BackendPtr = std::shared_ptr<const Backend>;
 
 struct Snapshot {
-  std::uint64_t version = 0;           // increases with every publish
-  std::vector<BackendPtr> backends;    // ordered by id
+  std::uint64_t version = 0;                 // increases with every publish
+  std::vector<BackendPtr> backends;          // ordered by id
   Millis heartbeat_stale_after_ms = 30'000;  // 3 × heartbeatInterval: older heartbeats are not routable
 
   // The backend with this id, or null. O(log n).

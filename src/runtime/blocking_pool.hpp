@@ -26,7 +26,10 @@ class BlockingPool {
     if constexpr (std::is_void_v<R>) {
       // The closure is a named local, never a temporary inside the co_await: GCC 12 destroys such
       // temporaries twice (docs/dev/HELPERS.md), which frees fn's captures twice.
-      auto task = [fn = std::move(fn)]() mutable -> boost::asio::awaitable<void> { fn(); co_return; };
+      auto task = [fn = std::move(fn)]() mutable -> boost::asio::awaitable<void> {
+        fn();
+        co_return;
+      };
       co_await boost::asio::co_spawn(pool_.get_executor(), std::move(task), boost::asio::use_awaitable);
     } else {
       // co_spawn needs a default-constructible result; Result<T> is not, so carry it in an optional.

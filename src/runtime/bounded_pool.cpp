@@ -11,8 +11,7 @@ namespace webstream::runtime {
 BoundedPool::BoundedPool(BoundedPoolOptions options)
     : options_{std::max<std::size_t>(1, options.threads), std::max<std::size_t>(1, options.max_in_flight),
                std::clamp(options.nice, 0, 19)},
-      context_(1),
-      guard_(context_.get_executor()) {
+      context_(1), guard_(context_.get_executor()) {
   for (std::size_t i = 0; i < options_.threads; ++i) {
     threads_.emplace_back([this] {
       if (options_.nice > 0) {

@@ -134,7 +134,7 @@ TEST(BoundedPool, ThreadsRunAtTheAddedNiceness) {
   io.run();
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(*seen, std::min(base + 5, 19));  // the kernel caps niceness at 19
-  EXPECT_EQ(thread_nice(), base);  // the caller's thread is untouched
+  EXPECT_EQ(thread_nice(), base);            // the caller's thread is untouched
 }
 
 }  // namespace

@@ -32,8 +32,8 @@ struct WorkspaceInfo {
 
 struct Resolution {
   WorkspaceInfo workspace;
-  std::optional<AppInfo> app;          // the launched app (none for a desktop without appId)
-  boost::json::object policy;          // effective policy document (always has maxConcurrentSessions)
+  std::optional<AppInfo> app;  // the launched app (none for a desktop without appId)
+  boost::json::object policy;  // effective policy document (always has maxConcurrentSessions)
   std::optional<std::int64_t> org_max_concurrent_sessions;  // the org's own limit, if set
 };
 

@@ -163,8 +163,10 @@ Result<json::object> SessionService::select(const core::Principal& who, const st
       std::unique_lock lock(mutex_);
       live_[session_id] = live;
     }
-    log::info("session reserved", {{"sessionId", session_id}, {"userId", who.user_id},
-                                   {"workspaceId", record.workspace_id}, {"backendId", live->record.backend_id}});
+    log::info("session reserved", {{"sessionId", session_id},
+                                   {"userId", who.user_id},
+                                   {"workspaceId", record.workspace_id},
+                                   {"backendId", live->record.backend_id}});
     return answer(*live);
   }
   Error none{503, "no_backend_available", "no session host has capacity; try again shortly"};
@@ -338,7 +340,8 @@ void SessionService::end_for_backend(const std::string& backend_id) {
     return;
   }
   for (const auto& id : ended.value()) forget(id);
-  if (!ended->empty()) log::info("sessions ended: backend unregistered", {{"backendId", backend_id}, {"count", ended->size()}});
+  if (!ended->empty())
+    log::info("sessions ended: backend unregistered", {{"backendId", backend_id}, {"count", ended->size()}});
 }
 
 std::size_t SessionService::live_count() const {

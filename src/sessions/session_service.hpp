@@ -17,12 +17,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/principal.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
-#include "sessions/entitlement_resolver.hpp"
+#include "core/principal.hpp"
 #include "sessions/backend_routing.hpp"
+#include "sessions/entitlement_resolver.hpp"
 #include "store/session_store.hpp"
 
 namespace webstream::sessions {

@@ -14,7 +14,7 @@ namespace {
 class FakeResolver : public EntitlementResolver {
  public:
   Result<Resolution> resolve(const std::string& user_id, const std::string& workspace_id,
-                                  const std::optional<std::string>& app_id) override {
+                             const std::optional<std::string>& app_id) override {
     if (workspace_id != "ws-1" || user_id == "u-stranger" || unentitled.count(user_id)) {
       return Error{403, "not_entitled", "no"};
     }
@@ -77,7 +77,9 @@ class SessionServiceTest : public ::testing::Test {
     service_ = std::make_unique<SessionService>(config_, *store_, resolver_, routing_, clock_);
     ASSERT_TRUE(service_->load());
   }
-  SelectRequest launch() { return SelectRequest{"ws-1", std::nullopt, std::string("app-1"), std::nullopt, std::nullopt}; }
+  SelectRequest launch() {
+    return SelectRequest{"ws-1", std::nullopt, std::string("app-1"), std::nullopt, std::nullopt};
+  }
 
   testing::FakeClock clock_;
   config::SessionsConfig config_;

@@ -19,7 +19,8 @@ bool is_valid_session_id(std::string_view id) {
 namespace {
 
 // Authenticates and reads X-Session-ID; the error to answer with otherwise.
-Result<std::pair<core::Principal, std::string>> caller(const http::RequestContext& ctx, const Authenticate& authenticate) {
+Result<std::pair<core::Principal, std::string>> caller(const http::RequestContext& ctx,
+                                                       const Authenticate& authenticate) {
   auto who = authenticate(ctx);
   if (!who) return who.error();
   const std::string session_id(ctx.header("X-Session-ID"));
@@ -66,7 +67,9 @@ void register_session_routes(http::Router& router, SessionService& service, runt
                auto session_id = who->second;
                auto body = request.value();
                // Named before the co_await: GCC 12 destroys temporaries inside a co_await twice.
-               auto work = [&service, principal, session_id, body] { return service.select(principal, session_id, body); };
+               auto work = [&service, principal, session_id, body] {
+                 return service.select(principal, session_id, body);
+               };
                auto result = co_await blocking.run(std::move(work));
                if (!result) co_return http::error_response(result.error(), ctx.req);
                co_return http::json_response(200, result.value(), ctx.req);

@@ -144,8 +144,7 @@ class IamStore {
   // 409; removing one that is not a member is 404.
   virtual Status add_member(const std::string& group_id, const std::string& user_id, Millis at,
                             const AuditRow& audit) = 0;
-  virtual Status remove_member(const std::string& group_id, const std::string& user_id,
-                               const AuditRow& audit) = 0;
+  virtual Status remove_member(const std::string& group_id, const std::string& user_id, const AuditRow& audit) = 0;
   virtual Result<PageOf<MemberRow>> list_members(const std::string& group_id, std::int64_t limit,
                                                  std::int64_t offset) = 0;
   virtual Result<std::vector<std::string>> groups_of(const std::string& user_id) = 0;
@@ -158,8 +157,7 @@ class IamStore {
   virtual Status delete_entitlement(const std::string& id, const AuditRow& audit) = 0;
   // Every entitlement in `org_id` whose subject is the user, one of `group_ids`, or the org itself,
   // ordered by id.
-  virtual Result<std::vector<EntitlementRow>> entitlements_of(const std::string& org_id,
-                                                              const std::string& user_id,
+  virtual Result<std::vector<EntitlementRow>> entitlements_of(const std::string& org_id, const std::string& user_id,
                                                               const std::vector<std::string>& group_ids) = 0;
 
   // The audit log, newest first.

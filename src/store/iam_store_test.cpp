@@ -135,8 +135,8 @@ TEST_P(IamStoreTest, ObjectsAreUniquePerTypeAndOrg) {
   add_org("org_a", "a");
   add_org("org_b", "b");
   add_object(kApp, "app_1", "org_a", "notepad", {{"exe", "notepad.exe"}, {"args", ""}});
-  add_object(kApp, "app_2", "org_b", "notepad");       // same name, other org: fine
-  add_object(kGroup, "grp_1", "org_a", "notepad");     // same name, other type: fine
+  add_object(kApp, "app_2", "org_b", "notepad");    // same name, other org: fine
+  add_object(kGroup, "grp_1", "org_a", "notepad");  // same name, other type: fine
   auto dup = store_->create_object(ObjectRow{kApp, "app_3", "org_a", "notepad", {}, 1, 1},
                                    audit("create", "app", "app_3", "org_a"));
   EXPECT_EQ(dup.error().status, 409);
@@ -174,9 +174,12 @@ TEST_P(IamStoreTest, MembersBelongToTheGroupsOrgAndGoWithTheUserOrGroup) {
   add_user("usr_2", "org_b", "bob");
   add_object(kGroup, "grp_1", "org_a", "staff");
   ASSERT_TRUE(store_->add_member("grp_1", "usr_1", 10, audit("add_member", "group", "grp_1", "org_a")).ok());
-  EXPECT_EQ(store_->add_member("grp_1", "usr_1", 11, audit("add_member", "group", "grp_1", "org_a")).error().status, 409);
-  EXPECT_EQ(store_->add_member("grp_1", "usr_2", 11, audit("add_member", "group", "grp_1", "org_a")).error().status, 404);
-  EXPECT_EQ(store_->add_member("grp_x", "usr_1", 11, audit("add_member", "group", "grp_x", "org_a")).error().status, 404);
+  EXPECT_EQ(store_->add_member("grp_1", "usr_1", 11, audit("add_member", "group", "grp_1", "org_a")).error().status,
+            409);
+  EXPECT_EQ(store_->add_member("grp_1", "usr_2", 11, audit("add_member", "group", "grp_1", "org_a")).error().status,
+            404);
+  EXPECT_EQ(store_->add_member("grp_x", "usr_1", 11, audit("add_member", "group", "grp_x", "org_a")).error().status,
+            404);
   auto members = store_->list_members("grp_1", 10, 0).value();
   ASSERT_EQ(members.total, 1);
   EXPECT_EQ(members.items[0].username, "alice");
@@ -195,14 +198,24 @@ TEST_P(IamStoreTest, EntitlementsAreUniquePerSubjectAndWorkspaceAndFoundBySubjec
   add_object(kGroup, "grp_2", "org_a", "other");
   add_object(kWorkspace, "ws_1", "org_a", "desk", {{"type", "desktop"}, {"apps", boost::json::array{}}});
   add_object(kWorkspace, "ws_b", "org_b", "desk", {{"type", "desktop"}, {"apps", boost::json::array{}}});
-  ASSERT_TRUE(store_->create_entitlement(entitlement("ent_1", "org_a", "user", "usr_1", "ws_1"), audit("c", "e", "1", "org_a")).ok());
-  ASSERT_TRUE(store_->create_entitlement(entitlement("ent_2", "org_a", "group", "grp_1", "ws_1"), audit("c", "e", "2", "org_a")).ok());
-  ASSERT_TRUE(store_->create_entitlement(entitlement("ent_3", "org_a", "group", "grp_2", "ws_1"), audit("c", "e", "3", "org_a")).ok());
-  ASSERT_TRUE(store_->create_entitlement(entitlement("ent_4", "org_a", "org", "org_a", "ws_1"), audit("c", "e", "4", "org_a")).ok());
-  auto dup = store_->create_entitlement(entitlement("ent_5", "org_a", "user", "usr_1", "ws_1"), audit("c", "e", "5", "org_a"));
+  ASSERT_TRUE(
+      store_->create_entitlement(entitlement("ent_1", "org_a", "user", "usr_1", "ws_1"), audit("c", "e", "1", "org_a"))
+          .ok());
+  ASSERT_TRUE(
+      store_->create_entitlement(entitlement("ent_2", "org_a", "group", "grp_1", "ws_1"), audit("c", "e", "2", "org_a"))
+          .ok());
+  ASSERT_TRUE(
+      store_->create_entitlement(entitlement("ent_3", "org_a", "group", "grp_2", "ws_1"), audit("c", "e", "3", "org_a"))
+          .ok());
+  ASSERT_TRUE(
+      store_->create_entitlement(entitlement("ent_4", "org_a", "org", "org_a", "ws_1"), audit("c", "e", "4", "org_a"))
+          .ok());
+  auto dup =
+      store_->create_entitlement(entitlement("ent_5", "org_a", "user", "usr_1", "ws_1"), audit("c", "e", "5", "org_a"));
   EXPECT_EQ(dup.error().status, 409);
   // A workspace of another org is not a valid target.
-  auto cross = store_->create_entitlement(entitlement("ent_6", "org_a", "user", "usr_1", "ws_b"), audit("c", "e", "6", "org_a"));
+  auto cross =
+      store_->create_entitlement(entitlement("ent_6", "org_a", "user", "usr_1", "ws_b"), audit("c", "e", "6", "org_a"));
   EXPECT_EQ(cross.error().status, 400);
   auto mine = store_->entitlements_of("org_a", "usr_1", {"grp_1"}).value();
   ASSERT_EQ(mine.size(), 3u);

@@ -22,8 +22,8 @@ struct SeatRecord {
 };
 
 struct SeatClaim {
-  bool granted = false;   // false: `max` seats are active and this streamer holds none (capacity reached)
-  bool existing = false;  // the streamer already held an active seat (another gateway's, or a lost refresh)
+  bool granted = false;     // false: `max` seats are active and this streamer holds none (capacity reached)
+  bool existing = false;    // the streamer already held an active seat (another gateway's, or a lost refresh)
   std::int64_t active = 0;  // active seats after the claim
 };
 

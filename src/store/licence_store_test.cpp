@@ -68,8 +68,8 @@ TEST_P(LicenceStoreTest, FlushWritesTouchesExpiresSilentRowsAndRetakesLostOnesWh
   // a refreshed at 9000, b silent; "gone" was ours but its row vanished; stale_before 5000.
   auto f = store->flush_and_expire({{"a", 9000}, {"gone", 9000}}, 5000, 3);
   ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->expired, 1);       // b
-  EXPECT_TRUE(f->lost.empty());   // gone was retaken: room for it
+  EXPECT_EQ(f->expired, 1);      // b
+  EXPECT_TRUE(f->lost.empty());  // gone was retaken: room for it
   EXPECT_EQ(f->active, 2);
   auto seats = store->active_seats(5000);
   ASSERT_TRUE(seats.ok());
@@ -109,9 +109,7 @@ TEST_P(LicenceStoreTest, CountStaysEqualToTheActiveRowsThroughAnyMix) {
         reported = c->back().active;
         break;
       }
-      case 1:
-        reported = store->release_seat(g, stale_before).value();
-        break;
+      case 1: reported = store->release_seat(g, stale_before).value(); break;
       default: {
         auto f = store->flush_and_expire({{g, now}}, stale_before, 25);
         ASSERT_TRUE(f.ok());
@@ -153,8 +151,7 @@ TEST_P(LicenceStoreTest, SixteenGatewaysClaimingAtOnceNeverSellMoreThanTheLicenc
           }
           if (c->granted) ++granted;
           std::int64_t seen = max_seen.load();
-          while (c->active > seen && !max_seen.compare_exchange_weak(seen, c->active)) {
-          }
+          while (c->active > seen && !max_seen.compare_exchange_weak(seen, c->active)) {}
         }
       });
     }

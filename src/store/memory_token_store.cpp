@@ -23,7 +23,8 @@ Result<std::vector<RevokedToken>> MemoryTokenStore::revoked_since(std::int64_t n
 
 Result<std::int64_t> MemoryTokenStore::prune_revoked(std::int64_t before_s) {
   std::lock_guard lock(mutex_);
-  return static_cast<std::int64_t>(std::erase_if(revoked_, [before_s](const auto& kv) { return kv.second < before_s; }));
+  return static_cast<std::int64_t>(
+      std::erase_if(revoked_, [before_s](const auto& kv) { return kv.second < before_s; }));
 }
 
 }  // namespace webstream::store

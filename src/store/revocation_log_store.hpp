@@ -23,10 +23,10 @@ enum class RevocationKind { kToken, kUserCutoff };
 
 struct RevocationEntry {
   RevocationKind kind = RevocationKind::kToken;
-  std::string subject;            // jti (kToken) or user id (kUserCutoff)
-  std::int64_t value = 0;         // seconds: the token's exp (kToken) or the user's not-before (kUserCutoff)
+  std::string subject;              // jti (kToken) or user id (kUserCutoff)
+  std::int64_t value = 0;           // seconds: the token's exp (kToken) or the user's not-before (kUserCutoff)
   std::int64_t relevant_until = 0;  // seconds: pruned after this
-  Millis at_ms = 0;               // when it was recorded (set by append)
+  Millis at_ms = 0;                 // when it was recorded (set by append)
 };
 
 struct RevocationPage {

@@ -41,10 +41,10 @@ struct SessionRecord {
 };
 
 struct ReserveLimits {
-  std::int64_t user_max = 1;                 // user's effective maxConcurrentSessions
-  std::optional<std::int64_t> org_max;       // the org's maxConcurrentSessions, if set
-  std::int64_t backend_max = 0;              // the backend's maxSessions
-  std::int64_t backend_reported_load = 0;    // the backend's last reported activeSessions
+  std::int64_t user_max = 1;               // user's effective maxConcurrentSessions
+  std::optional<std::int64_t> org_max;     // the org's maxConcurrentSessions, if set
+  std::int64_t backend_max = 0;            // the backend's maxSessions
+  std::int64_t backend_reported_load = 0;  // the backend's last reported activeSessions
 };
 
 // What reserve() did.

@@ -23,7 +23,7 @@ struct GatewayEndpoint {
 Result<GatewayEndpoint> parse_gateway_url(std::string_view url);
 
 struct HttpReply {
-  int status = 0;         // 0: no HTTP answer (refused, timed out, bad answer); see `error`
+  int status = 0;  // 0: no HTTP answer (refused, timed out, bad answer); see `error`
   std::string body;
   std::string error;
 };

@@ -72,8 +72,8 @@ Host::Host(net::io_context& io, const SimOptions& options, const GatewayClient* 
   }
 }
 
-Result<std::shared_ptr<Host>> Host::create(net::io_context& io, const SimOptions& options,
-                                           const GatewayClient* client, int index, int port) {
+Result<std::shared_ptr<Host>> Host::create(net::io_context& io, const SimOptions& options, const GatewayClient* client,
+                                           int index, int port) {
   auto host = std::make_shared<Host>(io, options, client, index);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(options.bind_address, ec);
@@ -89,8 +89,10 @@ Result<std::shared_ptr<Host>> Host::create(net::io_context& io, const SimOptions
   auto& s = host->state_;
   s.port = a.local_endpoint().port();
   std::string url_host = options.bind_address;
-  if (address.is_unspecified()) url_host = address.is_v6() ? "[::1]" : "127.0.0.1";
-  else if (address.is_v6()) url_host = "[" + url_host + "]";
+  if (address.is_unspecified())
+    url_host = address.is_v6() ? "[::1]" : "127.0.0.1";
+  else if (address.is_v6())
+    url_host = "[" + url_host + "]";
   s.server_url = "http://" + url_host + ":" + std::to_string(s.port);
   return host;
 }
@@ -104,9 +106,12 @@ void Host::start() {
   emit_event(event);
   net::co_spawn(io_, accept_loop(shared_from_this()), net::detached);
   if (registrar_) {
-    net::co_spawn(io_, [](std::shared_ptr<Host> self) -> net::awaitable<void> {
-      co_await self->registrar_->run();
-    }(shared_from_this()), net::detached);
+    net::co_spawn(
+        io_,
+        [](std::shared_ptr<Host> self) -> net::awaitable<void> {
+          co_await self->registrar_->run();
+        }(shared_from_this()),
+        net::detached);
   }
 }
 
@@ -168,9 +173,9 @@ net::awaitable<void> Host::serve(std::shared_ptr<Host> self, tcp::socket socket)
       if (!kind || state.ws_reject_status != 0) {
         ++state.stats.ws_rejected;
         const unsigned status = kind ? static_cast<unsigned>(state.ws_reject_status) : 404u;
-        Response res = error_response(status, kind ? "rejected_by_sim" : "not_found",
-                                      kind ? "upgrade refused by /sim/ws-reject" : "no WebSocket at " + path,
-                                      req.version());
+        Response res =
+            error_response(status, kind ? "rejected_by_sim" : "not_found",
+                           kind ? "upgrade refused by /sim/ws-reject" : "no WebSocket at " + path, req.version());
         res.keep_alive(false);
         auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
         (void)wec;  // closing either way

@@ -51,18 +51,18 @@ struct UpgradeRecord {
 };
 
 struct HostStats {
-  std::uint64_t tcp_connections = 0;      // accepted TCP connections
-  std::uint64_t http_requests = 0;        // HTTP requests read (upgrades included)
-  std::uint64_t health_requests = 0;      // GET /health received
+  std::uint64_t tcp_connections = 0;  // accepted TCP connections
+  std::uint64_t http_requests = 0;    // HTTP requests read (upgrades included)
+  std::uint64_t health_requests = 0;  // GET /health received
   std::uint64_t get_connection_requests = 0;
-  std::uint64_t ws_accepted = 0;          // upgrades answered with 101
-  std::uint64_t ws_rejected = 0;          // upgrades refused (unknown path or /sim/ws-reject)
-  std::uint64_t ws_open = 0;              // WebSockets open now
-  std::uint64_t capture_open = 0;         // /capture WebSockets open now
-  std::uint64_t bytes_in = 0;             // WebSocket message payload bytes received
-  std::uint64_t bytes_out = 0;            // WebSocket message payload bytes sent
+  std::uint64_t ws_accepted = 0;   // upgrades answered with 101
+  std::uint64_t ws_rejected = 0;   // upgrades refused (unknown path or /sim/ws-reject)
+  std::uint64_t ws_open = 0;       // WebSockets open now
+  std::uint64_t capture_open = 0;  // /capture WebSockets open now
+  std::uint64_t bytes_in = 0;      // WebSocket message payload bytes received
+  std::uint64_t bytes_out = 0;     // WebSocket message payload bytes sent
   std::uint64_t capture_frames = 0;
-  std::uint64_t control_messages = 0;     // messages echoed on /control
+  std::uint64_t control_messages = 0;  // messages echoed on /control
   std::uint64_t audio_frames = 0;
   std::map<int, std::uint64_t> close_codes_received;  // close code → count
 };
@@ -71,7 +71,7 @@ struct RegistrationState {
   bool registered = false;
   std::string backend_id;
   int register_attempts = 0;
-  int last_register_status = 0;     // HTTP status of the last attempt, 0: transport error
+  int last_register_status = 0;  // HTTP status of the last attempt, 0: transport error
   std::uint64_t heartbeats_sent = 0;
   std::uint64_t heartbeats_failed = 0;
   int last_heartbeat_status = 0;

@@ -122,8 +122,7 @@ Response status_update(Host& host, const Request& req) {
     } else if (v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= 1'000'000) {
       next.active_sessions = static_cast<int>(v->as_int64());
     } else {
-      return error_response(400, "invalid_request", "activeSessions: must be an integer >= 0 or null",
-                            req.version());
+      return error_response(400, "invalid_request", "activeSessions: must be an integer >= 0 or null", req.version());
     }
   }
   if (const auto* v = b.if_contains("maxSessions")) {

@@ -64,17 +64,23 @@ net::awaitable<void> shut_down(Sim& sim, net::io_context& io) {
   auto pending = std::make_shared<int>(0);
   for (auto& h : sim.hosts) {
     ++*pending;
-    net::co_spawn(io, [](std::shared_ptr<Host> host, std::shared_ptr<int> left) -> net::awaitable<void> {
-      co_await host->unregister();
-      --*left;
-    }(h, pending), net::detached);
+    net::co_spawn(
+        io,
+        [](std::shared_ptr<Host> host, std::shared_ptr<int> left) -> net::awaitable<void> {
+          co_await host->unregister();
+          --*left;
+        }(h, pending),
+        net::detached);
   }
   for (auto& s : sim.streamers) {
     ++*pending;
-    net::co_spawn(io, [](std::shared_ptr<SimStreamer> streamer, std::shared_ptr<int> left) -> net::awaitable<void> {
-      co_await streamer->check_out();
-      --*left;
-    }(s, pending), net::detached);
+    net::co_spawn(
+        io,
+        [](std::shared_ptr<SimStreamer> streamer, std::shared_ptr<int> left) -> net::awaitable<void> {
+          co_await streamer->check_out();
+          --*left;
+        }(s, pending),
+        net::detached);
   }
   const auto deadline = std::chrono::steady_clock::now() + sim.request_timeout + std::chrono::seconds(1);
   auto websockets_open = [&sim] {
@@ -139,9 +145,9 @@ int main(int argc, char** argv) {
   for (auto& s : sim.streamers) {
     boost::json::object event{{"event", "streamer_ready"}, {"streamerGuid", s->guid()}};
     emit_event(event);
-    net::co_spawn(io, [](std::shared_ptr<SimStreamer> streamer) -> net::awaitable<void> {
-      co_await streamer->run();
-    }(s), net::detached);
+    net::co_spawn(
+        io, [](std::shared_ptr<SimStreamer> streamer) -> net::awaitable<void> { co_await streamer->run(); }(s),
+        net::detached);
   }
   boost::json::object ready{{"event", "ready"},
                             {"hosts", options.hosts},

@@ -25,8 +25,8 @@ std::string utc_now_iso() {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -43,8 +43,7 @@ std::string error_code_of(const std::string& body) {
 
 }  // namespace
 
-Registrar::Registrar(net::any_io_executor ex, const SimOptions& options, HostState& state,
-                     const GatewayClient& client)
+Registrar::Registrar(net::any_io_executor ex, const SimOptions& options, HostState& state, const GatewayClient& client)
     : options_(options), state_(state), client_(client), wake_(ex) {}
 
 std::string Registrar::register_body() const {
@@ -112,12 +111,9 @@ net::awaitable<bool> Registrar::register_once() {
     emit_event(event);
     co_return true;
   }
-  json::object event{{"event", "register_failed"},
-                     {"serverUrl", state_.server_url},
-                     {"status", reply.status},
-                     {"code", error_code_of(reply.body)},
-                     {"error", reply.error},
-                     {"attempt", r.register_attempts}};
+  json::object event{{"event", "register_failed"}, {"serverUrl", state_.server_url},
+                     {"status", reply.status},     {"code", error_code_of(reply.body)},
+                     {"error", reply.error},       {"attempt", r.register_attempts}};
   emit_event(event);
   co_return false;
 }

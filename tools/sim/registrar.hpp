@@ -16,8 +16,7 @@ namespace webstream::sim {
 
 class Registrar {
  public:
-  Registrar(boost::asio::any_io_executor ex, const SimOptions& options, HostState& state,
-            const GatewayClient& client);
+  Registrar(boost::asio::any_io_executor ex, const SimOptions& options, HostState& state, const GatewayClient& client);
 
   // Registers (up to register_attempts tries, register_retry apart), then heartbeats every
   // heartbeat_interval until stop(). Heartbeats go on even if registration gave up: the contract makes a

@@ -15,7 +15,8 @@ const char* const kSimUsage =
     "       webstream-sim --no-register [options]        (plain backends, no gateway)\n"
     "\n"
     "Simulated WebStream session hosts (HTTP + WebSocket servers) and streamers.\n"
-    "Prints one JSON line per host when it listens: {\"event\":\"host_ready\",\"serverUrl\":\"http://127.0.0.1:PORT\",...}\n"
+    "Prints one JSON line per host when it listens: "
+    "{\"event\":\"host_ready\",\"serverUrl\":\"http://127.0.0.1:PORT\",...}\n"
     "SIGTERM/SIGINT: closes WebSockets with 1001, unregisters the hosts, checks the streamers out, exits 0.\n"
     "\n"
     "Gateway and identity:\n"
@@ -58,9 +59,7 @@ const char* const kSimUsage =
 
 namespace {
 
-Error bad(const std::string& option, const std::string& problem) {
-  return Error::invalid(option + ": " + problem);
-}
+Error bad(const std::string& option, const std::string& problem) { return Error::invalid(option + ": " + problem); }
 
 Result<std::int64_t> to_int(const std::string& option, const std::string& v, std::int64_t min, std::int64_t max) {
   std::int64_t out = 0;
@@ -153,9 +152,16 @@ Result<ParsedArgs> parse_sim_args(int argc, const char* const* argv) {
        }},
       {"--max-sessions", int_into(o.max_sessions, 0, 100000)},
       {"--instance-type", string_into(o.instance_type)},
-      {"--tags", [&o](const std::string&, const std::string& v) -> Status { o.tags = split_list(v); return {}; }},
+      {"--tags",
+       [&o](const std::string&, const std::string& v) -> Status {
+         o.tags = split_list(v);
+         return {};
+       }},
       {"--capabilities",
-       [&o](const std::string&, const std::string& v) -> Status { o.capabilities = split_list(v); return {}; }},
+       [&o](const std::string&, const std::string& v) -> Status {
+         o.capabilities = split_list(v);
+         return {};
+       }},
       {"--host-version", string_into(o.host_version)},
       {"--heartbeat-interval", ms_into(o.heartbeat_interval_ms)},
       {"--register-retry", ms_into(o.register_retry_ms)},

@@ -10,27 +10,27 @@
 namespace webstream::sim {
 
 struct SimOptions {
-  std::string gateway_url;          // --gateway: http://host:port of the gateway's HTTP (registry) listener
-  int hosts = 1;                    // --hosts: simulated session hosts in this process
-  int streamers = 0;                // --streamers: simulated streamers (licence check-ins)
+  std::string gateway_url;                 // --gateway: http://host:port of the gateway's HTTP (registry) listener
+  int hosts = 1;                           // --hosts: simulated session hosts in this process
+  int streamers = 0;                       // --streamers: simulated streamers (licence check-ins)
   std::string bind_address = "127.0.0.1";  // --bind
-  int base_port = 0;                // --base-port: 0 = every host on an OS-picked port; else P, P+1, …
-  bool register_hosts = true;       // --no-register turns registration, heartbeats and unregister off
-  std::string backend_key;          // --backend-key (or env:NAME): sent as X-Backend-Key; never printed
+  int base_port = 0;                       // --base-port: 0 = every host on an OS-picked port; else P, P+1, …
+  bool register_hosts = true;              // --no-register turns registration, heartbeats and unregister off
+  std::string backend_key;                 // --backend-key (or env:NAME): sent as X-Backend-Key; never printed
 
   // What each host reports.
-  int max_sessions = 10;            // --max-sessions
-  std::string instance_type = "sim.small";  // --instance-type
-  std::vector<std::string> tags;            // --tags a,b
-  std::vector<std::string> capabilities;    // --capabilities x,y
+  int max_sessions = 10;                         // --max-sessions
+  std::string instance_type = "sim.small";       // --instance-type
+  std::vector<std::string> tags;                 // --tags a,b
+  std::vector<std::string> capabilities;         // --capabilities x,y
   std::string host_version = WEBSTREAM_VERSION;  // --host-version
 
   // Timing, in milliseconds (the command line takes seconds, fractions allowed).
-  std::int64_t heartbeat_interval_ms = 10'000;   // --heartbeat-interval
-  std::int64_t register_retry_ms = 30'000;       // --register-retry
-  int register_attempts = 10;                    // --register-attempts
-  std::int64_t checkin_interval_ms = 15'000;     // --checkin-interval
-  std::int64_t request_timeout_ms = 5'000;       // --request-timeout: each call to the gateway
+  std::int64_t heartbeat_interval_ms = 10'000;  // --heartbeat-interval
+  std::int64_t register_retry_ms = 30'000;      // --register-retry
+  int register_attempts = 10;                   // --register-attempts
+  std::int64_t checkin_interval_ms = 15'000;    // --checkin-interval
+  std::int64_t request_timeout_ms = 5'000;      // --request-timeout: each call to the gateway
 
   // Media.
   std::size_t frame_bytes = 65536;  // --frame-bytes: size of each /capture binary message (>= 32)

@@ -14,8 +14,8 @@ Result<ParsedArgs> parse(std::vector<const char*> args) {
 }
 
 TEST(SimOptions, DefaultsAndValues) {
-  auto r = parse({"--gateway", "http://127.0.0.1:9000", "--hosts=3", "--tags", "a, b,,c", "--heartbeat-interval",
-                  "0.5", "--fps", "0", "--frame-bytes", "1024", "--capabilities", "gpu"});
+  auto r = parse({"--gateway", "http://127.0.0.1:9000", "--hosts=3", "--tags", "a, b,,c", "--heartbeat-interval", "0.5",
+                  "--fps", "0", "--frame-bytes", "1024", "--capabilities", "gpu"});
   ASSERT_TRUE(r.ok()) << r.error().message;
   const auto& o = r->options;
   EXPECT_EQ(r->action, SimAction::kRun);

@@ -21,7 +21,7 @@ class SimStreamer {
   SimStreamer(boost::asio::any_io_executor ex, const GatewayClient& client, std::int64_t interval_ms);
 
   const std::string& guid() const { return guid_; }
-  boost::asio::awaitable<void> run();       // check in now and every interval until stop()
+  boost::asio::awaitable<void> run();  // check in now and every interval until stop()
   boost::asio::awaitable<void> check_out();
   void stop();
 

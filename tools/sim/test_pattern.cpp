@@ -94,8 +94,7 @@ FrameHeader parse_frame_header(const std::uint8_t* data, std::size_t size) {
 
 ToneGenerator::ToneGenerator(int sample_rate, int frame_ms, double tone_hz, double amplitude)
     : samples_per_frame_(static_cast<std::size_t>(sample_rate) * static_cast<std::size_t>(frame_ms) / 1000),
-      phase_step_(2.0 * std::numbers::pi * tone_hz / sample_rate),
-      amplitude_(amplitude) {}
+      phase_step_(2.0 * std::numbers::pi * tone_hz / sample_rate), amplitude_(amplitude) {}
 
 void ToneGenerator::next_frame(std::vector<std::uint8_t>& out) {
   out.resize(samples_per_frame_ * 2);

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/ids.hpp"
 #include "gateway_client.hpp"
 #include "streamer.hpp"
-#include "core/ids.hpp"
 
 namespace webstream::sim {
 namespace {
@@ -39,9 +39,9 @@ TEST(TestPattern, GradientMovesAndRowsDiffer) {
   // Frame n+1 at x equals frame n at x+1: the gradient moves one pixel left per frame.
   EXPECT_EQ(px(b, 0, 0)[0], px(a, 1, 0)[0]);
   EXPECT_EQ(px(a, 5, 0)[0], 20);
-  EXPECT_EQ(px(a, 0, 2)[1], 8);   // green grows with y
-  EXPECT_EQ(px(a, 3, 1)[3], 255); // opaque
-  EXPECT_EQ(px(b, 3, 1)[2], 1);   // blue carries the frame counter
+  EXPECT_EQ(px(a, 0, 2)[1], 8);    // green grows with y
+  EXPECT_EQ(px(a, 3, 1)[3], 255);  // opaque
+  EXPECT_EQ(px(b, 3, 1)[2], 1);    // blue carries the frame counter
 }
 
 TEST(TestPattern, SmallFramesAndPadding) {

@@ -23,9 +23,9 @@ constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 constexpr std::size_t kMaxMessageBytes = 64 * 1024 * 1024;
 
 std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 // Paces a sender: waits until the next tick of `period` (zero period: no wait). A sender that falls behind

@@ -82,12 +82,9 @@ Error not_found(ObjectType type) { return Error::not_found("not_found", std::str
 
 Status authorize(const core::Principal& who, Action action, const Target& target) {
   switch (can(who, action, target)) {
-    case Decision::kAllow:
-      return Status::success();
-    case Decision::kNotFound:
-      return not_found(target.type);
-    case Decision::kDeny:
-      break;
+    case Decision::kAllow: return Status::success();
+    case Decision::kNotFound: return not_found(target.type);
+    case Decision::kDeny: break;
   }
   return Error{403, "forbidden",
                "your role may not " + std::string(to_string(action)) + " this " + std::string(to_string(target.type))};
@@ -136,8 +133,8 @@ json::object page_json(json::array items, std::int64_t total, const Paging& pagi
   return o;
 }
 
-store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std::string action,
-                      std::string object_type, std::string object_id, std::string org_id) {
+store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std::string action, std::string object_type,
+                      std::string object_id, std::string org_id) {
   store::AuditRow a;
   a.id = random_id("aud_");
   a.at = deps.clock.now_ms();

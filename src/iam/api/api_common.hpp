@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "core/json_fields.hpp"
+#include "iam/api/resources_api.hpp"
 #include "iam/field_rules.hpp"
 #include "iam/rbac.hpp"
-#include "iam/api/resources_api.hpp"
 
 namespace webstream::iam::api {
 
@@ -31,8 +31,8 @@ struct Call {
 
 struct Reply {
   unsigned status = 200;
-  json::value body;                         // ignored for 204
-  std::string location;                     // Location header for 201
+  json::value body;      // ignored for 204
+  std::string location;  // Location header for 201
 };
 
 using Op = std::function<Result<Reply>(const ResourceDeps&, const Call&)>;
@@ -71,8 +71,8 @@ Status check_org_unchanged(const json::object& body, const std::string& current)
 json::object page_json(json::array items, std::int64_t total, const Paging& paging);
 
 // An audit entry for a change made by `who`.
-store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std::string action,
-                      std::string object_type, std::string object_id, std::string org_id);
+store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std::string action, std::string object_type,
+                      std::string object_id, std::string org_id);
 
 // Revokes the user's tokens (ResourceDeps::on_user_changed) and returns the credentials_changed_at to
 // store with the change.
@@ -89,10 +89,10 @@ Result<store::ObjectRow> visible_object(const ResourceDeps& deps, const Call& ca
 // delete are the same for each; `apply` copies the body's fields into the row (creating: required fields
 // must be there; it may read the store to check references) and names the field it refuses.
 struct ObjectKind {
-  const char* type;         // store type (store::kApp, …)
-  ObjectType object_type;   // for RBAC and messages
-  const char* id_prefix;    // "app_"
-  const char* path;         // "/iam/apps"
+  const char* type;        // store type (store::kApp, …)
+  ObjectType object_type;  // for RBAC and messages
+  const char* id_prefix;   // "app_"
+  const char* path;        // "/iam/apps"
   std::function<Status(const ResourceDeps&, store::ObjectRow&, const json::object&, bool creating)> apply;
 };
 void register_object_routes(http::Router& router, const std::shared_ptr<const ResourceDeps>& deps,
@@ -102,10 +102,10 @@ Status apply_name(store::ObjectRow& row, const json::object& body, bool creating
 
 // ---- the route groups (one file each), registered by register_resource_routes
 using DepsPtr = std::shared_ptr<const ResourceDeps>;
-void register_org_routes(http::Router& router, const DepsPtr& deps);          // orgs_api.cpp
-void register_user_routes(http::Router& router, const DepsPtr& deps);         // users_api.cpp
-void register_group_routes(http::Router& router, const DepsPtr& deps);        // groups_api.cpp
-void register_catalog_routes(http::Router& router, const DepsPtr& deps);      // catalog_api.cpp: apps, workspaces, policies
+void register_org_routes(http::Router& router, const DepsPtr& deps);      // orgs_api.cpp
+void register_user_routes(http::Router& router, const DepsPtr& deps);     // users_api.cpp
+void register_group_routes(http::Router& router, const DepsPtr& deps);    // groups_api.cpp
+void register_catalog_routes(http::Router& router, const DepsPtr& deps);  // catalog_api.cpp: apps, workspaces, policies
 void register_entitlement_routes(http::Router& router, const DepsPtr& deps);  // entitlements_api.cpp (+ /iam/me)
 void register_info_routes(http::Router& router, const DepsPtr& deps);         // resources_api.cpp: roles, audit
 

@@ -17,10 +17,10 @@
 // of the other endpoints, which stays on `blocking`. Without `hashing`, logins run on `blocking` too.
 // The lockout check (429) comes first, on the I/O thread, and takes no slot.
 #include "auth/authenticator.hpp"
+#include "auth/user_directory.hpp"
 #include "http/router.hpp"
 #include "iam/login_service.hpp"
 #include "iam/token_service.hpp"
-#include "auth/user_directory.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/bounded_pool.hpp"
 

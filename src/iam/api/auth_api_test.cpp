@@ -31,13 +31,10 @@ const PasswordHasher& fast() {
 class AuthApiTest : public ::testing::Test {
  protected:
   AuthApiTest()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        revoked_(store::SqliteTokenStore::open(*db_).value()),
-        failures_(store::SqliteLoginFailureStore::open(*db_).value()),
-        ring_(KeyRing::ephemeral()),
+      : db_(store::SqliteDb::open(":memory:").value()), revoked_(store::SqliteTokenStore::open(*db_).value()),
+        failures_(store::SqliteLoginFailureStore::open(*db_).value()), ring_(KeyRing::ephemeral()),
         tokens_(*ring_, clock_, TokenOptions{"webstream", 1800, 60}),
-        authenticator_(tokens_, users_, *revoked_, clock_),
-        limiter_(clock_),
+        authenticator_(tokens_, users_, *revoked_, clock_), limiter_(clock_),
         login_(users_, fast(), tokens_, authenticator_, limiter_, *failures_, clock_) {
     auth::UserRecord u;
     u.id = "u-admin";

@@ -93,8 +93,8 @@ Status apply_policy(const ResourceDeps&, store::ObjectRow& row, const json::obje
 
 void register_catalog_routes(http::Router& router, const DepsPtr& deps) {
   register_object_routes(router, deps, ObjectKind{store::kApp, ObjectType::kApp, "app_", "/iam/apps", apply_app});
-  register_object_routes(router, deps,
-                         ObjectKind{store::kWorkspace, ObjectType::kWorkspace, "ws_", "/iam/workspaces", apply_workspace});
+  register_object_routes(
+      router, deps, ObjectKind{store::kWorkspace, ObjectType::kWorkspace, "ws_", "/iam/workspaces", apply_workspace});
   register_object_routes(router, deps,
                          ObjectKind{store::kPolicy, ObjectType::kPolicy, "pol_", "/iam/policies", apply_policy});
 }

@@ -10,7 +10,9 @@
 namespace webstream::iam::api {
 namespace {
 
-Error bad(const char* field, const std::string& what) { return Error::invalid("field '" + std::string(field) + "' " + what); }
+Error bad(const char* field, const std::string& what) {
+  return Error::invalid("field '" + std::string(field) + "' " + what);
+}
 
 // Copies the body's fields over `e` (creating: subjectType, subjectId, workspaceId required).
 Status apply(store::EntitlementRow& e, const json::object& body, bool creating) {
@@ -94,7 +96,9 @@ Result<Reply> list_entitlements(const ResourceDeps& deps, const Call& call) {
   auto paging = read_paging(call.limit, call.offset);
   if (!paging) return paging.error();
   const auto scope = list_scope(call);
-  if (auto s = authorize(call.who, Action::kList, Target{ObjectType::kEntitlement, scope.org_id.value_or(call.who.org_id)}); !s) {
+  if (auto s =
+          authorize(call.who, Action::kList, Target{ObjectType::kEntitlement, scope.org_id.value_or(call.who.org_id)});
+      !s) {
     return s.error();
   }
   json::array items;
@@ -140,7 +144,8 @@ Result<Reply> patch_entitlement(const ResourceDeps& deps, const Call& call) {
   if (auto s = apply(*e, *body, false); !s) return s.error();
   if (auto s = check_references(deps, *e); !s) return s.error();
   e->updated_at = deps.clock.now_ms();
-  if (auto s = deps.store.update_entitlement(*e, audit(deps, call.who, "update", "entitlement", e->id, e->org_id)); !s) {
+  if (auto s = deps.store.update_entitlement(*e, audit(deps, call.who, "update", "entitlement", e->id, e->org_id));
+      !s) {
     return s.error();
   }
   return ok(entitlement_json(*e));
@@ -149,7 +154,8 @@ Result<Reply> patch_entitlement(const ResourceDeps& deps, const Call& call) {
 Result<Reply> delete_entitlement(const ResourceDeps& deps, const Call& call) {
   auto e = visible_entitlement(deps, call, Action::kDelete);
   if (!e) return e.error();
-  if (auto s = deps.store.delete_entitlement(e->id, audit(deps, call.who, "delete", "entitlement", e->id, e->org_id)); !s) {
+  if (auto s = deps.store.delete_entitlement(e->id, audit(deps, call.who, "delete", "entitlement", e->id, e->org_id));
+      !s) {
     return s.error();
   }
   return no_content();

@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
 #include <memory>
+#include <optional>
 
 #include "core/ids.hpp"
 #include "core/json_fields.hpp"
-#include "iam/service_headers.hpp"
 #include "iam/resolution_json.hpp"
+#include "iam/service_headers.hpp"
 
 namespace webstream::iam {
 
@@ -22,12 +22,12 @@ namespace {
 
 // An HTTP method (upper-case letters) and an origin-form path without control characters, or the error.
 std::optional<Error> check_mcp_call(std::string_view method, std::string_view path) {
-  const bool method_ok = !method.empty() && std::all_of(method.begin(), method.end(),
-                                                         [](char c) { return c >= 'A' && c <= 'Z'; });
+  const bool method_ok =
+      !method.empty() && std::all_of(method.begin(), method.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
   if (!method_ok) return Error::invalid("'method' must be an HTTP method in upper case");
-  const bool path_ok = !path.empty() && path.front() == '/' &&
-                       std::none_of(path.begin(), path.end(),
-                                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  const bool path_ok = !path.empty() && path.front() == '/' && std::none_of(path.begin(), path.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
   if (!path_ok) return Error::invalid("'path' must start with '/' and hold no control characters");
   return std::nullopt;
 }

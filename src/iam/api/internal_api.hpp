@@ -16,9 +16,9 @@
 #include <string>
 
 #include "http/router.hpp"
-#include "sessions/entitlement_resolver.hpp"
 #include "iam/revocation_feed.hpp"
 #include "runtime/blocking_pool.hpp"
+#include "sessions/entitlement_resolver.hpp"
 
 namespace webstream::iam {
 

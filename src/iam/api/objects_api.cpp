@@ -13,7 +13,8 @@ Result<Reply> list_objects(const ObjectKind& kind, const ResourceDeps& deps, con
   auto paging = read_paging(call.limit, call.offset);
   if (!paging) return paging.error();
   const auto scope = list_scope(call);
-  if (auto s = authorize(call.who, Action::kList, Target{kind.object_type, scope.org_id.value_or(call.who.org_id)}); !s) {
+  if (auto s = authorize(call.who, Action::kList, Target{kind.object_type, scope.org_id.value_or(call.who.org_id)});
+      !s) {
     return s.error();
   }
   json::array items;
@@ -38,7 +39,8 @@ Result<Reply> create_object(const ObjectKind& kind, const ResourceDeps& deps, co
   row.org_id = *org;
   if (auto s = kind.apply(deps, row, *body, true); !s) return s.error();
   row.created_at = row.updated_at = deps.clock.now_ms();
-  if (auto s = deps.store.create_object(row, audit(deps, call.who, "create", type_name(kind), row.id, row.org_id)); !s) {
+  if (auto s = deps.store.create_object(row, audit(deps, call.who, "create", type_name(kind), row.id, row.org_id));
+      !s) {
     return s.error();
   }
   return created(object_json(row), std::string(kind.path) + "/" + row.id);
@@ -58,7 +60,8 @@ Result<Reply> patch_object(const ObjectKind& kind, const ResourceDeps& deps, con
   if (auto s = check_org_unchanged(*body, row->org_id); !s) return s.error();
   if (auto s = kind.apply(deps, *row, *body, false); !s) return s.error();
   row->updated_at = deps.clock.now_ms();
-  if (auto s = deps.store.update_object(*row, audit(deps, call.who, "update", type_name(kind), row->id, row->org_id)); !s) {
+  if (auto s = deps.store.update_object(*row, audit(deps, call.who, "update", type_name(kind), row->id, row->org_id));
+      !s) {
     return s.error();
   }
   return ok(object_json(*row));

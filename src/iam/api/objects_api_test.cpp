@@ -59,12 +59,12 @@ TEST_F(ObjectsApiTest, AppsNeedNameAndExeWithoutControlCharacters) {
   EXPECT_EQ(app.body.at("args"), "/safe");
   EXPECT_EQ(app.body.at("orgId"), "org_a");
   EXPECT_EQ(call("POST", "/iam/apps", "oa", R"({"name":"NoArgs","exe":"x.exe"})").body.at("args"), "");
-  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
-           {R"({"exe":"x.exe"})", "'name'"},
-           {R"({"name":"x"})", "'exe'"},
-           {R"({"name":"x","exe":"a\r\nX-User-ID: admin"})", "'exe'"},
-           {R"({"name":"x","exe":"x.exe","args":"-a\n-b"})", "'args'"},
-           {R"({"name":"x","exe":3})", "'exe'"}}) {
+  for (const auto& [body, field] :
+       std::vector<std::pair<std::string, std::string>>{{R"({"exe":"x.exe"})", "'name'"},
+                                                        {R"({"name":"x"})", "'exe'"},
+                                                        {R"({"name":"x","exe":"a\r\nX-User-ID: admin"})", "'exe'"},
+                                                        {R"({"name":"x","exe":"x.exe","args":"-a\n-b"})", "'args'"},
+                                                        {R"({"name":"x","exe":3})", "'exe'"}}) {
     auto a = call("POST", "/iam/apps", "oa", body);
     EXPECT_EQ(a.status, 400u) << body;
     EXPECT_NE(message(a).find(field), std::string::npos) << body << " → " << message(a);
@@ -80,7 +80,8 @@ TEST_F(ObjectsApiTest, WorkspacesListAppsOfTheirOrgOnly) {
   const auto word = make("/iam/apps", "oa", R"({"name":"Word","exe":"word.exe"})");
   const auto b_app = make("/iam/apps", "ob", R"({"name":"B","exe":"b.exe"})");
   auto ws = call("POST", "/iam/workspaces", "oa",
-                 R"({"name":"Office","type":"app","apps":[")" + word + R"("],"requiredTags":["gpu"],"requiredCapabilities":["h264"]})");
+                 R"({"name":"Office","type":"app","apps":[")" + word +
+                     R"("],"requiredTags":["gpu"],"requiredCapabilities":["h264"]})");
   ASSERT_EQ(ws.status, 201u) << ws.raw;
   EXPECT_EQ(ws.body.at("type"), "app");
   EXPECT_EQ(ws.body.at("apps"), json::array{json::value(word)});
@@ -125,8 +126,8 @@ TEST_F(ObjectsApiTest, EntitlementsCheckEveryReferenceAndFeedMyEntitlements) {
   const auto word = make("/iam/apps", "oa", R"({"name":"Word","exe":"word.exe"})");
   const auto excel = make("/iam/apps", "oa", R"({"name":"Excel","exe":"excel.exe"})");
   const auto other = make("/iam/apps", "oa", R"({"name":"Other","exe":"other.exe"})");
-  const auto ws = make("/iam/workspaces", "oa",
-                       R"({"name":"Office","type":"app","apps":[")" + word + R"(",")" + excel + R"("]})");
+  const auto ws =
+      make("/iam/workspaces", "oa", R"({"name":"Office","type":"app","apps":[")" + word + R"(",")" + excel + R"("]})");
   const auto b_ws = make("/iam/workspaces", "ob", R"({"name":"B"})");
   const auto pol = make("/iam/policies", "oa", R"({"name":"p","document":{"maxConcurrentSessions":3}})");
   const auto b_pol = make("/iam/policies", "ob", R"({"name":"p","document":{}})");
@@ -153,8 +154,8 @@ TEST_F(ObjectsApiTest, EntitlementsCheckEveryReferenceAndFeedMyEntitlements) {
     EXPECT_NE(message(a).find(b.field), std::string::npos) << b.body << " → " << message(a);
   }
   auto e = call("POST", "/iam/entitlements", "oa",
-                R"({"subjectType":"group","subjectId":")" + g + R"(","workspaceId":")" + ws + R"(","appIds":[")" + word +
-                    R"("],"policyId":")" + pol + R"("})");
+                R"({"subjectType":"group","subjectId":")" + g + R"(","workspaceId":")" + ws + R"(","appIds":[")" +
+                    word + R"("],"policyId":")" + pol + R"("})");
   ASSERT_EQ(e.status, 201u) << e.raw;
   EXPECT_EQ(e.body.at("subjectType"), "group");
   EXPECT_EQ(str(e.body, "policyId"), pol);
@@ -196,11 +197,11 @@ TEST_F(ObjectsApiTest, AnotherOrgsObjectsAreNotFoundForEveryResourceType) {
   const auto ws = make("/iam/workspaces", "oa", R"({"name":"SecretWs","type":"app","apps":[")" + app + R"("]})");
   const auto pol = make("/iam/policies", "oa", R"({"name":"SecretPol","document":{}})");
   const auto g = make("/iam/groups", "oa", R"({"name":"SecretGroup"})");
-  const auto ent = make("/iam/entitlements", "oa",
-                        R"({"subjectType":"org","subjectId":"org_a","workspaceId":")" + ws + R"("})");
+  const auto ent =
+      make("/iam/entitlements", "oa", R"({"subjectType":"org","subjectId":"org_a","workspaceId":")" + ws + R"("})");
   const std::vector<std::pair<std::string, std::string>> objects = {
-      {"/iam/orgs/", "org_a"}, {"/iam/users/", "alice"},     {"/iam/groups/", g},       {"/iam/apps/", app},
-      {"/iam/workspaces/", ws}, {"/iam/policies/", pol}, {"/iam/entitlements/", ent}};
+      {"/iam/orgs/", "org_a"},  {"/iam/users/", "alice"}, {"/iam/groups/", g},        {"/iam/apps/", app},
+      {"/iam/workspaces/", ws}, {"/iam/policies/", pol},  {"/iam/entitlements/", ent}};
   for (const auto& [path, id] : objects) {
     for (const char* method : {"GET", "PATCH", "DELETE"}) {
       auto a = call(method, path + id, "ob", R"({"name":"pwned"})");

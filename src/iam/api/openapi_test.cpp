@@ -14,10 +14,10 @@
 #include "core/testing/fake_clock.hpp"
 #include "iam/api/auth_api.hpp"
 #include "iam/api/internal_api.hpp"
+#include "iam/api/resources_api.hpp"
 #include "iam/key_ring.hpp"
 #include "iam/login_limiter.hpp"
 #include "iam/login_service.hpp"
-#include "iam/api/resources_api.hpp"
 #include "iam/revocation_feed.hpp"
 #include "iam/store_user_directory.hpp"
 #include "iam/token_service.hpp"
@@ -59,27 +59,22 @@ std::set<std::string> documented() {
 class OpenApiTest : public ::testing::Test {
  protected:
   OpenApiTest()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        iam_store_(store::SqliteIamStore::open(*db_).value()),
+      : db_(store::SqliteDb::open(":memory:").value()), iam_store_(store::SqliteIamStore::open(*db_).value()),
         revoked_(store::SqliteTokenStore::open(*db_).value()),
-        failures_(store::SqliteLoginFailureStore::open(*db_).value()),
-        ring_(KeyRing::ephemeral()),
-        tokens_(*ring_, clock_),
-        users_(*iam_store_),
-        authenticator_(tokens_, users_, *revoked_, clock_),
-        limiter_(clock_),
-        passwords_(PasswordParams::fast_for_tests()),
-        login_(users_, passwords_, tokens_, authenticator_, limiter_, *failures_, clock_),
-        entitlements_(*iam_store_) {
+        failures_(store::SqliteLoginFailureStore::open(*db_).value()), ring_(KeyRing::ephemeral()),
+        tokens_(*ring_, clock_), users_(*iam_store_), authenticator_(tokens_, users_, *revoked_, clock_),
+        limiter_(clock_), passwords_(PasswordParams::fast_for_tests()),
+        login_(users_, passwords_, tokens_, authenticator_, limiter_, *failures_, clock_), entitlements_(*iam_store_) {
     register_auth_routes(router_, AuthApiDeps{login_, authenticator_, tokens_, users_, blocking_});
     auto authenticate = [this](const http::RequestContext& ctx) { return authenticator_.authenticate_bearer(ctx); };
     auto changed = [this](const std::string& id) { return authenticator_.on_user_changed(id); };
-    register_resource_routes(router_, ResourceDeps{*iam_store_, entitlements_, blocking_, clock_, authenticate, changed,
-                                                   passwords_});
+    register_resource_routes(
+        router_, ResourceDeps{*iam_store_, entitlements_, blocking_, clock_, authenticate, changed, passwords_});
     // The internal API of `webstream -am` (tag "internal" in the YAML).
     revocation_log_ = store::SqliteRevocationLogStore::open(*db_, clock_).value();
     feed_ = std::make_unique<RevocationFeed>(*revocation_log_, clock_, 3600);
-    register_internal_routes(router_, InternalApiDeps{"openapi-test-key-0123456789", entitlements_, *feed_, blocking_, {}});
+    register_internal_routes(router_,
+                             InternalApiDeps{"openapi-test-key-0123456789", entitlements_, *feed_, blocking_, {}});
   }
 
   webstream::testing::FakeClock clock_;
@@ -107,8 +102,8 @@ TEST_F(OpenApiTest, EveryIamRouteIsDocumented) {
   for (const auto& route : router_.routes()) {
     if (route.pattern.rfind("/iam/", 0) != 0) continue;
     ++iam_routes;
-    EXPECT_TRUE(docs.count(route.method + " " + route.pattern)) << route.method << " " << route.pattern
-                                                                << " is not in docs/api/iam.yaml";
+    EXPECT_TRUE(docs.count(route.method + " " + route.pattern))
+        << route.method << " " << route.pattern << " is not in docs/api/iam.yaml";
   }
   EXPECT_GE(iam_routes, 40);  // resources (45) and authentication (4)
 }

@@ -43,7 +43,8 @@ Result<Reply> list_orgs(const ResourceDeps& deps, const Call& call) {
   auto paging = read_paging(call.limit, call.offset);
   if (!paging) return paging.error();
   const auto scope = list_scope(call);
-  if (auto s = authorize(call.who, Action::kList, Target{ObjectType::kOrg, scope.org_id.value_or(call.who.org_id)}); !s) {
+  if (auto s = authorize(call.who, Action::kList, Target{ObjectType::kOrg, scope.org_id.value_or(call.who.org_id)});
+      !s) {
     return s.error();
   }
   json::array items;

@@ -15,8 +15,9 @@ struct RoleInfo {
 
 const RoleInfo kBuiltInRoles[] = {
     {"admin", "Everything, in every org."},
-    {"org-admin", "Everything inside its own org: users (but admins), groups, apps, workspaces, policies, "
-                  "entitlements, and its org's audit log."},
+    {"org-admin",
+     "Everything inside its own org: users (but admins), groups, apps, workspaces, policies, "
+     "entitlements, and its org's audit log."},
     {"user", "Itself (profile and password) and the workspaces and apps it is entitled to."},
 };
 
@@ -46,7 +47,8 @@ Result<Reply> list_audit(const ResourceDeps& deps, const Call& call) {
   auto paging = read_paging(call.limit, call.offset);
   if (!paging) return paging.error();
   const auto scope = list_scope(call);
-  if (auto s = authorize(call.who, Action::kList, Target{ObjectType::kAudit, scope.org_id.value_or(call.who.org_id)}); !s) {
+  if (auto s = authorize(call.who, Action::kList, Target{ObjectType::kAudit, scope.org_id.value_or(call.who.org_id)});
+      !s) {
     return s.error();
   }
   json::array items;

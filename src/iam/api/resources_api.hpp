@@ -14,8 +14,8 @@
 #include <functional>
 #include <string>
 
-#include "core/principal.hpp"
 #include "core/clock.hpp"
+#include "core/principal.hpp"
 #include "http/router.hpp"
 #include "iam/entitlements.hpp"
 #include "iam/passwords.hpp"

@@ -25,9 +25,14 @@ class ResourcesApiTest : public testing::ApiFixture {
 };
 
 TEST_F(ResourcesApiTest, EveryRouteNeedsAPrincipal) {
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/iam/orgs"}, {"POST", "/iam/users"}, {"GET", "/iam/roles"}, {"GET", "/iam/audit"},
-           {"DELETE", "/iam/groups/x"}, {"GET", "/iam/me/entitlements"}, {"PUT", "/iam/users/x/password"}}) {
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/iam/orgs"},
+                                                        {"POST", "/iam/users"},
+                                                        {"GET", "/iam/roles"},
+                                                        {"GET", "/iam/audit"},
+                                                        {"DELETE", "/iam/groups/x"},
+                                                        {"GET", "/iam/me/entitlements"},
+                                                        {"PUT", "/iam/users/x/password"}}) {
     auto a = call(method, path, "", "{}");
     EXPECT_EQ(a.status, 401u) << method << " " << path;
     EXPECT_EQ(code(a), "unauthorized");

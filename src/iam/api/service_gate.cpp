@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "auth/authenticator.hpp"
-#include "iam/service_headers.hpp"
 #include "iam/api/internal_api.hpp"
+#include "iam/service_headers.hpp"
 
 namespace webstream::iam {
 
@@ -58,7 +58,8 @@ void add_service_gated_routes(http::Router& to, const http::Router& from, std::s
                    Error bad = Error::invalid("X-WebStream-Service-Principal is not a usable key name");
                    co_return http::error_response(bad, ctx.req);
                  }
-                 ctx.preauthenticated = std::make_shared<const core::Principal>(auth::service_principal(std::string(name)));
+                 ctx.preauthenticated =
+                     std::make_shared<const core::Principal>(auth::service_principal(std::string(name)));
                }
              }
              auto op = inner(ctx);  // named: no temporary inside the co_await (GCC 12)

@@ -111,7 +111,8 @@ Result<Reply> list_users(const ResourceDeps& deps, const Call& call) {
   auto paging = read_paging(call.limit, call.offset);
   if (!paging) return paging.error();
   const auto scope = list_scope(call);
-  if (auto s = authorize(call.who, Action::kList, Target{ObjectType::kUser, scope.org_id.value_or(call.who.org_id)}); !s) {
+  if (auto s = authorize(call.who, Action::kList, Target{ObjectType::kUser, scope.org_id.value_or(call.who.org_id)});
+      !s) {
     return s.error();
   }
   json::array items;
@@ -135,7 +136,9 @@ Result<Reply> create_user(const ResourceDeps& deps, const Call& call) {
   user.org_id = *org;
   auto applied = apply(user, *body, true);
   if (!applied) return applied.error();
-  if (auto s = authorize(call.who, Action::kCreate, Target{ObjectType::kUser, user.org_id, false, holds_admin(user.roles), true}); !s) {
+  if (auto s = authorize(call.who, Action::kCreate,
+                         Target{ObjectType::kUser, user.org_id, false, holds_admin(user.roles), true});
+      !s) {
     return s.error();
   }
   auto password = read_password(*body);
@@ -207,7 +210,8 @@ Result<Reply> set_password(const ResourceDeps& deps, const Call& call) {
   user->password_hash = std::move(hashed.value());
   user->credentials_changed_at = user_changed(deps, user->id);
   user->updated_at = now;
-  if (auto s = deps.store.update_user(*user, audit(deps, call.who, "set_password", "user", user->id, user->org_id)); !s) {
+  if (auto s = deps.store.update_user(*user, audit(deps, call.who, "set_password", "user", user->id, user->org_id));
+      !s) {
     return s.error();
   }
   return no_content();

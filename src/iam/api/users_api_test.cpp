@@ -79,13 +79,14 @@ TEST_F(UsersApiTest, OnlyAdminCreatesAdminsOrUsersInAnotherOrg) {
   EXPECT_EQ(call("POST", "/iam/users", "oa", R"({"username":"x2","password":"long enough","orgId":"org_b"})").status,
             403u);
   EXPECT_EQ(call("POST", "/iam/users", "alice", R"({"username":"x3","password":"long enough"})").status, 403u);
-  auto by_admin =
-      call("POST", "/iam/users", "admin", R"({"username":"x4","password":"long enough","orgId":"org_b","roles":["admin"]})");
+  auto by_admin = call("POST", "/iam/users", "admin",
+                       R"({"username":"x4","password":"long enough","orgId":"org_b","roles":["admin"]})");
   ASSERT_EQ(by_admin.status, 201u) << by_admin.raw;
   EXPECT_EQ(by_admin.body.at("orgId"), "org_b");
   // An org-admin may make org-admins in its own org.
-  EXPECT_EQ(call("POST", "/iam/users", "oa", R"({"username":"x5","password":"long enough","roles":["org-admin"]})").status,
-            201u);
+  EXPECT_EQ(
+      call("POST", "/iam/users", "oa", R"({"username":"x5","password":"long enough","roles":["org-admin"]})").status,
+      201u);
 }
 
 TEST_F(UsersApiTest, AUserSeesAndEditsOnlyItself) {

@@ -56,9 +56,9 @@ class AmClient {
 
  private:
   AmClient() = default;
-  std::string host_;         // name or IP literal (IPv6 without brackets)
+  std::string host_;  // name or IP literal (IPv6 without brackets)
   std::uint16_t port_ = 80;
-  std::string base_path_;    // "" or "/base" (no trailing '/')
+  std::string base_path_;  // "" or "/base" (no trailing '/')
   std::string host_header_;
   std::string service_key_;
 };

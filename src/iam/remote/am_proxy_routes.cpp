@@ -24,7 +24,8 @@ constexpr std::string_view kInternalPrefix = "/iam/internal";
 void strip(http::bhttp::fields& headers, bool drop_auth) { proxy::strip_request_headers(headers, !drop_auth); }
 
 Error map_transport(const Error& e) {
-  if (e.status == 504) return Error{504, "access_management_timeout", "the access-management service did not answer in time"};
+  if (e.status == 504)
+    return Error{504, "access_management_timeout", "the access-management service did not answer in time"};
   if (e.code == "backend_unavailable") {
     return Error{503, "access_management_unavailable", "the access-management service cannot be reached"};
   }

@@ -16,12 +16,12 @@
 #include "auth/authenticator.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "http/server.hpp"
+#include "iam/api/service_gate.hpp"
 #include "iam/remote/am_client.hpp"
 #include "iam/remote/remote_resolver.hpp"
+#include "iam/remote/revocation_poller.hpp"
 #include "iam/resolution_json.hpp"
 #include "iam/revocation_feed.hpp"
-#include "iam/remote/revocation_poller.hpp"
-#include "iam/api/service_gate.hpp"
 #include "store/sqlite/sqlite_revocation_log_store.hpp"
 
 namespace webstream::iam {
@@ -63,12 +63,12 @@ class InternalApiTest : public ::testing::Test {
       : db_(store::SqliteDb::open(":memory:").value()),
         log_(store::SqliteRevocationLogStore::open(*db_, clock_).value()),
         feed_(*log_, clock_, 3600, 60, kPageEntries) {
-    register_internal_routes(router_, InternalApiDeps{service_key, resolver_, feed_, blocking_,
-                                                      [this](const std::string& k, const std::string& m,
-                                                             const std::string& p, unsigned s) {
-                                                        std::lock_guard lock(mutex_);
-                                                        audited_.push_back(Audited{k, m, p, s});
-                                                      }});
+    register_internal_routes(
+        router_, InternalApiDeps{service_key, resolver_, feed_, blocking_,
+                                 [this](const std::string& k, const std::string& m, const std::string& p, unsigned s) {
+                                   std::lock_guard lock(mutex_);
+                                   audited_.push_back(Audited{k, m, p, s});
+                                 }});
     http::Router staging;
     staging.add("GET", "/iam/echo", http::Exposure::kPublic,
                 [](http::RequestContext& ctx) -> net::awaitable<http::Response> {

@@ -31,9 +31,7 @@ std::string_view member(const json::object& o, std::string_view name) {
 }  // namespace
 
 JwksTokenVerifier::JwksTokenVerifier(JwksFetch fetch, const Clock& clock, JwksVerifierOptions options)
-    : fetch_(std::move(fetch)),
-      clock_(clock),
-      options_(std::move(options)),
+    : fetch_(std::move(fetch)), clock_(clock), options_(std::move(options)),
       leeway_s_(std::clamp<std::int64_t>(options_.leeway_s, 0, kMaxLeewayS)) {
   ensure_sodium();
 }

@@ -17,8 +17,8 @@
 #include "core/encoding.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "iam/jwt.hpp"
-#include "iam/testing/jwt_forgery.hpp"
 #include "iam/key_ring.hpp"
+#include "iam/testing/jwt_forgery.hpp"
 #include "iam/token_service.hpp"
 
 namespace webstream::iam {
@@ -69,11 +69,8 @@ class FakeJwks {
 class JwksVerifierTest : public ::testing::Test {
  protected:
   JwksVerifierTest()
-      : ring_(KeyRing::ephemeral()),
-        other_ring_(KeyRing::ephemeral()),
-        tokens_(*ring_, clock_),
-        other_tokens_(*other_ring_, clock_),
-        verifier_(jwks_.fetch(), clock_) {}
+      : ring_(KeyRing::ephemeral()), other_ring_(KeyRing::ephemeral()), tokens_(*ring_, clock_),
+        other_tokens_(*other_ring_, clock_), verifier_(jwks_.fetch(), clock_) {}
 
   std::string forge(const json::object& header, const json::object& claims) const {
     return forgery::forge(*ring_, header, claims);
@@ -229,8 +226,8 @@ TEST_F(JwksVerifierTest, OnlyUserTokensOfTheServiceIssuerPass) {
   claims["iss"] = "someone-else";
   expect_status(forge(good_header(), claims), 401, "issuer");
   // An X-WebStream-Assertion signed by the same keys is never a user token.
-  json::object assertion{{"sub", "u-alice"}, {"aud", "backend-1"}, {"iat", clock_.now_s()},
-                         {"exp", clock_.now_s() + 60}};
+  json::object assertion{
+      {"sub", "u-alice"}, {"aud", "backend-1"}, {"iat", clock_.now_s()}, {"exp", clock_.now_s() + 60}};
   expect_status(tokens_.sign(assertion, "webstream-assertion+jwt"), 401, "assertion typ");
   auto typed = good_header();
   typed["crit"] = json::array{"exp"};
@@ -248,7 +245,10 @@ TEST(JwksParse, KeepsEd25519KeysAndIgnoresTheRest) {
   auto& keys = doc["keys"].as_array();
   keys.push_back(json::object{{"kty", "EC"}, {"crv", "P-256"}, {"kid", "ec"}, {"x", "AA"}, {"y", "AA"}});
   keys.push_back(json::object{{"kty", "OKP"}, {"crv", "Ed25519"}, {"kid", "short"}, {"x", "AAAA"}});
-  keys.push_back(json::object{{"kty", "OKP"}, {"crv", "Ed25519"}, {"kid", "rsa-alg"}, {"alg", "RS256"},
+  keys.push_back(json::object{{"kty", "OKP"},
+                              {"crv", "Ed25519"},
+                              {"kid", "rsa-alg"},
+                              {"alg", "RS256"},
                               {"x", base64url_encode(std::string(32, 'x'))}});
   auto parsed = JwksTokenVerifier::parse_jwks(json::serialize(doc));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;

@@ -25,9 +25,9 @@ Result<sessions::Resolution> RemoteEntitlementResolver::resolve(const std::strin
   if (reply->status >= 500 || reply->status == 401) {
     // 401: this gateway's serviceKey is not the service's; the browser is not at fault.
     log::error("access-management resolve refused", {{"status", reply->status}});
-    return Error{502, "access_management_error",
-                 "the access-management service could not resolve the entitlement (" + std::to_string(reply->status) +
-                     ")"};
+    return Error{
+        502, "access_management_error",
+        "the access-management service could not resolve the entitlement (" + std::to_string(reply->status) + ")"};
   }
   if (reply->status != 200) return reply_error(*reply, "not_entitled");
   boost::system::error_code ec;

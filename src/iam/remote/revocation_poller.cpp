@@ -105,9 +105,10 @@ struct RevocationPoller::Core : std::enable_shared_from_this<RevocationPoller::C
       if (reply && reply->status == 401) {
         // Not an outage: the service refuses our key. Said as an error naming the setting, because after
         // the staleness limit every token is refused with access_management_unavailable.
-        log::error("access-management service refuses the gateway's service key (check accessManagement "
-                   "serviceKey on both sides); retrying",
-                   {{"status", 401}});
+        log::error(
+            "access-management service refuses the gateway's service key (check accessManagement "
+            "serviceKey on both sides); retrying",
+            {{"status", 401}});
       } else {
         log::warn("access-management revocation feed unavailable; retrying",
                   {{"status", result.error().status}, {"error", result.error().message}});

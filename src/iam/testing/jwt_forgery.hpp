@@ -22,8 +22,15 @@ inline boost::json::object good_header(const KeyRing& ring) {
 }
 inline boost::json::object good_claims(const Clock& clock) {
   const auto now = clock.now_s();
-  return {{"iss", "webstream"}, {"sub", "u-alice"}, {"name", "alice"}, {"org", "org-1"},
-          {"roles", boost::json::array{"user"}}, {"iat", now}, {"nbf", now}, {"exp", now + 3600}, {"jti", "j-1"}};
+  return {{"iss", "webstream"},
+          {"sub", "u-alice"},
+          {"name", "alice"},
+          {"org", "org-1"},
+          {"roles", boost::json::array{"user"}},
+          {"iat", now},
+          {"nbf", now},
+          {"exp", now + 3600},
+          {"jti", "j-1"}};
 }
 
 }  // namespace webstream::iam::forgery

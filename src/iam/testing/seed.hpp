@@ -37,7 +37,9 @@ class Seed {
     boost::json::array a;
     for (auto& s : apps) a.emplace_back(s);
     object(store::kWorkspace, id, org,
-           {{"type", type}, {"apps", a}, {"requiredTags", boost::json::array{}},
+           {{"type", type},
+            {"apps", a},
+            {"requiredTags", boost::json::array{}},
             {"requiredCapabilities", boost::json::array{}}});
   }
   void policy(const std::string& id, const std::string& org, const char* document_json) {

@@ -45,7 +45,7 @@ class WsBackend {
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
   int accepted = 0;
-  std::vector<http::Request> upgrades;             // handshake requests as the backend saw them
+  std::vector<http::Request> upgrades;              // handshake requests as the backend saw them
   std::optional<websocket::close_reason> close_in;  // the close frame the backend received
   std::uint64_t sink_bytes = 0;
   std::uint64_t sink_messages = 0;
@@ -155,12 +155,12 @@ class Gateway {
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-  bool authorised = true;                // what still_authorised() answers
-  std::optional<RelayStop> stop;         // handed over by on_open
+  bool authorised = true;         // what still_authorised() answers
+  std::optional<RelayStop> stop;  // handed over by on_open
   int opened = 0;
   int closed = 0;
-  std::vector<RelayOutcome> outcomes;    // one per finished relay
-  std::size_t leftover_bytes = 0;        // bytes read past an upgrade request (must stay 0)
+  std::vector<RelayOutcome> outcomes;  // one per finished relay
+  std::size_t leftover_bytes = 0;      // bytes read past an upgrade request (must stay 0)
 
  private:
   net::awaitable<void> accept_loop() {

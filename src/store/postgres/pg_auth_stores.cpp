@@ -10,7 +10,9 @@ namespace webstream::store::pg {
 
 Result<std::vector<SigningKeyRow>> PgKeyStore::load_keys() {
   return pool_.read([](PgConnection& c) -> Result<std::vector<SigningKeyRow>> {
-    auto r = c.exec("SELECT kid, algorithm, public_key, secret_key, created_at FROM signing_keys ORDER BY created_at, kid COLLATE \"C\"");
+    auto r = c.exec(
+        "SELECT kid, algorithm, public_key, secret_key, created_at FROM signing_keys ORDER BY created_at, kid COLLATE "
+        "\"C\"");
     std::vector<SigningKeyRow> out;
     for (int i = 0; i < r.rows(); ++i) {
       SigningKeyRow row;
@@ -158,10 +160,11 @@ Status PgLoginFailureStore::clear_failures(const std::string& scope, const std::
 Result<std::vector<LoginFailureRow>> PgLoginFailureStore::failures_since(Millis since) {
   return pool_.read([&](PgConnection& c) -> Result<std::vector<LoginFailureRow>> {
     const Millis skew = timeline_.skew(c);
-    auto r = c.exec("SELECT scope, key, at FROM login_failures WHERE at >= $1 ORDER BY at, id",
-                    Params().add(since + skew));
+    auto r =
+        c.exec("SELECT scope, key, at FROM login_failures WHERE at >= $1 ORDER BY at, id", Params().add(since + skew));
     std::vector<LoginFailureRow> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(LoginFailureRow{r.text(i, 0), r.text(i, 1), r.integer(i, 2) - skew});
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back(LoginFailureRow{r.text(i, 0), r.text(i, 1), r.integer(i, 2) - skew});
     return out;
   });
 }

@@ -88,8 +88,14 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
   // Defaults a gateway needs, placed BEFORE the operator's string so that any of them it sets wins: a
   // bounded connect (an unreachable database fails the start instead of hanging it) and TCP keepalives /
   // user timeout (a database host that vanishes fails the calls in tens of seconds, not hours).
-  const char* keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
-                            "tcp_user_timeout", "application_name", "dbname", nullptr};
+  const char* keywords[] = {"connect_timeout",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "keepalives_count",
+                            "tcp_user_timeout",
+                            "application_name",
+                            "dbname",
+                            nullptr};
   const char* values[] = {"10", "10", "5", "3", "30000", "webstream", conninfo.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, 1);
   if (conn == nullptr) return Error::internal(std::string(setting) + ": cannot connect: out of memory");
@@ -103,7 +109,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
   std::unique_ptr<PgConnection> out(new PgConnection(conn));
   try {
     // Timestamps the stores compute are UTC epoch milliseconds; keep the session predictable.
-    out->exec_script("SET TIME ZONE 'UTC'; SET statement_timeout = '30s'; SET lock_timeout = '20s'; SET client_min_messages = warning");
+    out->exec_script(
+        "SET TIME ZONE 'UTC'; SET statement_timeout = '30s'; SET lock_timeout = '20s'; SET client_min_messages = "
+        "warning");
   } catch (const PgError& e) {
     return Error::internal(std::string(setting) + ": " + mask_connection_error(e.message, conninfo));
   }
@@ -119,7 +127,9 @@ bool PgConnection::reset() {
   PQreset(conn_);
   if (!healthy()) return false;
   try {
-    exec_script("SET TIME ZONE 'UTC'; SET statement_timeout = '30s'; SET lock_timeout = '20s'; SET client_min_messages = warning");
+    exec_script(
+        "SET TIME ZONE 'UTC'; SET statement_timeout = '30s'; SET lock_timeout = '20s'; SET client_min_messages = "
+        "warning");
   } catch (const PgError&) {
     return false;
   }
@@ -166,8 +176,8 @@ struct RawParams {
 PgResult PgConnection::exec(std::string_view sql, const Params& params) {
   const std::string& name = prepared_name(sql);
   RawParams raw(params);
-  PGresult* r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(raw.values.size()), raw.values.data(), nullptr,
-                               nullptr, 0);
+  PGresult* r =
+      PQexecPrepared(conn_, name.c_str(), static_cast<int>(raw.values.size()), raw.values.data(), nullptr, nullptr, 0);
   const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r);
   return PgResult(r);

@@ -39,16 +39,37 @@ inline constexpr std::string_view kUniqueViolation = "23505";
 class Params {
  public:
   Params() = default;
-  Params& add(std::string_view text) { values_.emplace_back(std::string(text)); return *this; }
-  Params& add(const std::string& text) { values_.emplace_back(text); return *this; }
-  Params& add(const char* text) { values_.emplace_back(std::string(text)); return *this; }
-  Params& add(std::int64_t value) { values_.emplace_back(std::to_string(value)); return *this; }
+  Params& add(std::string_view text) {
+    values_.emplace_back(std::string(text));
+    return *this;
+  }
+  Params& add(const std::string& text) {
+    values_.emplace_back(text);
+    return *this;
+  }
+  Params& add(const char* text) {
+    values_.emplace_back(std::string(text));
+    return *this;
+  }
+  Params& add(std::int64_t value) {
+    values_.emplace_back(std::to_string(value));
+    return *this;
+  }
   Params& add(int value) { return add(static_cast<std::int64_t>(value)); }
-  Params& add(bool value) { values_.emplace_back(value ? "true" : "false"); return *this; }
+  Params& add(bool value) {
+    values_.emplace_back(value ? "true" : "false");
+    return *this;
+  }
   Params& add(double value);
-  Params& add(const std::optional<std::string>& text) { values_.push_back(text); return *this; }
+  Params& add(const std::optional<std::string>& text) {
+    values_.push_back(text);
+    return *this;
+  }
   Params& add(const std::optional<std::int64_t>& value);
-  Params& add_null() { values_.emplace_back(std::nullopt); return *this; }
+  Params& add_null() {
+    values_.emplace_back(std::nullopt);
+    return *this;
+  }
   const std::vector<std::optional<std::string>>& values() const { return values_; }
 
  private:

@@ -22,7 +22,8 @@ AuditRow audit(const std::string& id, const std::string& action, const std::stri
 TEST(PgCopyTest, CopiesEveryTableIntoAnEmptyDatabaseAndRefusesANonEmptyOne) {
   // Times as a real deployment has them (the PostgreSQL stores map the gateway's clock onto the database's).
   webstream::testing::FakeClock clock{SystemClock::instance().now_ms()};
-  const auto path = (std::filesystem::temp_directory_path() / ("copy_test_" + std::to_string(::getpid()) + ".db")).string();
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("copy_test_" + std::to_string(::getpid()) + ".db")).string();
   std::filesystem::remove(path);
   auto sqlite = open_sqlite_provider(path).value();
   // A single gateway's store with a bit of everything.
@@ -41,7 +42,8 @@ TEST(PgCopyTest, CopiesEveryTableIntoAnEmptyDatabaseAndRefusesANonEmptyOne) {
   boost::json::object doc;
   doc["apps"] = boost::json::array{"app_1"};
   ASSERT_TRUE(iam->create_object(ObjectRow{kApp, "app_1", "org_a", "Calc", {}, 6, 6}, audit("a-3", "create", "app_1")));
-  ASSERT_TRUE(iam->create_object(ObjectRow{kWorkspace, "ws_1", "org_a", "Desk", doc, 7, 7}, audit("a-4", "create", "ws_1")));
+  ASSERT_TRUE(
+      iam->create_object(ObjectRow{kWorkspace, "ws_1", "org_a", "Desk", doc, 7, 7}, audit("a-4", "create", "ws_1")));
   ASSERT_TRUE(iam->create_object(ObjectRow{kGroup, "grp_1", "org_a", "G", {}, 8, 8}, audit("a-5", "create", "grp_1")));
   ASSERT_TRUE(iam->add_member("grp_1", "usr_1", 9, audit("a-6", "add_member", "grp_1")));
   EntitlementRow e{"ent_1", "org_a", "group", "grp_1", "ws_1", {"app_1"}, std::nullopt, 10, 10};

@@ -50,7 +50,8 @@ bool object_name_taken(PgConnection& c, const ObjectRow& o) {
 }
 
 bool entitlement_taken(PgConnection& c, const EntitlementRow& e) {
-  return exists(c, "SELECT 1 FROM iam_entitlements WHERE subject_type=$1 AND subject_id=$2 AND workspace_id=$3 AND id<>$4",
+  return exists(c,
+                "SELECT 1 FROM iam_entitlements WHERE subject_type=$1 AND subject_id=$2 AND workspace_id=$3 AND id<>$4",
                 Params().add(e.subject_type).add(e.subject_id).add(e.workspace_id).add(e.id));
 }
 
@@ -94,8 +95,14 @@ Status PgIamStore::create_object(const ObjectRow& o, const AuditRow& audit) {
       return conflict("an object with this id exists");
     }
     c.exec("INSERT INTO iam_objects(type,id,org_id,name,doc,created_at,updated_at) VALUES($1,$2,$3,$4,$5::jsonb,$6,$7)",
-           Params().add(o.type).add(o.id).add(o.org_id).add(o.name).add(json::serialize(o.doc)).add(o.created_at).add(
-               o.updated_at));
+           Params()
+               .add(o.type)
+               .add(o.id)
+               .add(o.org_id)
+               .add(o.name)
+               .add(json::serialize(o.doc))
+               .add(o.created_at)
+               .add(o.updated_at));
     write_audit(c, audit);
     return Status::success();
   });
@@ -168,10 +175,12 @@ Status PgIamStore::add_member(const std::string& group_id, const std::string& us
   return pool_.transaction([&](PgConnection& c) -> Status {
     auto g = c.exec("SELECT org_id FROM iam_objects WHERE type='group' AND id=$1 FOR SHARE", Params().add(group_id));
     if (g.empty()) return Error::not_found("not_found", "group not found");
-    if (!exists(c, "SELECT 1 FROM iam_users WHERE id=$1 AND org_id=$2 FOR SHARE", Params().add(user_id).add(g.text(0, 0)))) {
+    if (!exists(c, "SELECT 1 FROM iam_users WHERE id=$1 AND org_id=$2 FOR SHARE",
+                Params().add(user_id).add(g.text(0, 0)))) {
       return Error::not_found("not_found", "user not found");
     }
-    if (exists(c, "SELECT 1 FROM iam_group_members WHERE group_id=$1 AND user_id=$2", Params().add(group_id).add(user_id))) {
+    if (exists(c, "SELECT 1 FROM iam_group_members WHERE group_id=$1 AND user_id=$2",
+               Params().add(group_id).add(user_id))) {
       return conflict("the user is already a member of the group");
     }
     c.exec("INSERT INTO iam_group_members(group_id,user_id,added_at) VALUES($1,$2,$3)",
@@ -196,7 +205,8 @@ Result<PageOf<MemberRow>> PgIamStore::list_members(const std::string& group_id, 
                                                    std::int64_t offset) {
   return pool_.read([&](PgConnection& c) -> Result<PageOf<MemberRow>> {
     PageOf<MemberRow> page;
-    page.total = c.exec("SELECT COUNT(*) FROM iam_group_members WHERE group_id=$1", Params().add(group_id)).integer(0, 0);
+    page.total =
+        c.exec("SELECT COUNT(*) FROM iam_group_members WHERE group_id=$1", Params().add(group_id)).integer(0, 0);
     auto q = c.exec(
         "SELECT m.user_id, u.username, m.added_at FROM iam_group_members m JOIN iam_users u ON u.id=m.user_id"
         " WHERE m.group_id=$1 ORDER BY m.added_at, m.seq LIMIT $2 OFFSET $3",
@@ -208,7 +218,8 @@ Result<PageOf<MemberRow>> PgIamStore::list_members(const std::string& group_id, 
 
 Result<std::vector<std::string>> PgIamStore::groups_of(const std::string& user_id) {
   return pool_.read([&](PgConnection& c) -> Result<std::vector<std::string>> {
-    auto q = c.exec("SELECT group_id FROM iam_group_members WHERE user_id=$1 ORDER BY group_id COLLATE \"C\"", Params().add(user_id));
+    auto q = c.exec("SELECT group_id FROM iam_group_members WHERE user_id=$1 ORDER BY group_id COLLATE \"C\"",
+                    Params().add(user_id));
     std::vector<std::string> out;
     for (int i = 0; i < q.rows(); ++i) out.push_back(q.text(i, 0));
     return out;
@@ -233,7 +244,8 @@ Status PgIamStore::create_entitlement(const EntitlementRow& e, const AuditRow& a
 
 Result<EntitlementRow> PgIamStore::get_entitlement(const std::string& id) {
   return pool_.read([&](PgConnection& c) -> Result<EntitlementRow> {
-    auto q = c.exec(std::string("SELECT ") + kEntitlementColumns + " FROM iam_entitlements WHERE id=$1", Params().add(id));
+    auto q =
+        c.exec(std::string("SELECT ") + kEntitlementColumns + " FROM iam_entitlements WHERE id=$1", Params().add(id));
     if (q.empty()) return Error::not_found("not_found", "entitlement not found");
     return read_entitlement(q, 0);
   });

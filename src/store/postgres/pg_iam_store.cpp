@@ -61,9 +61,18 @@ Error conflict(std::string message) { return Error{409, "conflict", std::move(me
 }  // namespace
 
 void write_audit(PgConnection& c, const AuditRow& a) {
-  c.exec("INSERT INTO iam_audit(id,at,actor,actor_name,action,object_type,object_id,org_id) VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
-         Params().add(a.id).add(a.at).add(a.actor).add(a.actor_name).add(a.action).add(a.object_type).add(a.object_id).add(
-             a.org_id));
+  c.exec(
+      "INSERT INTO iam_audit(id,at,actor,actor_name,action,object_type,object_id,org_id) "
+      "VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+      Params()
+          .add(a.id)
+          .add(a.at)
+          .add(a.actor)
+          .add(a.actor_name)
+          .add(a.action)
+          .add(a.object_type)
+          .add(a.object_id)
+          .add(a.org_id));
 }
 
 std::string encode_strings(const std::vector<std::string>& items) {
@@ -96,7 +105,8 @@ Status PgIamStore::create_org(const OrgRow& org, const AuditRow& audit) {
     if (exists(c, "SELECT 1 FROM iam_orgs WHERE name=$1 AND id<>$2", Params().add(org.name).add(org.id))) {
       return conflict("an org named '" + org.name + "' exists");
     }
-    if (exists(c, "SELECT 1 FROM iam_orgs WHERE id=$1", Params().add(org.id))) return conflict("an org with this id exists");
+    if (exists(c, "SELECT 1 FROM iam_orgs WHERE id=$1", Params().add(org.id)))
+      return conflict("an org with this id exists");
     c.exec("INSERT INTO iam_orgs(id,name,max_sessions,created_at,updated_at) VALUES($1,$2,$3,$4,$5)",
            Params().add(org.id).add(org.name).add(org.max_concurrent_sessions).add(org.created_at).add(org.updated_at));
     write_audit(c, audit);
@@ -178,7 +188,8 @@ Status PgIamStore::create_user(const UserRow& user, const AuditRow& audit) {
                Params().add(user.username).add(user.id))) {
       return conflict("the username '" + user.username + "' is taken");
     }
-    if (exists(c, "SELECT 1 FROM iam_users WHERE id=$1", Params().add(user.id))) return conflict("a user with this id exists");
+    if (exists(c, "SELECT 1 FROM iam_users WHERE id=$1", Params().add(user.id)))
+      return conflict("a user with this id exists");
     c.exec(std::string("INSERT INTO iam_users(") + kUserColumns + ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
            user_params(user));
     write_audit(c, audit);
@@ -209,9 +220,10 @@ Result<PageOf<UserRow>> PgIamStore::list_users(const ListQuery& query) {
     page.total =
         c.exec("SELECT COUNT(*) FROM iam_users WHERE ($1::text IS NULL OR org_id=$1)", Params().add(query.org_id))
             .integer(0, 0);
-    auto q = c.exec(std::string("SELECT ") + kUserColumns +
-                        " FROM iam_users WHERE ($1::text IS NULL OR org_id=$1) ORDER BY created_at, seq LIMIT $2 OFFSET $3",
-                    Params().add(query.org_id).add(query.limit).add(query.offset));
+    auto q =
+        c.exec(std::string("SELECT ") + kUserColumns +
+                   " FROM iam_users WHERE ($1::text IS NULL OR org_id=$1) ORDER BY created_at, seq LIMIT $2 OFFSET $3",
+               Params().add(query.org_id).add(query.limit).add(query.offset));
     for (int i = 0; i < q.rows(); ++i) page.items.push_back(read_user(q, i));
     return page;
   });

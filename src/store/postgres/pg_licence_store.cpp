@@ -16,7 +16,8 @@ constexpr const char* kInsert =
 // Locks the licence, deletes silent rows; returns {deleted, active}.
 std::pair<std::int64_t, std::int64_t> lock_and_expire(PgConnection& c, Millis stale_before_db) {
   c.exec("SELECT pg_advisory_xact_lock($1, 0)", Params().add(kLockLicence));
-  const auto deleted = c.exec("DELETE FROM licence_seats WHERE last_seen < $1", Params().add(stale_before_db)).affected();
+  const auto deleted =
+      c.exec("DELETE FROM licence_seats WHERE last_seen < $1", Params().add(stale_before_db)).affected();
   const auto active = c.exec("SELECT COUNT(*) FROM licence_seats").integer(0, 0);
   return {deleted, active};
 }
@@ -80,7 +81,8 @@ Result<SeatFlush> PgLicenceStore::flush_and_expire(const std::vector<SeatTouch>&
     for (const auto& t : touches) batch.push_back({kTouch, Params().add(t.last_seen + skew).add(t.guid)});
     const auto results = c.pipeline(batch);
     SeatFlush out;
-    out.expired = c.exec("DELETE FROM licence_seats WHERE last_seen < $1", Params().add(stale_before + skew)).affected();
+    out.expired =
+        c.exec("DELETE FROM licence_seats WHERE last_seen < $1", Params().add(stale_before + skew)).affected();
     out.active = c.exec("SELECT COUNT(*) FROM licence_seats").integer(0, 0);
     // A seat this gateway held whose row vanished (another gateway's sweep expired it between two of our
     // flushes): take it again only where a seat is free, so the count never goes over `max`.
@@ -103,8 +105,9 @@ Result<SeatFlush> PgLicenceStore::flush_and_expire(const std::vector<SeatTouch>&
 Result<std::vector<SeatRecord>> PgLicenceStore::active_seats(Millis stale_before) {
   return pool_.read([&](PgConnection& c) -> Result<std::vector<SeatRecord>> {
     const Millis skew = timeline_.skew(c);
-    auto q = c.exec("SELECT guid, first_seen, last_seen FROM licence_seats WHERE last_seen >= $1 ORDER BY guid COLLATE \"C\"",
-                    Params().add(stale_before + skew));
+    auto q = c.exec(
+        "SELECT guid, first_seen, last_seen FROM licence_seats WHERE last_seen >= $1 ORDER BY guid COLLATE \"C\"",
+        Params().add(stale_before + skew));
     std::vector<SeatRecord> out;
     for (int i = 0; i < q.rows(); ++i) {
       out.push_back(SeatRecord{q.text(i, 0), q.integer(i, 1) - skew, q.integer(i, 2) - skew});

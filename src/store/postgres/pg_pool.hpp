@@ -115,8 +115,7 @@ class PgPool {
         if (c.healthy()) {
           try {
             c.exec_script("ROLLBACK");
-          } catch (const PgError&) {
-          }
+          } catch (const PgError&) {}
         }
         // A connection found dead before COMMIT was sent: the server rolled the transaction back, so it runs
         // again, once, on a fresh connection. Lost during COMMIT the outcome is unknown: report it (503).

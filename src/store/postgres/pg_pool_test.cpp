@@ -68,7 +68,8 @@ TEST_F(PgPoolTest, TransactionCommitsRollsBackAndMapsErrors) {
   });
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().status, 500);
-  auto n = pool_->read([](PgConnection& c) -> Result<std::int64_t> { return c.exec("SELECT COUNT(*) FROM t").integer(0, 0); });
+  auto n = pool_->read(
+      [](PgConnection& c) -> Result<std::int64_t> { return c.exec("SELECT COUNT(*) FROM t").integer(0, 0); });
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
 }
@@ -98,9 +99,8 @@ TEST_F(PgPoolTest, SerializationFailuresAreRetriedUntilEveryIncrementLands) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
-  auto n = pool_->read([](PgConnection& c) -> Result<std::int64_t> {
-    return c.exec("SELECT n FROM counter WHERE id=1").integer(0, 0);
-  });
+  auto n = pool_->read(
+      [](PgConnection& c) -> Result<std::int64_t> { return c.exec("SELECT n FROM counter WHERE id=1").integer(0, 0); });
   EXPECT_EQ(*n, 100);
   EXPECT_GE(attempts.load(), 100);
 }
@@ -118,14 +118,16 @@ TEST_F(PgPoolTest, PipelineReturnsEveryResultInOrderAndStopsAtTheFirstError) {
   ASSERT_EQ(r->size(), 50u);
   EXPECT_EQ((*r)[49], 98);
   auto dup = pool_->transaction([](PgConnection& c) -> Status {
-    c.pipeline({{"INSERT INTO p VALUES($1)", Params().add(100)}, {"INSERT INTO p VALUES($1)", Params().add(1)},
+    c.pipeline({{"INSERT INTO p VALUES($1)", Params().add(100)},
+                {"INSERT INTO p VALUES($1)", Params().add(1)},
                 {"INSERT INTO p VALUES($1)", Params().add(101)}});
     return Status::success();
   });
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().status, 409);
   // The failed batch rolled back whole, and the connection is usable again.
-  auto n = pool_->read([](PgConnection& c) -> Result<std::int64_t> { return c.exec("SELECT COUNT(*) FROM p").integer(0, 0); });
+  auto n = pool_->read(
+      [](PgConnection& c) -> Result<std::int64_t> { return c.exec("SELECT COUNT(*) FROM p").integer(0, 0); });
   EXPECT_EQ(*n, 50);
 }
 
@@ -174,8 +176,10 @@ TEST_F(PgPoolTest, TerminatedConnectionsAreReplacedWithoutFailingTheCall) {
   // Every pooled connection is killed by the server (what a database restart or pg_terminate_backend does).
   auto admin = PgPool::open(conninfo_, 1).value();
   auto killed = admin->read([](PgConnection& c) -> Result<std::int64_t> {
-    return c.exec("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                  " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    return c
+        .exec(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")
         .integer(0, 0);
   });
   ASSERT_TRUE(killed.ok()) << killed.error().message;
@@ -188,7 +192,8 @@ TEST_F(PgPoolTest, TerminatedConnectionsAreReplacedWithoutFailingTheCall) {
     });
     EXPECT_TRUE(w.ok()) << w.error().message;
   }
-  auto n = pool_->read([](PgConnection& c) -> Result<std::int64_t> { return c.exec("SELECT COUNT(*) FROM k").integer(0, 0); });
+  auto n = pool_->read(
+      [](PgConnection& c) -> Result<std::int64_t> { return c.exec("SELECT COUNT(*) FROM k").integer(0, 0); });
   ASSERT_TRUE(n.ok()) << n.error().message;
   EXPECT_EQ(*n, 4);
 }

@@ -16,13 +16,13 @@ Status PgRegistryStore::upsert(const std::vector<BackendRow>& rows) {
   // drop a row an older id left for it, then upsert by id. The whole batch goes in one pipeline.
   std::vector<const BackendRow*> sorted;
   for (const auto& r : rows) sorted.push_back(&r);
-  std::sort(sorted.begin(), sorted.end(), [](const BackendRow* a, const BackendRow* b) {
-    return a->server_url < b->server_url;
-  });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const BackendRow* a, const BackendRow* b) { return a->server_url < b->server_url; });
   std::vector<PgQuery> batch;
   batch.reserve(sorted.size() * 3);
   for (const BackendRow* r : sorted) {
-    batch.push_back({"SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockServerUrl).add(r->server_url)});
+    batch.push_back(
+        {"SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockServerUrl).add(r->server_url)});
     batch.push_back({"DELETE FROM backends WHERE server_url=$1 AND id<>$2", Params().add(r->server_url).add(r->id)});
     batch.push_back(
         {"INSERT INTO backends(id,server_url,max_sessions,instance_type,ec2_instance_id,tags,capabilities,version,"
@@ -68,7 +68,8 @@ Result<std::vector<BackendRow>> PgRegistryStore::load_all() {
   return pool_.read([](PgConnection& c) -> Result<std::vector<BackendRow>> {
     auto q = c.exec(
         "SELECT id,server_url,max_sessions,instance_type,ec2_instance_id,tags,capabilities,version,status,"
-        "active_sessions,cpu_usage,memory_usage,registered_at,last_heartbeat_at,owner_key FROM backends ORDER BY id COLLATE \"C\"");
+        "active_sessions,cpu_usage,memory_usage,registered_at,last_heartbeat_at,owner_key FROM backends ORDER BY id "
+        "COLLATE \"C\"");
     std::vector<BackendRow> out;
     for (int i = 0; i < q.rows(); ++i) {
       BackendRow r;
@@ -124,8 +125,9 @@ SessionRecord read_session(const PgResult& q, int i, Millis skew) {
 }
 
 std::int64_t count_live(PgConnection& c, const char* column, const std::string& key) {
-  return c.exec(std::string("SELECT COUNT(*) FROM sessions WHERE ") + column + "=$1 AND state IN ('reserved','active')",
-                Params().add(key))
+  return c
+      .exec(std::string("SELECT COUNT(*) FROM sessions WHERE ") + column + "=$1 AND state IN ('reserved','active')",
+            Params().add(key))
       .integer(0, 0);
 }
 
@@ -144,8 +146,8 @@ Result<ReserveOutcome> PgSessionStore::reserve(const SessionRecord& s, const Res
     lock(c, kLockUser, s.user_id);
     if (limits.org_max) lock(c, kLockOrg, s.org_id);
     lock(c, kLockBackend, s.backend_id);
-    auto existing = c.exec(std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id=$1 FOR UPDATE",
-                           Params().add(s.id));
+    auto existing =
+        c.exec(std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id=$1 FOR UPDATE", Params().add(s.id));
     if (!existing.empty()) {
       auto row = read_session(existing, 0, skew);
       if (row.user_id != s.user_id) {
@@ -219,9 +221,10 @@ Result<bool> PgSessionStore::set_state(const std::string& id, const std::string&
     const Millis skew = timeline_.skew(c);
     const bool live = state == kReserved || state == kActive;
     // A session that stopped being live never comes back (a late background "active" write after a release).
-    return c.exec("UPDATE sessions SET state=$1, last_activity_at=GREATEST(last_activity_at, $2), ended_at=$3 "
-                  "WHERE id=$4 AND state IN ('reserved','active')",
-                  Params().add(state).add(at + skew).add(live ? Millis{0} : at + skew).add(id))
+    return c.exec(
+                "UPDATE sessions SET state=$1, last_activity_at=GREATEST(last_activity_at, $2), ended_at=$3 "
+                "WHERE id=$4 AND state IN ('reserved','active')",
+                Params().add(state).add(at + skew).add(live ? Millis{0} : at + skew).add(id))
                .affected() > 0;
   });
 }

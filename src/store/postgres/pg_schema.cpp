@@ -59,7 +59,8 @@ const std::vector<std::string> kMigrations = {
     "CREATE TABLE backends("
     " id text PRIMARY KEY, server_url text NOT NULL UNIQUE, max_sessions bigint NOT NULL,"
     " instance_type text NOT NULL, ec2_instance_id text NOT NULL, tags text NOT NULL, capabilities text NOT NULL,"
-    " version text NOT NULL, status text NOT NULL, active_sessions bigint NOT NULL, cpu_usage double precision NOT NULL,"
+    " version text NOT NULL, status text NOT NULL, active_sessions bigint NOT NULL, cpu_usage double precision NOT "
+    "NULL,"
     " memory_usage double precision NOT NULL, registered_at bigint NOT NULL, last_heartbeat_at bigint NOT NULL,"
     " owner_key text NOT NULL);"
     "CREATE TABLE sessions("
@@ -105,8 +106,7 @@ Status migrate(PgPool& pool, const std::vector<std::string>& steps) {
       ~Unlock() {
         try {
           c.exec("SELECT pg_advisory_unlock($1)", Params().add(kMigrationLockKey));
-        } catch (const PgError&) {
-        }
+        } catch (const PgError&) {}
       }
     } unlock{c};
     c.exec_script(
@@ -128,8 +128,7 @@ Status migrate(PgPool& pool, const std::vector<std::string>& steps) {
         if (c.healthy()) {
           try {
             c.exec_script("ROLLBACK");
-          } catch (const PgError&) {
-          }
+          } catch (const PgError&) {}
         }
         return migration_error(v, e.message);
       }

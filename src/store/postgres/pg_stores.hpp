@@ -154,11 +154,9 @@ class PgIamStore final : public IamStore {
   Result<PageOf<ObjectRow>> list_objects(const std::string& type, const ListQuery& query) override;
   Status update_object(const ObjectRow& object, const AuditRow& audit) override;
   Status delete_object(const std::string& type, const std::string& id, const AuditRow& audit) override;
-  Status add_member(const std::string& group_id, const std::string& user_id, Millis at,
-                    const AuditRow& audit) override;
+  Status add_member(const std::string& group_id, const std::string& user_id, Millis at, const AuditRow& audit) override;
   Status remove_member(const std::string& group_id, const std::string& user_id, const AuditRow& audit) override;
-  Result<PageOf<MemberRow>> list_members(const std::string& group_id, std::int64_t limit,
-                                         std::int64_t offset) override;
+  Result<PageOf<MemberRow>> list_members(const std::string& group_id, std::int64_t limit, std::int64_t offset) override;
   Result<std::vector<std::string>> groups_of(const std::string& user_id) override;
   Status create_entitlement(const EntitlementRow& e, const AuditRow& audit) override;
   Result<EntitlementRow> get_entitlement(const std::string& id) override;

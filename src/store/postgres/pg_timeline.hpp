@@ -31,8 +31,7 @@ class PgTimeline {
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
     if (!measured_ || now - measured_at_ > std::chrono::seconds(30)) {
-      const Millis db_now =
-          c.exec("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint").integer(0, 0);
+      const Millis db_now = c.exec("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint").integer(0, 0);
       skew_ = db_now - clock_.now_ms();
       measured_at_ = now;
       measured_ = true;

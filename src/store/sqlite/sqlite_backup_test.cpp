@@ -95,7 +95,7 @@ TEST_F(SqliteBackupTest, CopyUnderWriteLoadHoldsEveryCommitBeforeItAndIsConsiste
   EXPECT_GT(info.value().pages, 0);
   EXPECT_EQ(info.value().bytes, static_cast<std::int64_t>(fs::file_size(dest)));
   const auto rows = contiguous_rows(dest);
-  EXPECT_GE(rows, before);  // every write acknowledged before the backup began
+  EXPECT_GE(rows, before);     // every write acknowledged before the backup began
   EXPECT_LE(rows, after + 1);  // at most one commit in flight when it ended
   EXPECT_FALSE(fs::exists(dest + "-wal"));
 }

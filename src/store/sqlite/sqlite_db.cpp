@@ -4,9 +4,7 @@
 
 namespace webstream::store {
 namespace {
-[[noreturn]] void fail(sqlite3* db, int rc) {
-  throw StoreError{rc, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)};
-}
+[[noreturn]] void fail(sqlite3* db, int rc) { throw StoreError{rc, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)}; }
 }  // namespace
 
 Statement& Statement::bind(int index, std::string_view text) {
@@ -45,8 +43,7 @@ bool Statement::step() {
 }
 
 int Statement::run() {
-  while (step()) {
-  }
+  while (step()) {}
   return sqlite3_changes(sqlite3_db_handle(stmt_));
 }
 
@@ -131,8 +128,8 @@ Statement& SqliteDb::prepare(std::string_view sql) {
   auto it = statements_.find(std::string(sql));
   if (it == statements_.end()) {
     sqlite3_stmt* raw = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                      &raw, nullptr);
+    const int rc =
+        sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
     if (rc != SQLITE_OK) fail(db_, rc);
     CachedStatement cached;
     cached.raw = raw;

@@ -60,8 +60,8 @@ bool object_name_taken(SqliteDb& db, const ObjectRow& o) {
 }
 
 bool entitlement_taken(SqliteDb& db, const EntitlementRow& e) {
-  auto& q = db.prepare(
-      "SELECT 1 FROM iam_entitlements WHERE subject_type=? AND subject_id=? AND workspace_id=? AND id<>?");
+  auto& q =
+      db.prepare("SELECT 1 FROM iam_entitlements WHERE subject_type=? AND subject_id=? AND workspace_id=? AND id<>?");
   q.bind(1, e.subject_type).bind(2, e.subject_id).bind(3, e.workspace_id).bind(4, e.id);
   const bool taken = q.step();
   q.reset();
@@ -177,11 +177,10 @@ Status SqliteIamStore::delete_object(const std::string& type, const std::string&
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (!object_exists(db, type, id)) return Error::not_found("not_found", type_label(type) + " not found");
     if (type == kApp) {
-      const auto users = iam_sql::count(
-          db,
-          "SELECT COUNT(*) FROM iam_objects o, json_each(o.doc, '$.apps') a"
-          " WHERE o.type='workspace' AND a.value=?",
-          id);
+      const auto users = iam_sql::count(db,
+                                        "SELECT COUNT(*) FROM iam_objects o, json_each(o.doc, '$.apps') a"
+                                        " WHERE o.type='workspace' AND a.value=?",
+                                        id);
       if (users > 0) return iam_sql::conflict("the app is listed by a workspace; remove it there first");
     } else if (type == kPolicy) {
       if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_entitlements WHERE policy_id=?", id) > 0) {
@@ -227,11 +226,12 @@ Status SqliteIamStore::add_member(const std::string& group_id, const std::string
   });
 }
 
-Status SqliteIamStore::remove_member(const std::string& group_id, const std::string& user_id,
-                                     const AuditRow& audit) {
+Status SqliteIamStore::remove_member(const std::string& group_id, const std::string& user_id, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
-    const int n =
-        db.prepare("DELETE FROM iam_group_members WHERE group_id=? AND user_id=?").bind(1, group_id).bind(2, user_id).run();
+    const int n = db.prepare("DELETE FROM iam_group_members WHERE group_id=? AND user_id=?")
+                      .bind(1, group_id)
+                      .bind(2, user_id)
+                      .run();
     if (n == 0) return Error::not_found("not_found", "the user is not a member of the group");
     iam_sql::write_audit(db, audit);
     return Status::success();
@@ -273,8 +273,8 @@ Status SqliteIamStore::create_entitlement(const EntitlementRow& e, const AuditRo
     if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_entitlements WHERE id=?", e.id) > 0) {
       return iam_sql::conflict("an entitlement with this id exists");
     }
-    auto& q = db.prepare(std::string("INSERT INTO iam_entitlements(") + kEntitlementColumns +
-                         ") VALUES(?,?,?,?,?,?,?,?,?)");
+    auto& q =
+        db.prepare(std::string("INSERT INTO iam_entitlements(") + kEntitlementColumns + ") VALUES(?,?,?,?,?,?,?,?,?)");
     bind_entitlement(q, e);
     q.run();
     iam_sql::write_audit(db, audit);

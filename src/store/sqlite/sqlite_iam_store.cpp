@@ -114,7 +114,9 @@ bool org_name_taken(SqliteDb& db, const std::string& name, const std::string& ex
   return taken;
 }
 
-bool org_exists(SqliteDb& db, const std::string& id) { return iam_sql::count(db, "SELECT COUNT(*) FROM iam_orgs WHERE id=?", id) > 0; }
+bool org_exists(SqliteDb& db, const std::string& id) {
+  return iam_sql::count(db, "SELECT COUNT(*) FROM iam_orgs WHERE id=?", id) > 0;
+}
 
 void bind_user(Statement& q, const UserRow& u) {
   q.bind(1, u.id)
@@ -284,8 +286,9 @@ Result<PageOf<UserRow>> SqliteIamStore::list_users(const ListQuery& query) {
     c.step();
     page.total = c.integer(0);
     c.reset();
-    auto& q = d.prepare(std::string("SELECT ") + kUserColumns +
-                        " FROM iam_users WHERE (?1 IS NULL OR org_id=?1) ORDER BY created_at, rowid LIMIT ?2 OFFSET ?3");
+    auto& q =
+        d.prepare(std::string("SELECT ") + kUserColumns +
+                  " FROM iam_users WHERE (?1 IS NULL OR org_id=?1) ORDER BY created_at, rowid LIMIT ?2 OFFSET ?3");
     q.bind(1, query.org_id).bind(2, query.limit).bind(3, query.offset);
     while (q.step()) page.items.push_back(read_user(q));
     q.reset();

@@ -144,7 +144,10 @@ Result<bool> SqliteSessionStore::set_state(const std::string& id, const std::str
 
 Status SqliteSessionStore::touch(const std::string& id, Millis at) {
   return db_.transaction([&](SqliteDb& db) -> Status {
-    db.prepare("UPDATE sessions SET last_activity_at=MAX(last_activity_at, ?) WHERE id=?").bind(1, at).bind(2, id).run();
+    db.prepare("UPDATE sessions SET last_activity_at=MAX(last_activity_at, ?) WHERE id=?")
+        .bind(1, at)
+        .bind(2, id)
+        .run();
     return Status::success();
   });
 }

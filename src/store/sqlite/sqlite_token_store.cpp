@@ -44,7 +44,8 @@ Result<std::vector<RevokedToken>> SqliteTokenStore::revoked_since(std::int64_t n
 
 Result<std::int64_t> SqliteTokenStore::prune_revoked(std::int64_t before_s) {
   return db_.transaction([&](SqliteDb& db) -> Result<std::int64_t> {
-    return static_cast<std::int64_t>(db.prepare("DELETE FROM revoked_tokens WHERE expires_at < ?").bind(1, before_s).run());
+    return static_cast<std::int64_t>(
+        db.prepare("DELETE FROM revoked_tokens WHERE expires_at < ?").bind(1, before_s).run());
   });
 }
 

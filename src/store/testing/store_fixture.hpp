@@ -38,6 +38,6 @@ class StoreFixture : public ::testing::TestWithParam<std::string> {
 
 }  // namespace webstream::store::testing
 
-#define WEBSTREAM_STORE_BACKENDS(Suite)                                                        \
-  INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::Values("sqlite", "postgresql"),       \
+#define WEBSTREAM_STORE_BACKENDS(Suite)                                                \
+  INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::Values("sqlite", "postgresql"), \
                            [](const ::testing::TestParamInfo<std::string>& info) { return info.param; })

@@ -29,11 +29,8 @@ class ApiFixture : public ::testing::Test {
   };
 
   ApiFixture()
-      : db_(store::SqliteDb::open(":memory:").value()),
-        store_(store::SqliteIamStore::open(*db_).value()),
-        seed_(*store_),
-        entitlements_(*store_),
-        passwords_(PasswordParams::fast_for_tests()) {
+      : db_(store::SqliteDb::open(":memory:").value()), store_(store::SqliteIamStore::open(*db_).value()),
+        seed_(*store_), entitlements_(*store_), passwords_(PasswordParams::fast_for_tests()) {
     auto authenticate = [this](const http::RequestContext& ctx) -> Result<core::Principal> {
       if (ctx.preauthenticated) return *ctx.preauthenticated;
       auto it = principals_.find(std::string(ctx.header("X-Test-As")));
@@ -45,8 +42,8 @@ class ApiFixture : public ::testing::Test {
       changed_.push_back(user_id);
       return clock_.now_s() + 1;
     };
-    register_resource_routes(router_, ResourceDeps{*store_, entitlements_, blocking_, clock_, authenticate, changed,
-                                                   passwords_});
+    register_resource_routes(
+        router_, ResourceDeps{*store_, entitlements_, blocking_, clock_, authenticate, changed, passwords_});
   }
 
   void as(const std::string& name, const std::string& user_id, const std::string& org, std::vector<std::string> roles) {
@@ -105,9 +102,7 @@ class ApiFixture : public ::testing::Test {
     if (!a.body.is_object() || !a.body.as_object().contains("error")) return "";
     return std::string(a.body.at("error").at("message").as_string());
   }
-  static std::string str(const boost::json::value& v, const char* key) {
-    return std::string(v.at(key).as_string());
-  }
+  static std::string str(const boost::json::value& v, const char* key) { return std::string(v.at(key).as_string()); }
 
   webstream::testing::FakeClock clock_;
   std::unique_ptr<store::SqliteDb> db_;

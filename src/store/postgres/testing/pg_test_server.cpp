@@ -112,9 +112,10 @@ Result<std::unique_ptr<PgTestServer>> PgTestServer::start(bool durable) {
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
     s->port_ = free_port();
-    const std::string options = "-p " + std::to_string(s->port_) + " -k " + s->dir_ +
-                                " -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB" +
-                                std::string(durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+    const std::string options =
+        "-p " + std::to_string(s->port_) + " -k " + s->dir_ +
+        " -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB" +
+        std::string(durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
     const std::string start = run + s->bindir_ + "/pg_ctl -D " + s->dir_ + "/data -l " + s->dir_ +
                               "/server.log -w -t 60 -o '" + options + "' start >" + log + " 2>&1";
     if (std::system(start.c_str()) == 0) {
