@@ -9,7 +9,7 @@ packages=(
   libssl-dev openssl libsodium-dev libsqlite3-dev sqlite3 libpugixml-dev
   postgresql libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl procps
+  python3 curl procps clang-format
 )
 for arg in "$@"; do
   case "$arg" in
