@@ -14,7 +14,6 @@
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
 #include "observability/log.hpp"
-#include "observability/metrics.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/workers.hpp"
 #include "store/sqlite/private_files.hpp"
@@ -105,15 +104,7 @@ Status Gateway::start() {
     impl_->tls = std::move(tls.value());
   }
 
-  // Routes every listener has.
-  impl_->router.add("GET", "/gateway/health", http::Exposure::kBoth,
-                    [](http::RequestContext& ctx) -> net::awaitable<http::Response> {
-                      co_return http::text_response(200, "OK", "text/plain", ctx.req);
-                    });
-  impl_->router.add(
-      "GET", "/metrics", http::Exposure::kInternal, [](http::RequestContext& ctx) -> net::awaitable<http::Response> {
-        co_return http::text_response(200, metrics::Registry::global().render(), "text/plain; version=0.0.4", ctx.req);
-      });
+  register_base_routes(impl_->router);  // GET /gateway/health, GET /metrics
 
   // The server exists before the components (relays register with its lifecycle); it listens after.
   impl_->server = std::make_unique<http::Server>(impl_->router, c.gateway.limits, *impl_->workers, !https);

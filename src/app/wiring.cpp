@@ -111,6 +111,18 @@ void register_collectors(Components& c) {
 
 }  // namespace
 
+void register_base_routes(http::Router& router) {
+  router.add("GET", "/gateway/health", http::Exposure::kBoth,
+             [](http::RequestContext& ctx) -> boost::asio::awaitable<http::Response> {
+               co_return http::text_response(200, "OK", "text/plain", ctx.req);
+             });
+  router.add("GET", "/metrics", http::Exposure::kInternal,
+             [](http::RequestContext& ctx) -> boost::asio::awaitable<http::Response> {
+               co_return http::text_response(200, metrics::Registry::global().render(), "text/plain; version=0.0.4",
+                                             ctx.req);
+             });
+}
+
 Result<std::unique_ptr<Components>> build_components(WiringContext& ctx) {
   auto c = std::make_unique<Components>(ctx.config);
   c->workers = &ctx.workers;

@@ -27,6 +27,10 @@ struct WiringContext {
 
 struct Components;  // components.hpp: owns every component
 
+// The routes every listener has, whatever the mode: GET /gateway/health (both listeners, no auth, no store)
+// and GET /metrics (the internal listener only).
+void register_base_routes(http::Router& router);
+
 Result<std::unique_ptr<Components>> build_components(WiringContext& ctx);
 void start_components(Components& c);
 // SIGHUP: re-reads the config file; a bad one is refused with a log line and the old settings stay.
