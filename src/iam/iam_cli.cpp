@@ -8,6 +8,7 @@
 
 #include "core/ids.hpp"
 #include "iam/field_rules.hpp"
+#include "iam/user_service.hpp"
 #include "store/sqlite/sqlite_iam_store.hpp"
 
 namespace webstream::iam {
@@ -62,9 +63,8 @@ Result<Options> parse_options(const std::vector<std::string>& args, std::size_t 
   return o;
 }
 
-store::AuditRow audit(const Clock& clock, const char* action, const std::string& id, const std::string& org) {
-  return store::AuditRow{random_id("aud_"), clock.now_ms(), "cli", "cli", action, "user", id, org};
-}
+// Every CLI change is audited as "cli".
+const AuditActor kCli{"cli", "cli"};
 
 Result<std::string> read_password(std::istream& in) {
   std::string line;
@@ -97,41 +97,39 @@ int fail(std::ostream& err, const Error& e) {
   return e.status == 400 ? kUsage : kFailed;
 }
 
-int create_user(const Options& o, store::IamStore& store, const PasswordHasher& passwords, const Clock& clock,
+int create_user(const Options& o, const UserService& users, store::IamStore& store, const Clock& clock,
                 std::istream& in, std::ostream& out, std::ostream& err) {
   if (o.username.empty() || !o.password_stdin) {
     err << "webstream iam user create: --username and --password-stdin are required\n" << kUsageText;
     return kUsage;
   }
   if (auto s = check_username(o.username); !s) return fail(err, s.error());
-  std::vector<std::string> roles = o.roles.empty() ? std::vector<std::string>{"user"} : o.roles;
-  for (const auto& r : roles) {
-    if (r != "admin" && r != "org-admin" && r != "user") {
+  for (const auto& r : o.roles) {
+    if (!is_user_role(r)) {
       err << "webstream iam: --role must be admin, org-admin or user\n";
       return kUsage;
     }
   }
   auto password = read_password(in);
   if (!password) return fail(err, password.error());
-  auto hash = passwords.hash(*password);
-  sodium_memzero(password->data(), password->size());
-  if (!hash) return fail(err, hash.error());
   auto org = resolve_org(store, clock, o.org);
-  if (!org) return fail(err, org.error());
-  store::UserRow user;
-  user.id = random_id("usr_");
+  if (!org) {
+    sodium_memzero(password->data(), password->size());
+    return fail(err, org.error());
+  }
+  NewUser user;
   user.org_id = *org;
   user.username = o.username;
-  user.password_hash = std::move(hash.value());
-  user.roles = std::move(roles);
-  user.created_at = user.updated_at = clock.now_ms();
-  if (auto s = store.create_user(user, audit(clock, "create", user.id, user.org_id)); !s) return fail(err, s.error());
-  out << "created user " << user.username << " (" << user.id << ") in org " << user.org_id << "\n";
+  user.roles = o.roles;  // none: the service's default, "user"
+  auto created = users.create(std::move(user), *password, kCli);
+  sodium_memzero(password->data(), password->size());
+  if (!created) return fail(err, created.error());
+  out << "created user " << created->username << " (" << created->id << ") in org " << created->org_id << "\n";
   return kOk;
 }
 
-int change_user(const std::string& what, const Options& o, store::IamStore& store, const PasswordHasher& passwords,
-                const Clock& clock, std::istream& in, std::ostream& out, std::ostream& err) {
+int change_user(const std::string& what, const Options& o, const UserService& users, store::IamStore& store,
+                std::istream& in, std::ostream& out, std::ostream& err) {
   if (o.username.empty() || (what == "reset-password" && !o.password_stdin)) {
     err << "webstream iam user " << what << ": --username"
         << (what == "reset-password" ? " and --password-stdin are" : " is") << " required\n"
@@ -142,24 +140,18 @@ int change_user(const std::string& what, const Options& o, store::IamStore& stor
   if (!user)
     return fail(err,
                 user.error().status == 404 ? Error{404, "not_found", "no user '" + o.username + "'"} : user.error());
-  const char* action = "update";
-  if (what == "reset-password") {
+  auto changed = [&]() -> Status {
+    if (what != "reset-password") {
+      auto row = users.set_disabled(*user, what == "disable", kCli);
+      return row ? Status::success() : Status(row.error());
+    }
     auto password = read_password(in);
-    if (!password) return fail(err, password.error());
-    auto hash = passwords.hash(*password);
+    if (!password) return password.error();
+    auto done = users.set_password(*user, *password, kCli);
     sodium_memzero(password->data(), password->size());
-    if (!hash) return fail(err, hash.error());
-    user->password_hash = std::move(hash.value());
-    user->credentials_changed_at = clock.now_s() + 1;
-    action = "set_password";
-  } else if (what == "disable") {
-    user->disabled = true;
-    user->credentials_changed_at = clock.now_s() + 1;
-  } else {
-    user->disabled = false;
-  }
-  user->updated_at = clock.now_ms();
-  if (auto s = store.update_user(*user, audit(clock, action, user->id, user->org_id)); !s) return fail(err, s.error());
+    return done;
+  }();
+  if (!changed) return fail(err, changed.error());
   out << (what == "reset-password" ? "password reset for "
           : what == "disable"      ? "disabled "
                                    : "enabled ")
@@ -201,9 +193,10 @@ int run_iam_command(const std::vector<std::string>& args, store::IamStore& store
     err << "webstream iam: " << options.error().message << "\n" << kUsageText;
     return kUsage;
   }
-  if (what == "create") return create_user(*options, store, passwords, clock, in, out, err);
+  const UserService users(store, passwords, clock);  // no gateway to tell: the cutoff is now + 1 s
+  if (what == "create") return create_user(*options, users, store, clock, in, out, err);
   if (what == "reset-password" || what == "enable" || what == "disable") {
-    return change_user(what, *options, store, passwords, clock, in, out, err);
+    return change_user(what, *options, users, store, in, out, err);
   }
   if (what == "list") return list_users(store, out, err);
   err << "webstream iam: unknown command 'user " << what << "'\n" << kUsageText;

@@ -129,6 +129,11 @@ class IamStore {
   virtual Result<UserRow> find_user_by_username(const std::string& username) = 0;
   virtual Result<PageOf<UserRow>> list_users(const ListQuery& query) = 0;
   virtual Status update_user(const UserRow& user, const AuditRow& audit) = 0;  // every field but created_at
+  // A password change: writes only the password hash, credentials_changed_at (moved forward to the given
+  // cutoff, never back) and updated_at, so whatever changed in the user's other fields since the caller read
+  // it (a disable, new roles: iam/user_service.hpp) is kept. 404 when the user is gone.
+  virtual Status set_user_password(const std::string& id, const std::string& password_hash,
+                                   std::int64_t credentials_changed_at, Millis updated_at, const AuditRow& audit) = 0;
   virtual Status delete_user(const std::string& id, const AuditRow& audit) = 0;
 
   // Groups, apps, workspaces, policies. Deleting a group removes its members and its entitlements;

@@ -131,6 +131,34 @@ TEST_P(IamStoreTest, UserUpdateRoundTripsEveryField) {
   EXPECT_EQ(back.updated_at, 12);
 }
 
+TEST_P(IamStoreTest, APasswordChangeWritesOnlyTheHashAndMovesTheCutoffForward) {
+  add_org("org_a", "a");
+  add_user("usr_1", "org_a", "alice");
+  // An administrator's change lands after the password change read the row.
+  auto u = store_->get_user("usr_1").value();
+  u.roles = {"org-admin"};
+  u.disabled = true;
+  u.credentials_changed_at = 500;
+  ASSERT_TRUE(store_->update_user(u, audit("update", "user", "usr_1", "org_a")).ok());
+  ASSERT_TRUE(
+      store_->set_user_password("usr_1", "$argon2id$new", 400, 20, audit("set_password", "user", "usr_1", "org_a"))
+          .ok());
+  auto back = store_->get_user("usr_1").value();
+  EXPECT_EQ(back.password_hash, "$argon2id$new");
+  EXPECT_TRUE(back.disabled);
+  EXPECT_EQ(back.roles, std::vector<std::string>{"org-admin"});
+  EXPECT_EQ(back.credentials_changed_at, 500);  // never moved back
+  EXPECT_EQ(back.updated_at, 20);
+  ASSERT_TRUE(
+      store_->set_user_password("usr_1", "$argon2id$newer", 600, 30, audit("set_password", "user", "usr_1", "org_a"))
+          .ok());
+  EXPECT_EQ(store_->get_user("usr_1").value().credentials_changed_at, 600);
+  auto missing =
+      store_->set_user_password("usr_2", "$argon2id$x", 1, 1, audit("set_password", "user", "usr_2", "org_a"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().status, 404);
+}
+
 TEST_P(IamStoreTest, ObjectsAreUniquePerTypeAndOrg) {
   add_org("org_a", "a");
   add_org("org_b", "b");

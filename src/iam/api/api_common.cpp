@@ -138,8 +138,9 @@ store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std:
   store::AuditRow a;
   a.id = random_id("aud_");
   a.at = deps.clock.now_ms();
-  a.actor = !who.user_id.empty() ? who.user_id : "service:" + who.username;
-  a.actor_name = who.username;
+  auto actor = actor_of(who);
+  a.actor = std::move(actor.id);
+  a.actor_name = std::move(actor.name);
   a.action = std::move(action);
   a.object_type = std::move(object_type);
   a.object_id = std::move(object_id);
@@ -147,9 +148,12 @@ store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std:
   return a;
 }
 
-std::int64_t user_changed(const ResourceDeps& deps, const std::string& user_id) {
-  const std::int64_t cutoff = deps.on_user_changed ? deps.on_user_changed(user_id) : 0;
-  return cutoff > 0 ? cutoff : deps.clock.now_s() + 1;
+AuditActor actor_of(const core::Principal& who) {
+  return AuditActor{!who.user_id.empty() ? who.user_id : "service:" + who.username, who.username};
+}
+
+UserService user_service(const ResourceDeps& deps) {
+  return UserService(deps.store, deps.passwords, deps.clock, deps.on_user_changed);
 }
 
 Result<store::ObjectRow> visible_object(const ResourceDeps& deps, const Call& call, const char* type,

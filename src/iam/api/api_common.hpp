@@ -74,9 +74,11 @@ json::object page_json(json::array items, std::int64_t total, const Paging& pagi
 store::AuditRow audit(const ResourceDeps& deps, const core::Principal& who, std::string action, std::string object_type,
                       std::string object_id, std::string org_id);
 
-// Revokes the user's tokens (ResourceDeps::on_user_changed) and returns the credentials_changed_at to
-// store with the change.
-std::int64_t user_changed(const ResourceDeps& deps, const std::string& user_id);
+// The audit log's name for `who`: its user id, or "service:<name>" for a service principal.
+AuditActor actor_of(const core::Principal& who);
+
+// The user rules (iam/user_service.hpp) over the deps' store, hasher, clock and revocation hook.
+UserService user_service(const ResourceDeps& deps);
 
 // A 404 for `type` (the same answer for "unknown" and "another org's").
 Error not_found(ObjectType type);

@@ -19,6 +19,7 @@
 #include "http/router.hpp"
 #include "iam/entitlements.hpp"
 #include "iam/passwords.hpp"
+#include "iam/user_service.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "store/iam_store.hpp"
 
@@ -26,12 +27,6 @@ namespace webstream::iam {
 
 // The one token check (auth/authenticator): the request's principal, or 401.
 using Authenticate = std::function<Result<core::Principal>(const http::RequestContext&)>;
-// Tells the authenticator (auth::Authenticator::on_user_changed) that a user was disabled, deleted, or had
-// its password, roles or username changed, so its tokens and open WebSockets stop working at once. Returns
-// the cutoff (seconds; tokens issued before it are invalid) that the IAM stores as the user's
-// credentials_changed_at; 0 lets the IAM use now + 1 s. Called on a BlockingPool thread just before the
-// change is written; must not block on the store.
-using UserChanged = std::function<std::int64_t(const std::string& user_id)>;
 
 struct ResourceDeps {
   store::IamStore& store;
@@ -39,7 +34,7 @@ struct ResourceDeps {
   runtime::BlockingPool& blocking;
   const Clock& clock;
   Authenticate authenticate;
-  UserChanged on_user_changed;
+  UserChanged on_user_changed;      // iam/user_service.hpp: the revocation hook
   const PasswordHasher& passwords;  // argon2id; runs on the BlockingPool thread of the operation
 };
 

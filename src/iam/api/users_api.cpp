@@ -1,8 +1,10 @@
 // /iam/users: {username, password (write-only), orgId, roles, displayName?, email?, disabled}, and
-// PUT /iam/users/{id}/password {password}. Passwords are hashed here, on the BlockingPool thread the
-// operation runs on, and never returned. Disabling, deleting, a password change and a change of roles
-// or username tell the authenticator (on_user_changed) just before the write and store the cutoff it
-// returns as credentials_changed_at, so the user's existing tokens stop working, also after a restart.
+// PUT /iam/users/{id}/password {password}. Here: parsing (each error names its field), RBAC and the HTTP
+// answers. The rules and the writes are the UserService's (iam/user_service.hpp): the roles, hashing (on the
+// BlockingPool thread the operation runs on; a password is never returned), and the revocation cutoff —
+// disabling, deleting, a password change and a change of roles or username tell the authenticator
+// (on_user_changed) just before the write and store its cutoff as credentials_changed_at, so the user's
+// existing tokens stop working, also after a restart.
 #include <algorithm>
 
 #include "core/ids.hpp"
@@ -12,77 +14,52 @@
 namespace webstream::iam::api {
 namespace {
 
-const char* const kRoles[] = {"admin", "org-admin", "user"};
-
 bool holds_admin(const std::vector<std::string>& roles) {
   return std::find(roles.begin(), roles.end(), "admin") != roles.end();
 }
 
+// The service's role rule, worded for the API (the field named).
 Result<std::optional<std::vector<std::string>>> read_roles(const json::object& body) {
   auto roles = read_string_list(body, "roles", 32);
   if (!roles) return roles.error();
   if (!*roles) return roles;
   if ((*roles)->empty()) return Error::invalid("field 'roles' must name at least one role");
   for (const auto& r : **roles) {
-    if (std::find(std::begin(kRoles), std::end(kRoles), r) == std::end(kRoles)) {
-      return Error::invalid("field 'roles' may hold only \"admin\", \"org-admin\" and \"user\"");
-    }
+    if (!is_user_role(r)) return Error::invalid("field 'roles' may hold only \"admin\", \"org-admin\" and \"user\"");
   }
   return roles;
 }
 
-// Applies the body's profile and account fields to `user`; says whether a privileged field changed
-// (username, roles, disabled) and whether the change must revoke the user's tokens.
-struct Applied {
-  bool privileged = false;
-  bool revoke = false;
-};
-
-Result<Applied> apply(store::UserRow& user, const json::object& body, bool creating) {
-  Applied out;
+// The body's profile and account fields, each checked and named in its error. Creating: username is required.
+Result<UserEdit> read_fields(const json::object& body, bool creating) {
+  UserEdit edit;
   auto username = read_string(body, "username", kMaxNameBytes);
   if (!username) return username.error();
   if (*username) {
     if (auto s = check_username(**username); !s) return s.error();
-    if (**username != user.username) out.privileged = out.revoke = !creating;
-    user.username = std::move(**username);
+    edit.username = std::move(*username);
   } else if (creating) {
     return Error::invalid("field 'username' is required");
   }
   auto roles = read_roles(body);
   if (!roles) return roles.error();
-  if (*roles) {
-    auto sorted_old = user.roles;
-    auto sorted_new = **roles;
-    std::sort(sorted_old.begin(), sorted_old.end());
-    std::sort(sorted_new.begin(), sorted_new.end());
-    if (sorted_old != sorted_new) out.privileged = out.revoke = !creating;
-    user.roles = std::move(**roles);
-  } else if (creating) {
-    user.roles = {"user"};
-  }
+  edit.roles = std::move(roles.value());
   auto display = read_string(body, "displayName", kMaxNameBytes);
   if (!display) return display.error();
   if (*display) {
     if (auto s = check_text("displayName", **display, kMaxNameBytes); !s) return s.error();
-    user.display_name = std::move(**display);
+    edit.display_name = std::move(*display);
   }
   auto email = read_string(body, "email", kMaxEmailBytes + 1);
   if (!email) return email.error();
   if (*email) {
     if (auto s = check_email(**email); !s) return s.error();
-    user.email = std::move(**email);
+    edit.email = std::move(*email);
   }
   auto disabled = json_fields::optional_bool(body, "disabled");
   if (!disabled) return disabled.error();
-  if (*disabled) {
-    if (**disabled != user.disabled) {
-      out.privileged = !creating;
-      out.revoke = !creating && **disabled;
-    }
-    user.disabled = **disabled;
-  }
-  return out;
+  edit.disabled = *disabled;
+  return edit;
 }
 
 Result<std::string> read_password(const json::object& body) {
@@ -131,11 +108,15 @@ Result<Reply> create_user(const ResourceDeps& deps, const Call& call) {
   if (!body) return body.error();
   auto org = create_org_id(deps, call, *body, ObjectType::kUser);
   if (!org) return org.error();
-  store::UserRow user;
-  user.id = random_id("usr_");
+  auto fields = read_fields(*body, true);
+  if (!fields) return fields.error();
+  NewUser user;
   user.org_id = *org;
-  auto applied = apply(user, *body, true);
-  if (!applied) return applied.error();
+  user.username = std::move(*fields->username);
+  user.roles = fields->roles.value_or(std::vector<std::string>{"user"});
+  user.display_name = fields->display_name.value_or("");
+  user.email = fields->email.value_or("");
+  user.disabled = fields->disabled.value_or(false);
   if (auto s = authorize(call.who, Action::kCreate,
                          Target{ObjectType::kUser, user.org_id, false, holds_admin(user.roles), true});
       !s) {
@@ -143,14 +124,9 @@ Result<Reply> create_user(const ResourceDeps& deps, const Call& call) {
   }
   auto password = read_password(*body);
   if (!password) return password.error();
-  auto hashed = deps.passwords.hash(*password);
-  if (!hashed) return hashed.error();
-  user.password_hash = std::move(hashed.value());
-  user.created_at = user.updated_at = deps.clock.now_ms();
-  if (auto s = deps.store.create_user(user, audit(deps, call.who, "create", "user", user.id, user.org_id)); !s) {
-    return s.error();
-  }
-  return created(user_json(user), "/iam/users/" + user.id);
+  auto row = user_service(deps).create(std::move(user), *password, actor_of(call.who));
+  if (!row) return row.error();
+  return created(user_json(*row), "/iam/users/" + row->id);
 }
 
 Result<Reply> get_user(const ResourceDeps& deps, const Call& call) {
@@ -171,28 +147,21 @@ Result<Reply> patch_user(const ResourceDeps& deps, const Call& call) {
   if (body->contains("password")) {
     return Error::invalid("field 'password' cannot be changed with PATCH; use PUT /iam/users/{id}/password");
   }
-  auto applied = apply(*user, *body, false);
-  if (!applied) return applied.error();
-  target.admin_involved = target.admin_involved || holds_admin(user->roles);
-  target.privileged = applied->privileged;
+  auto edit = read_fields(*body, false);
+  if (!edit) return edit.error();
+  target.admin_involved = target.admin_involved || (edit->roles && holds_admin(*edit->roles));
+  target.privileged = UserService::effect_of(*user, *edit).privileged;
   if (auto s = authorize(call.who, Action::kUpdate, target); !s) return s.error();
-  const auto now = deps.clock.now_ms();
-  user->updated_at = now;
-  if (applied->revoke) user->credentials_changed_at = user_changed(deps, user->id);
-  if (auto s = deps.store.update_user(*user, audit(deps, call.who, "update", "user", user->id, user->org_id)); !s) {
-    return s.error();
-  }
-  return ok(user_json(*user));
+  auto row = user_service(deps).edit(*user, *edit, actor_of(call.who));
+  if (!row) return row.error();
+  return ok(user_json(*row));
 }
 
 Result<Reply> delete_user(const ResourceDeps& deps, const Call& call) {
   auto user = visible_user(deps, call);
   if (!user) return user.error();
   if (auto s = authorize(call.who, Action::kDelete, user_target(call, *user)); !s) return s.error();
-  user_changed(deps, user->id);
-  if (auto s = deps.store.delete_user(user->id, audit(deps, call.who, "delete", "user", user->id, user->org_id)); !s) {
-    return s.error();
-  }
+  if (auto s = user_service(deps).remove(*user, actor_of(call.who)); !s) return s.error();
   return no_content();
 }
 
@@ -204,16 +173,7 @@ Result<Reply> set_password(const ResourceDeps& deps, const Call& call) {
   if (!body) return body.error();
   auto password = read_password(*body);
   if (!password) return password.error();
-  auto hashed = deps.passwords.hash(*password);
-  if (!hashed) return hashed.error();
-  const auto now = deps.clock.now_ms();
-  user->password_hash = std::move(hashed.value());
-  user->credentials_changed_at = user_changed(deps, user->id);
-  user->updated_at = now;
-  if (auto s = deps.store.update_user(*user, audit(deps, call.who, "set_password", "user", user->id, user->org_id));
-      !s) {
-    return s.error();
-  }
+  if (auto s = user_service(deps).set_password(*user, *password, actor_of(call.who)); !s) return s.error();
   return no_content();
 }
 

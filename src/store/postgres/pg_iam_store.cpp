@@ -257,6 +257,21 @@ Status PgIamStore::update_user(const UserRow& user, const AuditRow& audit) {
   });
 }
 
+Status PgIamStore::set_user_password(const std::string& id, const std::string& password_hash,
+                                     std::int64_t credentials_changed_at, Millis updated_at, const AuditRow& audit) {
+  return pool_.transaction([&](PgConnection& c) -> Status {
+    if (!exists(c, "SELECT 1 FROM iam_users WHERE id=$1 FOR UPDATE", Params().add(id))) {
+      return Error::not_found("not_found", "user not found");
+    }
+    c.exec(
+        "UPDATE iam_users SET password_hash=$2,credentials_changed_at=GREATEST(credentials_changed_at,$3::bigint),"
+        "updated_at=$4 WHERE id=$1",
+        Params().add(id).add(password_hash).add(credentials_changed_at).add(updated_at));
+    write_audit(c, audit);
+    return Status::success();
+  });
+}
+
 Status PgIamStore::delete_user(const std::string& id, const AuditRow& audit) {
   return pool_.transaction([&](PgConnection& c) -> Status {
     if (!exists(c, "SELECT 1 FROM iam_users WHERE id=$1 FOR UPDATE", Params().add(id))) {

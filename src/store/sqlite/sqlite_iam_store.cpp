@@ -314,6 +314,26 @@ Status SqliteIamStore::update_user(const UserRow& user, const AuditRow& audit) {
   });
 }
 
+Status SqliteIamStore::set_user_password(const std::string& id, const std::string& password_hash,
+                                         std::int64_t credentials_changed_at, Millis updated_at,
+                                         const AuditRow& audit) {
+  return db_.transaction([&](SqliteDb& db) -> Status {
+    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_users WHERE id=?", id) == 0) {
+      return Error::not_found("not_found", "user not found");
+    }
+    db.prepare(
+          "UPDATE iam_users SET password_hash=?2,credentials_changed_at=MAX(credentials_changed_at,?3),updated_at=?4 "
+          "WHERE id=?1")
+        .bind(1, id)
+        .bind(2, password_hash)
+        .bind(3, credentials_changed_at)
+        .bind(4, updated_at)
+        .run();
+    iam_sql::write_audit(db, audit);
+    return Status::success();
+  });
+}
+
 Status SqliteIamStore::delete_user(const std::string& id, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_users WHERE id=?", id) == 0) {
