@@ -1,15 +1,12 @@
 #include "registry/health_prober.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <unordered_map>
@@ -24,8 +21,6 @@ using namespace net::experimental::awaitable_operators;
 
 namespace {
 
-constexpr auto kToken = net::as_tuple(net::use_awaitable);
-
 // One backend's loop. Only touched on the strand.
 struct Task {
   net::cancellation_signal signal;
@@ -35,11 +30,13 @@ struct Task {
 }  // namespace
 
 struct HealthProber::Core : std::enable_shared_from_this<HealthProber::Core> {
-  Core(net::any_io_executor ex, Registry& r, HealthProbe& p) : strand(net::make_strand(ex)), registry(r), probe(p) {}
+  Core(net::any_io_executor ex, Registry& r, HealthProbe& p, runtime::Timers& t)
+      : strand(net::make_strand(ex)), registry(r), probe(p), timers(t) {}
 
   net::strand<net::any_io_executor> strand;
   Registry& registry;
   HealthProbe& probe;
+  runtime::Timers& timers;
   // On the strand only:
   bool started = false;
   bool stopping = false;
@@ -82,17 +79,14 @@ struct HealthProber::Core : std::enable_shared_from_this<HealthProber::Core> {
 
   // Sends one probe, cut off at `timeout`: true only for a 2xx answer in time.
   net::awaitable<bool> probe_once(const std::string& url, std::chrono::milliseconds timeout) {
-    net::steady_timer deadline(co_await net::this_coro::executor);
-    deadline.expires_after(timeout);
     auto answer = probe.probe(url, timeout);
-    auto expiry = deadline.async_wait(kToken);
+    auto expiry = timers.wait_for(timeout);
     auto result = co_await (std::move(answer) || std::move(expiry));
     co_return result.index() == 0 && std::get<0>(result);
   }
 
   static net::awaitable<void> loop(std::shared_ptr<Core> self, std::shared_ptr<Task> task, std::string id) {
     try {
-      net::steady_timer timer(co_await net::this_coro::executor);
       while (!task->cancelled) {
         BackendPtr backend = self->registry.find(id);
         if (!backend) break;
@@ -103,8 +97,8 @@ struct HealthProber::Core : std::enable_shared_from_this<HealthProber::Core> {
         if (task->cancelled) break;
         const auto delay = self->registry.record_probe(id, ok, started_at);
         if (!delay) break;
-        timer.expires_after(std::chrono::milliseconds(*delay));
-        co_await timer.async_wait(kToken);  // cancelled: the loop condition ends it
+        const std::chrono::milliseconds pause(*delay);
+        co_await self->timers.wait_for(pause);  // cancelled: the loop condition ends it
       }
     } catch (const std::exception& e) {
       // Cancellation of a stopping loop may surface as operation_aborted; anything else is logged.
@@ -119,8 +113,9 @@ struct HealthProber::Core : std::enable_shared_from_this<HealthProber::Core> {
   }
 };
 
-HealthProber::HealthProber(net::any_io_executor executor, Registry& registry, HealthProbe& probe)
-    : core_(std::make_shared<Core>(std::move(executor), registry, probe)) {
+HealthProber::HealthProber(net::any_io_executor executor, Registry& registry, HealthProbe& probe,
+                           runtime::Timers& timers)
+    : core_(std::make_shared<Core>(std::move(executor), registry, probe, timers)) {
   std::weak_ptr<Core> weak = core_;
   registry.on_membership_changed([weak] {
     if (auto core = weak.lock()) net::post(core->strand, [core] { core->reconcile(); });

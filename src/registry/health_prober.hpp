@@ -8,6 +8,9 @@
 // a result. New backends are probed at once (restarted backends are Unknown until then, so they are
 // probed before routing); loops start and stop as backends come and go (Registry::on_membership_changed).
 //
+// Time: the probe timeout and the delay between probes are waits on a runtime::Timers (runtime/timers.hpp),
+// steady timers in production; tests pass FakeTimers and drive the loops with a FakeClock.
+//
 // Thread rules: start() and stop() may be called from any thread. stop() cancels every loop; they end on
 // the executor soon after. The Registry and the HealthProbe must outlive the executor's last run of the
 // loops (stop(), then let the io_context finish, then destroy).
@@ -18,12 +21,14 @@
 
 #include "registry/health_probe.hpp"
 #include "registry/registry.hpp"
+#include "runtime/timers.hpp"
 
 namespace webstream::registry {
 
 class HealthProber {
  public:
-  HealthProber(boost::asio::any_io_executor executor, Registry& registry, HealthProbe& probe);
+  HealthProber(boost::asio::any_io_executor executor, Registry& registry, HealthProbe& probe,
+               runtime::Timers& timers = runtime::SteadyTimers::instance());
   ~HealthProber();
   HealthProber(const HealthProber&) = delete;
   HealthProber& operator=(const HealthProber&) = delete;

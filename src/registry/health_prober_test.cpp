@@ -11,8 +11,9 @@
 
 #include <map>
 #include <mutex>
-#include <thread>
 
+#include "core/testing/fake_clock.hpp"
+#include "runtime/testing/fake_timers.hpp"
 #include "store/sqlite/sqlite_registry_store.hpp"
 
 namespace webstream::registry {
@@ -20,6 +21,9 @@ namespace {
 
 namespace net = boost::asio;
 using namespace std::chrono_literals;
+
+// The prober's loops run on an io_context that only the test thread runs, and their timers are FakeTimers on a
+// FakeClock: every test is deterministic and takes no wall-clock time (time moves only in advance()).
 
 // Answers per URL: "ok" → true, "fail" → false, "hang" → never answers until cancelled. Counts calls.
 class FakeProbe final : public HealthProbe {
@@ -68,21 +72,15 @@ RegistrySettings fast_settings() {
   return s;
 }
 
-template <class F>
-bool eventually(F condition, std::chrono::milliseconds within = 3s) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return condition();
-}
-
 class HealthProberTest : public ::testing::Test {
  protected:
   HealthProberTest()
       : db_(store::SqliteDb::open(":memory:").value()), store_(store::SqliteRegistryStore::open(*db_).value()),
-        registry_(fast_settings(), *store_, SystemClock::instance()) {}
+        registry_(fast_settings(), *store_, clock_) {}
+  ~HealthProberTest() override {
+    prober_.stop();
+    io_.poll();  // every loop ends on its cancellation
+  }
 
   std::string add(const std::string& url, const std::string& behaviour) {
     probe_.set(url + "/health", behaviour);
@@ -95,27 +93,20 @@ class HealthProberTest : public ::testing::Test {
     auto b = registry_.find(id);
     return b ? b->health.state : HealthState::kUnknown;
   }
-  // Runs the io_context on a thread until stop() has let every loop end.
-  void run() {
-    runner_ = std::thread([this] { io_.run(); });
-  }
-  void stop_and_join() {
-    prober_.stop();
-    guard_.reset();
-    runner_.join();  // returns only when every probe loop (and its probe) has ended
-  }
-  ~HealthProberTest() override {
-    if (runner_.joinable()) stop_and_join();
-  }
+  // Runs what is ready now (a start, a membership change, a stop) without moving time.
+  void settle() { io_.poll(); }
+  // Moves time forward by `ms`, running every probe and pause that falls due, in order.
+  void advance(Millis ms) { timers_.run_until(clock_.now_ms() + ms, io_); }
 
+  webstream::testing::FakeClock clock_;
   std::unique_ptr<store::SqliteDb> db_;
   std::unique_ptr<store::SqliteRegistryStore> store_;
   Registry registry_;
   FakeProbe probe_;
   net::io_context io_;
   net::executor_work_guard<net::io_context::executor_type> guard_ = net::make_work_guard(io_);
-  HealthProber prober_{io_.get_executor(), registry_, probe_};
-  std::thread runner_;
+  runtime::testing::FakeTimers timers_{clock_};  // after io_: its timers go before the io_context
+  HealthProber prober_{io_.get_executor(), registry_, probe_, timers_};
 };
 
 TEST_F(HealthProberTest, ProbesDriveEveryBackendIndependently) {
@@ -123,17 +114,20 @@ TEST_F(HealthProberTest, ProbesDriveEveryBackendIndependently) {
   const auto bad = add("http://bad:1", "fail");
   const auto hang = add("http://hang:1", "hang");
   prober_.start();
-  run();
-  EXPECT_TRUE(eventually([&] { return state(good) == HealthState::kHealthy; }));
-  EXPECT_TRUE(eventually([&] { return state(bad) == HealthState::kUnreachable; }));
+  settle();
+  EXPECT_EQ(probe_.calls("http://good:1/health"), 1);  // new backends are probed at once
+  EXPECT_EQ(probe_.calls("http://bad:1/health"), 1);
+  EXPECT_EQ(probe_.calls("http://hang:1/health"), 1);
+  advance(1000);
+  EXPECT_EQ(state(good), HealthState::kHealthy);
+  EXPECT_EQ(state(bad), HealthState::kUnreachable);
   // The hanging probe is cut off at the timeout and counts as a failure.
-  EXPECT_TRUE(eventually([&] { return state(hang) == HealthState::kUnreachable; }));
+  EXPECT_EQ(state(hang), HealthState::kUnreachable);
   EXPECT_GE(probe_.cancelled(), 3);
   EXPECT_EQ(prober_.probing_count(), 3u);
   EXPECT_TRUE(registry_.is_routable(good));
   EXPECT_FALSE(registry_.is_routable(bad));
   EXPECT_FALSE(registry_.is_routable(hang));
-  stop_and_join();
 }
 
 TEST_F(HealthProberTest, AHangingBackendNeverDelaysAnother) {
@@ -145,54 +139,64 @@ TEST_F(HealthProberTest, AHangingBackendNeverDelaysAnother) {
   const auto good = add("http://good:1", "ok");
   add("http://hang:1", "hang");
   prober_.start();
-  run();
-  EXPECT_TRUE(eventually([&] { return state(good) == HealthState::kHealthy; }));
+  settle();
+  advance(100);
+  ASSERT_EQ(state(good), HealthState::kHealthy);
   const int before = probe_.calls("http://good:1/health");
-  std::this_thread::sleep_for(400ms);
-  const int after = probe_.calls("http://good:1/health");
-  // Independent loops: about 10 probes (every 40 ms). Had the good backend waited for the hanging one,
-  // it would have had at most 2.
-  EXPECT_GE(after - before, 5);
-  EXPECT_LE(after - before, 12);
-  stop_and_join();
+  const int hang_before = probe_.calls("http://hang:1/health");
+  advance(400);
+  // Independent loops: the healthy backend is probed every 40 ms, 10 times in 400 ms, while the hanging one's
+  // single probe waits out its timeout. Had the good backend waited for the hanging one, it would have had
+  // at most 1.
+  EXPECT_EQ(probe_.calls("http://good:1/health") - before, 10);
+  EXPECT_LE(probe_.calls("http://hang:1/health") - hang_before, 1);
 }
 
 TEST_F(HealthProberTest, RecoveryAndFollowingMembership) {
   prober_.start();
-  run();
+  settle();
   const auto id = add("http://later:1", "fail");  // registered after start: probed at once
-  EXPECT_TRUE(eventually([&] { return prober_.probing_count() == 1; }));
-  EXPECT_TRUE(eventually([&] { return state(id) == HealthState::kUnreachable; }));
+  settle();
+  EXPECT_EQ(prober_.probing_count(), 1u);
+  EXPECT_EQ(probe_.calls("http://later:1/health"), 1);
+  advance(1000);
+  EXPECT_EQ(state(id), HealthState::kUnreachable);
   probe_.set("http://later:1/health", "ok");
-  EXPECT_TRUE(eventually([&] { return state(id) == HealthState::kHealthy; }));
+  advance(1000);
+  EXPECT_EQ(state(id), HealthState::kHealthy);
 
   ASSERT_TRUE(registry_.unregister("http://later:1", ""));
-  EXPECT_TRUE(eventually([&] { return prober_.probing_count() == 0; }));
+  settle();
+  EXPECT_EQ(prober_.probing_count(), 0u);
+  EXPECT_EQ(timers_.pending(), 0u);  // its pause was cancelled with it
   const int calls = probe_.calls("http://later:1/health");
-  std::this_thread::sleep_for(250ms);
-  EXPECT_LE(probe_.calls("http://later:1/health"), calls + 1);  // at most one already in flight
-  stop_and_join();
+  advance(1000);
+  EXPECT_EQ(probe_.calls("http://later:1/health"), calls);  // never probed again
 }
 
 TEST_F(HealthProberTest, LoadedBackendsAreProbedBeforeRouting) {
   const auto id = add("http://restored:1", "ok");
   EXPECT_FALSE(registry_.is_routable(id));  // Unknown until probed
   prober_.start();
-  run();
-  EXPECT_TRUE(eventually([&] { return registry_.is_routable(id); }));
-  stop_and_join();
+  settle();
+  advance(1000);
+  EXPECT_TRUE(registry_.is_routable(id));
 }
 
 TEST_F(HealthProberTest, StopEndsHangingProbesToo) {
   add("http://hang:1", "hang");
   add("http://ok:1", "ok");
   prober_.start();
-  run();
-  EXPECT_TRUE(eventually([&] { return probe_.calls("http://hang:1/health") >= 1; }));
-  const auto t0 = std::chrono::steady_clock::now();
-  stop_and_join();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  settle();
+  ASSERT_EQ(probe_.calls("http://hang:1/health"), 1);
+  prober_.stop();
+  settle();  // no time passes: the stop alone ends every loop and the hanging probe
   EXPECT_EQ(prober_.probing_count(), 0u);
+  EXPECT_EQ(probe_.cancelled(), 1);
+  EXPECT_EQ(timers_.pending(), 0u);
+  guard_.reset();
+  io_.poll();
+  EXPECT_TRUE(io_.stopped());  // nothing left to run: no loop, probe or timer outlived the stop
 }
 
 }  // namespace
