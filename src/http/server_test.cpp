@@ -7,7 +7,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include <thread>
+#include "core/testing/eventually.hpp"
 
 namespace webstream::http {
 namespace {
@@ -159,7 +159,8 @@ TEST_F(ServerTest, PerIpConnectionCap) {
     held.emplace_back(io);
     held.back().connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The four are accepted and counted (the per-IP count comes before the connection's registration).
+  ASSERT_TRUE(webstream::testing::eventually([&] { return server_->active_connections() == 4; }));
   // The fifth is accepted by the kernel and then closed by the gateway without an answer.
   auto out = exchange("GET /gateway/health HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(out.empty());

@@ -4,8 +4,7 @@
 
 #include <boost/asio/write.hpp>
 
-#include <thread>
-
+#include "core/testing/eventually.hpp"
 #include "proxy/testing/loopback.hpp"
 
 namespace webstream::proxy {
@@ -84,10 +83,11 @@ TEST(UpstreamPool, ConnectionClosedByThePeerIsNotHandedOut) {
   auto a = connected_pair(ioc, acceptor);
   auto b = connected_pair(ioc, acceptor);
   EXPECT_FALSE(UpstreamPool::unusable(*a.client));
+  auto* closed = b.client.get();
   pool.put("k", std::move(a.client), 1000, 8, 10'000);
   pool.put("k", std::move(b.client), 1000, 8, 10'000);
   b.server.close();  // the backend closed the most recent one while it idled
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(webstream::testing::eventually([&] { return UpstreamPool::unusable(*closed); }));  // the FIN arrived
   auto got = pool.take("k", 1000, 10'000);
   ASSERT_NE(got, nullptr);
   EXPECT_FALSE(UpstreamPool::unusable(*got));
@@ -95,8 +95,7 @@ TEST(UpstreamPool, ConnectionClosedByThePeerIsNotHandedOut) {
   // Unsolicited bytes also make a connection unusable.
   const char junk[] = "HTTP/1.1 200 OK\r\n";
   net::write(a.server, net::buffer(junk, sizeof junk - 1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_TRUE(UpstreamPool::unusable(*got));
+  EXPECT_TRUE(webstream::testing::eventually([&] { return UpstreamPool::unusable(*got); }));
 }
 
 TEST(UpstreamPool, OnePoolPerExecutionContext) {
@@ -110,9 +109,10 @@ TEST(UpstreamPool, LivenessCheckOnlyAfterTheGivenIdleTime) {
   auto acceptor = testing::loopback_acceptor(ioc);
   auto& pool = UpstreamPool::of(ioc.get_executor());
   auto a = connected_pair(ioc, acceptor);
+  auto* closed = a.client.get();
   pool.put("k", std::move(a.client), 1000, 8, 10'000);
   a.server.close();
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(webstream::testing::eventually([&] { return UpstreamPool::unusable(*closed); }));  // the FIN arrived
   // Busy 500 ms ago: handed out unchecked (a GET caller retries a dead one).
   auto unchecked = pool.take("k", 1500, 10'000, 1000);
   ASSERT_NE(unchecked, nullptr);

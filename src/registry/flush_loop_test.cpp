@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "core/testing/eventually.hpp"
 #include "core/testing/fake_clock.hpp"
 #include "store/sqlite/sqlite_registry_store.hpp"
 
@@ -31,11 +32,7 @@ TEST(FlushLoop, WritesHeartbeatRefreshesPeriodicallyAndStops) {
   hb.server_url = "http://h:1";
   hb.active_sessions = 3;
   ASSERT_TRUE(registry.heartbeat(hb, ""));  // memory only
-  const auto deadline = std::chrono::steady_clock::now() + 3s;
-  while (registry.pending_writes() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  EXPECT_EQ(registry.pending_writes(), 0u);
+  EXPECT_TRUE(webstream::testing::eventually([&] { return registry.pending_writes() == 0; }));
   auto rows = store->load_all().value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].active_sessions, 3);
