@@ -1,7 +1,8 @@
 #include "licence/licence_time.hpp"
 
-#include <cstdio>
 #include <ctime>
+
+#include "core/time_format.hpp"
 
 namespace webstream::licence {
 namespace {
@@ -86,14 +87,6 @@ std::optional<Millis> parse_date(std::string_view s) {
   return to_epoch_ms(year, month, day, 0, 0, 0);
 }
 
-std::string format_utc_timestamp(Millis ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
+std::string format_utc_timestamp(Millis ms) { return iso8601(ms, TimePrecision::kSeconds); }
 
 }  // namespace webstream::licence

@@ -3,10 +3,9 @@
 #include <boost/json.hpp>
 
 #include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <mutex>
+
+#include "core/time_format.hpp"
 
 namespace webstream::log {
 namespace {
@@ -23,17 +22,7 @@ const char* level_name(Level level) {
   return "info";
 }
 
-std::string timestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string timestamp() { return iso8601(SystemClock::instance().now_ms()); }
 }  // namespace
 
 void set_min_level(Level level) { g_min_level.store(static_cast<int>(level), std::memory_order_relaxed); }

@@ -5,9 +5,9 @@
 #include <boost/json.hpp>
 
 #include <chrono>
-#include <ctime>
 
 #include "core/json_fields.hpp"
+#include "core/time_format.hpp"
 #include "events.hpp"
 #include "observability/log.hpp"
 
@@ -18,17 +18,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string utc_now_iso() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string utc_now_iso() { return iso8601(SystemClock::instance().now_ms()); }
 
 // The gateway's error code from {"error":{"code":…}}, or "".
 std::string error_code_of(const std::string& body) {
