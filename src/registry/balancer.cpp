@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "store/session_store.hpp"
+
 namespace webstream::registry {
 namespace {
 
@@ -16,12 +18,6 @@ const Backend* after(const std::vector<const Backend*>& c, const std::string& la
     if (b->id > last) return b;
   }
   return c.front();
-}
-
-Error no_backend() {
-  Error e{503, "no_backend_available", "no session host has capacity; try again shortly"};
-  e.retry_after = kNoBackendRetryAfterS;
-  return e;
 }
 
 }  // namespace
@@ -78,7 +74,7 @@ Result<BackendPtr> Balancer::pick(const Snapshot& snapshot, const Requirements& 
     if (contains(exclude, b->id)) continue;
     if (is_candidate(snapshot, *b, req, now)) candidates.push_back(b.get());
   }
-  if (candidates.empty()) return no_backend();
+  if (candidates.empty()) return store::no_backend_available();
 
   if (!affinity_key.empty()) {
     if (auto sticky = affinity(affinity_key)) {

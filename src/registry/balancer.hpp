@@ -13,7 +13,7 @@
 //   - LeastConnections: least load; ties by lowest load/maxSessions; remaining ties rotate like RoundRobin;
 //   - Weighted: smooth weighted round robin (as nginx), weight = maxSessions, or N for a tag "weight=N"
 //     (1 <= N <= 1000000; another value is ignored).
-// No candidate: 503 no_backend_available, Retry-After 5.
+// No candidate: 503 no_backend_available, Retry-After 5 (store::no_backend_available).
 //
 // Thread rules: not thread-safe; the Registry calls it under its mutex (picks change RR/weighted state).
 #include <cstdint>
@@ -41,8 +41,6 @@ struct BalancerSettings {
 
   static BalancerSettings from_config(const config::LoadBalancingConfig& c);
 };
-
-inline constexpr int kNoBackendRetryAfterS = 5;  // Retry-After on 503 no_backend_available
 
 class Balancer {
  public:

@@ -47,6 +47,15 @@ struct ReserveLimits {
   std::int64_t backend_reported_load = 0;  // the backend's last reported activeSessions
 };
 
+// The answer when no session host has room: 503 no_backend_available with Retry-After 5 s. One definition
+// for every place that gives it: reserve()'s backend limit (here, in each store), the registry's balancer.
+inline constexpr int kNoBackendRetryAfterS = 5;
+inline Error no_backend_available() {
+  Error e{503, "no_backend_available", "no session host has capacity; try again shortly"};
+  e.retry_after = kNoBackendRetryAfterS;
+  return e;
+}
+
 // What reserve() did.
 struct ReserveOutcome {
   SessionRecord session;

@@ -100,9 +100,7 @@ Result<ReserveOutcome> SqliteSessionStore::reserve(const SessionRecord& s, const
     const auto pinned =
         count(db, "SELECT COUNT(*) FROM sessions WHERE backend_id=? AND state IN ('reserved','active')", s.backend_id);
     if (std::max(pinned, limits.backend_reported_load) >= limits.backend_max) {
-      Error full{503, "no_backend_available", "no session host has capacity; try again shortly"};
-      full.retry_after = 5;
-      return full;
+      return no_backend_available();
     }
     auto& q = db.prepare(
         "INSERT INTO sessions(id,user_id,username,org_id,workspace_id,workspace_name,workspace_type,app_id,app_exe,"
