@@ -58,6 +58,6 @@ int run_iam_command(int argc, char** argv) {
   return iam::run_iam_command(args, **iam_store, passwords, SystemClock::instance(), std::cin, std::cout, std::cerr);
 }
 
-int run_license_command(int argc, char** argv) { return licence::run_license_cli(argc, argv); }
+int run_licence_command(int argc, char** argv) { return licence::run_licence_cli(argc, argv); }
 
 }  // namespace webstream::app

@@ -3,6 +3,6 @@
 namespace webstream::app {
 
 int run_iam_command(int argc, char** argv);      // argv[0] == "iam"
-int run_license_command(int argc, char** argv);  // argv[0] == "license"
+int run_licence_command(int argc, char** argv);  // argv[0] == "license"
 
 }  // namespace webstream::app

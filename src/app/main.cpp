@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   using webstream::app::Mode;
   if (argc >= 2 && std::strcmp(argv[1], "iam") == 0) return webstream::app::run_iam_command(argc - 1, argv + 1);
   if (argc >= 2 && (std::strcmp(argv[1], "license") == 0 || std::strcmp(argv[1], "licence") == 0)) {
-    return webstream::app::run_license_command(argc - 1, argv + 1);
+    return webstream::app::run_licence_command(argc - 1, argv + 1);
   }
   if (argc >= 2 && std::strcmp(argv[1], "config") == 0) return webstream::ops::run_config_cli(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "store") == 0) return webstream::ops::run_store_cli(argc - 1, argv + 1);

@@ -203,7 +203,7 @@ int keygen(int argc, char** argv) {
 
 }  // namespace
 
-int run_license_cli(int argc, char** argv) {
+int run_licence_cli(int argc, char** argv) {
   if (argc < 2) return usage_error("a command is needed");
   const std::string command = argv[1];
   if (command == "--help" || command == "-h" || command == "help") {

@@ -12,6 +12,6 @@
 namespace webstream::licence {
 
 // argv[0] is "license" (or "licence"); argv[1] the command. Prints to stdout/stderr.
-int run_license_cli(int argc, char** argv);
+int run_licence_cli(int argc, char** argv);
 
 }  // namespace webstream::licence

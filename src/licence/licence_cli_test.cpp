@@ -22,7 +22,7 @@ int run(std::initializer_list<std::string> args) {
   std::vector<char*> argv;
   for (auto& s : storage) argv.push_back(s.data());
   argv.push_back(nullptr);
-  return run_license_cli(static_cast<int>(storage.size()), argv.data());
+  return run_licence_cli(static_cast<int>(storage.size()), argv.data());
 }
 
 std::string read(const std::string& path) {
