@@ -8,6 +8,11 @@
 namespace webstream::iam {
 namespace {
 
+// A cutoff only moves forward: a later one, set by a concurrent change, stays.
+void move_cutoff(store::UserRow& row, std::int64_t cutoff) {
+  row.credentials_changed_at = std::max(row.credentials_changed_at, cutoff);
+}
+
 std::vector<std::string> sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
@@ -98,17 +103,26 @@ Result<store::UserRow> UserService::create(NewUser user, std::string_view passwo
 Result<store::UserRow> UserService::edit(const store::UserRow& current, const UserEdit& edit,
                                          const AuditActor& actor) const {
   if (auto s = check_edit(edit); !s) return s.error();
-  const auto effect = effect_of(current, edit);
-  store::UserRow row = current;
-  if (edit.username) row.username = *edit.username;
-  if (edit.roles) row.roles = *edit.roles;
-  if (edit.display_name) row.display_name = *edit.display_name;
-  if (edit.email) row.email = *edit.email;
-  if (edit.disabled) row.disabled = *edit.disabled;
-  row.updated_at = clock_.now_ms();
-  if (effect.revokes) row.credentials_changed_at = revoke(row.id);
-  if (auto s = store_.update_user(row, audit(actor, "update", row)); !s) return s.error();
-  return row;
+  // The hook is told outside the store's transaction (it may write a store of its own), for the change as the
+  // caller saw it; the edit is then applied to the row as it is at the write (IamStore::modify_user).
+  std::optional<std::int64_t> cutoff;
+  if (effect_of(current, edit).revokes) cutoff = revoke(current.id);
+  const Millis now = clock_.now_ms();
+  store::UserRow written;
+  auto change = [&](store::UserRow& row) -> Status {
+    const bool revokes = effect_of(row, edit).revokes;
+    if (edit.username) row.username = *edit.username;
+    if (edit.roles) row.roles = *edit.roles;
+    if (edit.display_name) row.display_name = *edit.display_name;
+    if (edit.email) row.email = *edit.email;
+    if (edit.disabled) row.disabled = *edit.disabled;
+    row.updated_at = now;
+    if (revokes) move_cutoff(row, cutoff.value_or(now / 1000 + 1));
+    written = row;
+    return Status::success();
+  };
+  if (auto s = store_.modify_user(current.id, change, audit(actor, "update", current)); !s) return s.error();
+  return written;
 }
 
 Status UserService::set_password(const store::UserRow& user, std::string_view password, const AuditActor& actor) const {
@@ -123,12 +137,18 @@ Status UserService::set_password(const store::UserRow& user, std::string_view pa
 
 Result<store::UserRow> UserService::set_disabled(const store::UserRow& user, bool disabled,
                                                  const AuditActor& actor) const {
-  store::UserRow row = user;
-  row.disabled = disabled;
-  if (disabled) row.credentials_changed_at = revoke(row.id);
-  row.updated_at = clock_.now_ms();
-  if (auto s = store_.update_user(row, audit(actor, "update", row)); !s) return s.error();
-  return row;
+  const std::int64_t cutoff = disabled ? revoke(user.id) : 0;  // told outside the store's transaction
+  const Millis now = clock_.now_ms();
+  store::UserRow written;
+  auto change = [&](store::UserRow& row) -> Status {
+    row.disabled = disabled;
+    if (disabled) move_cutoff(row, cutoff);
+    row.updated_at = now;
+    written = row;
+    return Status::success();
+  };
+  if (auto s = store_.modify_user(user.id, change, audit(actor, "update", user)); !s) return s.error();
+  return written;
 }
 
 Status UserService::remove(const store::UserRow& user, const AuditActor& actor) const {

@@ -13,9 +13,11 @@
 //    revoke the user's tokens issued before the change. The UserChanged hook (the authenticator, which also
 //    closes the user's WebSockets) is told just before the write; the cutoff it returns — or now + 1 s when
 //    there is no hook or it returns 0 (the CLI) — is stored as credentials_changed_at;
-//  - the writes, each with its audit entry naming the actor, and that a password change never undoes a
-//    concurrent change: it hashes outside any lock, then writes only the hash and the cutoff (the cutoff
-//    only moves forward), so an administrator's disable or role change made meanwhile survives.
+//  - the writes, each with its audit entry naming the actor, and that no write undoes a concurrent one: a
+//    password change hashes outside any lock, then writes only the hash and the cutoff; an edit (PATCH, the
+//    CLI's enable/disable) is applied to the row inside the store's transaction (IamStore::modify_user), not
+//    written back from an earlier read; a cutoff only moves forward. So an administrator's disable or role
+//    change and a password change made at the same time all survive.
 //
 // Thread rules: immutable after construction; any thread. Every call but the static ones blocks on the store,
 // and those taking a password also on hashing (~0.25 s): call them from the BlockingPool, never an I/O thread.
@@ -91,15 +93,17 @@ class UserService {
   // Creates the user with a new id and the hash of `password` (checked: validate_new_password).
   // 400 for a bad username, roles or password, 404 for an unknown org, 409 for a taken username.
   Result<store::UserRow> create(NewUser user, std::string_view password, const AuditActor& actor) const;
-  // Applies `edit` to the user read as `current`, revoking its tokens when effect_of says so. Returns the
-  // user as written. 404 when it is gone, 409 for a taken username.
+  // Applies `edit` to the user read as `current`, revoking its tokens when effect_of says so. The edit is
+  // applied to the row as it is at the write, in one store transaction (IamStore::modify_user), so a change
+  // that landed since `current` was read (a password change, another administrator's disable) is kept.
+  // Returns the user as written. 404 when it is gone, 409 for a taken username.
   Result<store::UserRow> edit(const store::UserRow& current, const UserEdit& edit, const AuditActor& actor) const;
   // A new password (checked): stores its hash and revokes the user's tokens. Only the password hash and the
   // cutoff are written (IamStore::set_user_password), never the rest of `user` as read: a disable or a role
   // change that lands while the password is being hashed survives. 404 when the user is gone.
   Status set_password(const store::UserRow& user, std::string_view password, const AuditActor& actor) const;
   // The CLI's enable/disable: disabling always revokes (also an already disabled user: every explicit disable
-  // moves the cutoff), enabling revokes nothing.
+  // moves the cutoff), enabling revokes nothing. Written like edit(): nothing else of the user is touched.
   Result<store::UserRow> set_disabled(const store::UserRow& user, bool disabled, const AuditActor& actor) const;
   // Revokes the user's tokens and deletes it (with its memberships and entitlements).
   Status remove(const store::UserRow& user, const AuditActor& actor) const;

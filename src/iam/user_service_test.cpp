@@ -24,6 +24,7 @@ class UserServiceTest : public ::testing::Test {
             *store_, [this](std::string_view password) { return hash(password); }, clock_,
             [this](const std::string& user_id) {
               told_.push_back(user_id);
+              if (auto run = std::exchange(while_told_, nullptr)) run();
               return cutoff_;
             }) {
     const store::OrgRow org{"org_a", "a", std::nullopt, 1, 1};
@@ -46,6 +47,9 @@ class UserServiceTest : public ::testing::Test {
   std::unique_ptr<store::SqliteDb> db_;
   std::unique_ptr<store::SqliteIamStore> store_;
   std::function<void()> while_hashing_;
+  // Runs (once) inside the revocation hook, which an edit calls after the caller read the user and before the
+  // write: the seam for a change that lands in between.
+  std::function<void()> while_told_;
   std::vector<std::string> told_;
   std::int64_t cutoff_ = 0;  // what the revocation hook answers (0: the service's now + 1 s)
   UserService users_;
@@ -90,6 +94,54 @@ TEST_F(UserServiceTest, APasswordChangeForAUserDeletedWhileItHashesIsNotFound) {
   auto changed = users_.set_password(before, "second password", kSelf);
   ASSERT_FALSE(changed);
   EXPECT_EQ(changed.error().status, 404);
+}
+
+TEST_F(UserServiceTest, ADisableKeepsAPasswordChangeThatLandsBeforeItsWrite) {
+  const auto before = alice();  // what the PATCH read
+  while_told_ = [&] {
+    ASSERT_TRUE(store_->set_user_password(
+        alice_id_, "hash:changed meanwhile", 0, clock_.now_ms(),
+        store::AuditRow{"aud_x", 1, "usr_alice", "alice", "set_password", "user", alice_id_, "org_a"}));
+  };
+  UserEdit disable;
+  disable.disabled = true;
+  auto edited = users_.edit(before, disable, kAdmin);
+  ASSERT_TRUE(edited) << edited.error().message;
+  const auto now = alice();
+  EXPECT_TRUE(now.disabled);
+  EXPECT_EQ(now.password_hash, "hash:changed meanwhile");  // not the hash the PATCH read
+  EXPECT_EQ(edited->password_hash, now.password_hash);     // what edit() returns is what is stored
+}
+
+TEST_F(UserServiceTest, ARoleChangeKeepsADisableThatLandsBeforeItsWrite) {
+  const auto before = alice();
+  while_told_ = [&] {
+    auto row = alice();
+    row.disabled = true;
+    row.credentials_changed_at = 1'800'000'000;
+    ASSERT_TRUE(store_->update_user(
+        row, store::AuditRow{"aud_y", 1, "usr_other", "other", "update", "user", alice_id_, "org_a"}));
+  };
+  UserEdit promote;
+  promote.roles = std::vector<std::string>{"org-admin"};
+  ASSERT_TRUE(users_.edit(before, promote, kAdmin));
+  const auto now = alice();
+  EXPECT_EQ(now.roles, std::vector<std::string>{"org-admin"});
+  EXPECT_TRUE(now.disabled);                             // the other administrator's disable survives
+  EXPECT_EQ(now.credentials_changed_at, 1'800'000'000);  // and its later cutoff is not moved back
+}
+
+TEST_F(UserServiceTest, AnEditOfAUserDeletedBeforeItsWriteIsNotFound) {
+  const auto before = alice();
+  while_told_ = [&] {
+    ASSERT_TRUE(store_->delete_user(
+        alice_id_, store::AuditRow{"aud_z", 1, "usr_admin", "admin", "delete", "user", alice_id_, "org_a"}));
+  };
+  UserEdit rename;
+  rename.username = "alicia";
+  auto edited = users_.edit(before, rename, kAdmin);
+  ASSERT_FALSE(edited);
+  EXPECT_EQ(edited.error().status, 404);
 }
 
 TEST_F(UserServiceTest, APasswordChangeRevokesWithTheHooksCutoffAndAuditsTheActor) {

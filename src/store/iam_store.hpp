@@ -16,6 +16,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -129,6 +130,13 @@ class IamStore {
   virtual Result<UserRow> find_user_by_username(const std::string& username) = 0;
   virtual Result<PageOf<UserRow>> list_users(const ListQuery& query) = 0;
   virtual Status update_user(const UserRow& user, const AuditRow& audit) = 0;  // every field but created_at
+  // Read-modify-write in one transaction, the row locked: reads the user, lets `change` edit it, writes it back
+  // (every field but id and created_at) with `audit`. No other write to the user lands between the read and
+  // the write, so an edit never undoes a concurrent one (iam/user_service.hpp). `change` returning an error
+  // writes nothing and is returned. `change` runs under the store's lock: it must be quick and must not call
+  // any store. 404 when the user is gone, 409 for a taken username.
+  using UserChange = std::function<Status(UserRow& user)>;
+  virtual Status modify_user(const std::string& id, const UserChange& change, const AuditRow& audit) = 0;
   // A password change: writes only the password hash, credentials_changed_at (moved forward to the given
   // cutoff, never back) and updated_at, so whatever changed in the user's other fields since the caller read
   // it (a disable, new roles: iam/user_service.hpp) is kept. 404 when the user is gone.

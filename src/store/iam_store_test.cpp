@@ -159,6 +159,54 @@ TEST_P(IamStoreTest, APasswordChangeWritesOnlyTheHashAndMovesTheCutoffForward) {
   EXPECT_EQ(missing.error().status, 404);
 }
 
+TEST_P(IamStoreTest, ModifyUserEditsTheRowAsStoredAndWritesNothingOnError) {
+  add_org("org_a", "a");
+  add_user("usr_1", "org_a", "alice");
+  add_user("usr_2", "org_a", "bob");
+  ASSERT_TRUE(
+      store_->set_user_password("usr_1", "$argon2id$newer", 50, 9, audit("set_password", "user", "usr_1", "org_a"))
+          .ok());
+  auto s = store_->modify_user(
+      "usr_1",
+      [](UserRow& u) -> Status {
+        EXPECT_EQ(u.password_hash, "$argon2id$newer");  // the row as stored now
+        u.disabled = true;
+        u.updated_at = 10;
+        return Status::success();
+      },
+      audit("update", "user", "usr_1", "org_a"));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto back = store_->get_user("usr_1").value();
+  EXPECT_TRUE(back.disabled);
+  EXPECT_EQ(back.password_hash, "$argon2id$newer");
+  EXPECT_EQ(back.credentials_changed_at, 50);
+  EXPECT_EQ(back.updated_at, 10);
+
+  const auto audited = store_->list_audit(ListQuery{}).value().total;
+  auto refused = store_->modify_user(
+      "usr_1",
+      [](UserRow& u) -> Status {
+        u.display_name = "never written";
+        return Error::invalid("no");
+      },
+      audit("update", "user", "usr_1", "org_a"));
+  EXPECT_EQ(refused.error().status, 400);
+  EXPECT_EQ(store_->get_user("usr_1").value().display_name, "");
+  EXPECT_EQ(store_->list_audit(ListQuery{}).value().total, audited);  // no audit entry for a write not made
+
+  auto taken = store_->modify_user(
+      "usr_1",
+      [](UserRow& u) -> Status {
+        u.username = "BOB";
+        return Status::success();
+      },
+      audit("update", "user", "usr_1", "org_a"));
+  EXPECT_EQ(taken.error().status, 409);
+  auto missing = store_->modify_user(
+      "usr_9", [](UserRow&) -> Status { return Status::success(); }, audit("update", "user", "usr_9", "org_a"));
+  EXPECT_EQ(missing.error().status, 404);
+}
+
 TEST_P(IamStoreTest, ObjectsAreUniquePerTypeAndOrg) {
   add_org("org_a", "a");
   add_org("org_b", "b");

@@ -229,31 +229,51 @@ Result<PageOf<UserRow>> PgIamStore::list_users(const ListQuery& query) {
   });
 }
 
+namespace {
+
+// Writes an existing user's row (every field but created_at) and its audit entry, inside the caller's transaction.
+Status write_user(PgConnection& c, const UserRow& user, const AuditRow& audit) {
+  if (exists(c, "SELECT 1 FROM iam_users WHERE lower(username)=lower($1) AND id<>$2",
+             Params().add(user.username).add(user.id))) {
+    return conflict("the username '" + user.username + "' is taken");
+  }
+  c.exec(
+      "UPDATE iam_users SET org_id=$2,username=$3,password_hash=$4,roles=$5,display_name=$6,email=$7,disabled=$8,"
+      "credentials_changed_at=$9,updated_at=$10 WHERE id=$1",
+      Params()
+          .add(user.id)
+          .add(user.org_id)
+          .add(user.username)
+          .add(user.password_hash)
+          .add(encode_strings(user.roles))
+          .add(user.display_name)
+          .add(user.email)
+          .add(user.disabled)
+          .add(user.credentials_changed_at)
+          .add(user.updated_at));
+  write_audit(c, audit);
+  return Status::success();
+}
+
+}  // namespace
+
 Status PgIamStore::update_user(const UserRow& user, const AuditRow& audit) {
   return pool_.transaction([&](PgConnection& c) -> Status {
     if (!exists(c, "SELECT 1 FROM iam_users WHERE id=$1 FOR UPDATE", Params().add(user.id))) {
       return Error::not_found("not_found", "user not found");
     }
-    if (exists(c, "SELECT 1 FROM iam_users WHERE lower(username)=lower($1) AND id<>$2",
-               Params().add(user.username).add(user.id))) {
-      return conflict("the username '" + user.username + "' is taken");
-    }
-    c.exec(
-        "UPDATE iam_users SET org_id=$2,username=$3,password_hash=$4,roles=$5,display_name=$6,email=$7,disabled=$8,"
-        "credentials_changed_at=$9,updated_at=$10 WHERE id=$1",
-        Params()
-            .add(user.id)
-            .add(user.org_id)
-            .add(user.username)
-            .add(user.password_hash)
-            .add(encode_strings(user.roles))
-            .add(user.display_name)
-            .add(user.email)
-            .add(user.disabled)
-            .add(user.credentials_changed_at)
-            .add(user.updated_at));
-    write_audit(c, audit);
-    return Status::success();
+    return write_user(c, user, audit);
+  });
+}
+
+Status PgIamStore::modify_user(const std::string& id, const UserChange& change, const AuditRow& audit) {
+  return pool_.transaction([&](PgConnection& c) -> Status {
+    auto q = c.exec(std::string("SELECT ") + kUserColumns + " FROM iam_users WHERE id=$1 FOR UPDATE", Params().add(id));
+    if (q.empty()) return Error::not_found("not_found", "user not found");
+    UserRow user = read_user(q, 0);
+    if (auto s = change(user); !s) return s;
+    user.id = id;  // the change edits the user, never which row it is
+    return write_user(c, user, audit);
   });
 }
 

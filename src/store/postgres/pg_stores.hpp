@@ -148,6 +148,7 @@ class PgIamStore final : public IamStore {
   Result<UserRow> find_user_by_username(const std::string& username) override;
   Result<PageOf<UserRow>> list_users(const ListQuery& query) override;
   Status update_user(const UserRow& user, const AuditRow& audit) override;
+  Status modify_user(const std::string& id, const UserChange& change, const AuditRow& audit) override;
   Status set_user_password(const std::string& id, const std::string& password_hash, std::int64_t credentials_changed_at,
                            Millis updated_at, const AuditRow& audit) override;
   Status delete_user(const std::string& id, const AuditRow& audit) override;

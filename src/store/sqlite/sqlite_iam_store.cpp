@@ -296,21 +296,46 @@ Result<PageOf<UserRow>> SqliteIamStore::list_users(const ListQuery& query) {
   });
 }
 
+namespace {
+
+// Writes an existing user's row (every field but created_at) and its audit entry, inside the caller's transaction.
+Status write_user(SqliteDb& db, const UserRow& user, const AuditRow& audit) {
+  if (username_taken(db, user.username, user.id)) {
+    return iam_sql::conflict("the username '" + user.username + "' is taken");
+  }
+  auto& q = db.prepare(
+      "UPDATE iam_users SET org_id=?2,username=?3,password_hash=?4,roles=?5,display_name=?6,email=?7,disabled=?8,"
+      "credentials_changed_at=?9,updated_at=?11 WHERE id=?1");
+  bind_user(q, user);
+  q.run();
+  iam_sql::write_audit(db, audit);
+  return Status::success();
+}
+
+}  // namespace
+
 Status SqliteIamStore::update_user(const UserRow& user, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_users WHERE id=?", user.id) == 0) {
       return Error::not_found("not_found", "user not found");
     }
-    if (username_taken(db, user.username, user.id)) {
-      return iam_sql::conflict("the username '" + user.username + "' is taken");
+    return write_user(db, user, audit);
+  });
+}
+
+Status SqliteIamStore::modify_user(const std::string& id, const UserChange& change, const AuditRow& audit) {
+  return db_.transaction([&](SqliteDb& db) -> Status {
+    auto& q = db.prepare(std::string("SELECT ") + kUserColumns + " FROM iam_users WHERE id=?");
+    q.bind(1, id);
+    if (!q.step()) {
+      q.reset();
+      return Error::not_found("not_found", "user not found");
     }
-    auto& q = db.prepare(
-        "UPDATE iam_users SET org_id=?2,username=?3,password_hash=?4,roles=?5,display_name=?6,email=?7,disabled=?8,"
-        "credentials_changed_at=?9,updated_at=?11 WHERE id=?1");
-    bind_user(q, user);
-    q.run();
-    iam_sql::write_audit(db, audit);
-    return Status::success();
+    UserRow user = read_user(q);
+    q.reset();
+    if (auto s = change(user); !s) return s;
+    user.id = id;  // the change edits the user, never which row it is
+    return write_user(db, user, audit);
   });
 }
 
