@@ -104,14 +104,16 @@ TEST(Rbac, Table) {
 TEST(Rbac, ACallerWithoutAKnownRoleIsAPlainUser) {
   core::Principal p = principal("guest");
   EXPECT_EQ(can(p, Action::kList, Target{ObjectType::kGroup, "org_a"}), D);
-  EXPECT_EQ(can(p, Action::kRead, Target{ObjectType::kUser, "org_a", true}), A);
+  EXPECT_EQ(can(p, Action::kRead, Target{.type = ObjectType::kUser, .org_id = "org_a", .self = true}), A);
 }
 
 TEST(Rbac, AServicePrincipalWithAdminMayDoEverything) {
   core::Principal p;
   p.service = true;
   p.roles = {"admin"};
-  EXPECT_EQ(can(p, Action::kDelete, Target{ObjectType::kUser, "org_z", false, true, true}), A);
+  EXPECT_EQ(can(p, Action::kDelete,
+                Target{.type = ObjectType::kUser, .org_id = "org_z", .admin_involved = true, .privileged = true}),
+            A);
 }
 
 }  // namespace

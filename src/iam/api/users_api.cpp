@@ -71,7 +71,10 @@ Result<std::string> read_password(const json::object& body) {
 }
 
 Target user_target(const Call& call, const store::UserRow& user) {
-  return Target{ObjectType::kUser, user.org_id, user.id == call.who.user_id, holds_admin(user.roles), false};
+  return Target{.type = ObjectType::kUser,
+                .org_id = user.org_id,
+                .self = user.id == call.who.user_id,
+                .admin_involved = holds_admin(user.roles)};
 }
 
 Result<store::UserRow> visible_user(const ResourceDeps& deps, const Call& call) {
@@ -118,7 +121,10 @@ Result<Reply> create_user(const ResourceDeps& deps, const Call& call) {
   user.email = fields->email.value_or("");
   user.disabled = fields->disabled.value_or(false);
   if (auto s = authorize(call.who, Action::kCreate,
-                         Target{ObjectType::kUser, user.org_id, false, holds_admin(user.roles), true});
+                         Target{.type = ObjectType::kUser,
+                                .org_id = user.org_id,
+                                .admin_involved = holds_admin(user.roles),
+                                .privileged = true});
       !s) {
     return s.error();
   }
