@@ -38,7 +38,7 @@ Status check_edit(const UserEdit& edit) {
 }  // namespace
 
 bool is_user_role(std::string_view role) {
-  return std::find(kUserRoles.begin(), kUserRoles.end(), role) != kUserRoles.end();
+  return std::any_of(kUserRoles.begin(), kUserRoles.end(), [&](const UserRole& r) { return r.id == role; });
 }
 
 UserService::UserService(store::IamStore& store, HashPassword hash, const Clock& clock, UserChanged on_user_changed)

@@ -36,8 +36,19 @@
 
 namespace webstream::iam {
 
-// The built-in roles, in the order GET /iam/roles lists them.
-inline constexpr std::array<std::string_view, 3> kUserRoles = {"admin", "org-admin", "user"};
+// The built-in roles, in the order GET /iam/roles lists them, with the description it gives (what each may
+// do is decided by iam/rbac.cpp).
+struct UserRole {
+  std::string_view id;
+  std::string_view description;
+};
+inline constexpr std::array<UserRole, 3> kUserRoles = {{
+    {"admin", "Everything, in every org."},
+    {"org-admin",
+     "Everything inside its own org: users (but admins), groups, apps, workspaces, policies, "
+     "entitlements, and its org's audit log."},
+    {"user", "Itself (profile and password) and the workspaces and apps it is entitled to."},
+}};
 bool is_user_role(std::string_view role);
 
 // Tells the authenticator (auth::Authenticator::on_user_changed) that a user was disabled, deleted, or had

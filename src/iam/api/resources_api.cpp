@@ -8,20 +8,8 @@ namespace webstream::iam {
 namespace api {
 namespace {
 
-struct RoleInfo {
-  const char* id;
-  const char* description;
-};
-
-const RoleInfo kBuiltInRoles[] = {
-    {"admin", "Everything, in every org."},
-    {"org-admin",
-     "Everything inside its own org: users (but admins), groups, apps, workspaces, policies, "
-     "entitlements, and its org's audit log."},
-    {"user", "Itself (profile and password) and the workspaces and apps it is entitled to."},
-};
-
-json::object role_json(const RoleInfo& r) {
+// The roles are the UserService's (iam/user_service.hpp).
+json::object role_json(const UserRole& r) {
   return json::object{{"id", r.id}, {"name", r.id}, {"description", r.description}};
 }
 
@@ -29,15 +17,15 @@ Result<Reply> list_roles(const ResourceDeps&, const Call& call) {
   auto paging = read_paging(call.limit, call.offset);
   if (!paging) return paging.error();
   json::array items;
-  const auto total = static_cast<std::int64_t>(std::size(kBuiltInRoles));
+  const auto total = static_cast<std::int64_t>(kUserRoles.size());
   for (std::int64_t i = paging->offset; i < total && i < paging->offset + paging->limit; ++i) {
-    items.push_back(role_json(kBuiltInRoles[i]));
+    items.push_back(role_json(kUserRoles[static_cast<std::size_t>(i)]));
   }
   return ok(page_json(std::move(items), total, *paging));
 }
 
 Result<Reply> get_role(const ResourceDeps&, const Call& call) {
-  for (const auto& r : kBuiltInRoles) {
+  for (const auto& r : kUserRoles) {
     if (call.params.at(0) == r.id) return ok(role_json(r));
   }
   return not_found(ObjectType::kRole);
