@@ -6,16 +6,12 @@
 
 #include "auth/testing/fake_user_directory.hpp"
 #include "core/testing/fake_clock.hpp"
+#include "iam/testing/fast_hasher.hpp"
 #include "store/sqlite/sqlite_login_failure_store.hpp"
 #include "store/sqlite/sqlite_token_store.hpp"
 
 namespace webstream::iam {
 namespace {
-
-const PasswordHasher& fast() {
-  static const PasswordHasher hasher(PasswordParams::fast_for_tests());
-  return hasher;
-}
 
 // Everything a login needs, over one in-memory database; restart() rebuilds the in-memory parts.
 class LoginServiceTest : public ::testing::Test {
@@ -34,10 +30,10 @@ class LoginServiceTest : public ::testing::Test {
     u.username = name;
     u.org_id = "org-1";
     u.roles = {"user"};
-    u.password_hash = *fast().hash(password);
+    u.password_hash = *testing::fast_hasher().hash(password);
     users_.put(u);
   }
-  void restart(const PasswordHasher& passwords = fast()) {
+  void restart(const PasswordHasher& passwords = testing::fast_hasher()) {
     login_.reset();
     authenticator_ = std::make_unique<auth::Authenticator>(tokens_, users_, *revoked_, clock_);
     ASSERT_TRUE(authenticator_->load().ok());

@@ -4,35 +4,32 @@
 
 #include <chrono>
 
+#include "iam/testing/fast_hasher.hpp"
+
 namespace webstream::iam {
 namespace {
 
-const PasswordHasher& fast() {
-  static const PasswordHasher hasher(PasswordParams::fast_for_tests());
-  return hasher;
-}
-
 TEST(PasswordsTest, HashThenVerify) {
-  auto h = fast().hash("correct horse battery staple");
+  auto h = testing::fast_hasher().hash("correct horse battery staple");
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->rfind("$argon2id$", 0), 0u) << *h;
   EXPECT_EQ(h->find("correct"), std::string::npos);
-  EXPECT_TRUE(fast().verify(*h, "correct horse battery staple"));
-  EXPECT_FALSE(fast().verify(*h, "correct horse battery stapl"));
-  EXPECT_FALSE(fast().verify(*h, ""));
+  EXPECT_TRUE(testing::fast_hasher().verify(*h, "correct horse battery staple"));
+  EXPECT_FALSE(testing::fast_hasher().verify(*h, "correct horse battery stapl"));
+  EXPECT_FALSE(testing::fast_hasher().verify(*h, ""));
 }
 
 TEST(PasswordsTest, SaltMakesEveryHashDifferent) {
-  EXPECT_NE(*fast().hash("same password"), *fast().hash("same password"));
+  EXPECT_NE(*testing::fast_hasher().hash("same password"), *testing::fast_hasher().hash("same password"));
 }
 
 TEST(PasswordsTest, MalformedOrForeignHashesNeverVerify) {
-  EXPECT_FALSE(fast().verify("", "x"));
-  EXPECT_FALSE(fast().verify("plaintext", "plaintext"));
-  EXPECT_FALSE(fast().verify("$argon2id$v=19$garbage", "x"));
+  EXPECT_FALSE(testing::fast_hasher().verify("", "x"));
+  EXPECT_FALSE(testing::fast_hasher().verify("plaintext", "plaintext"));
+  EXPECT_FALSE(testing::fast_hasher().verify("$argon2id$v=19$garbage", "x"));
   // An argon2i (not id) hash of the right password is refused: only argon2id is accepted.
-  EXPECT_FALSE(fast().verify("$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "x"));
-  EXPECT_FALSE(fast().verify(std::string(500, '$'), "x"));
+  EXPECT_FALSE(testing::fast_hasher().verify("$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "x"));
+  EXPECT_FALSE(testing::fast_hasher().verify(std::string(500, '$'), "x"));
 }
 
 TEST(PasswordsTest, ProductionParametersAreAtLeastOwasp) {
@@ -48,7 +45,7 @@ TEST(PasswordsTest, ProductionHashCarriesItsParametersAndNeedsNoRehash) {
   EXPECT_NE(h->find("m=65536,t=3,p=1"), std::string::npos) << *h;
   EXPECT_TRUE(production.verify(*h, "a-production-password"));
   EXPECT_FALSE(production.needs_rehash(*h));
-  EXPECT_TRUE(production.needs_rehash(*fast().hash("x")));  // weaker parameters: rehash at next login
+  EXPECT_TRUE(production.needs_rehash(*testing::fast_hasher().hash("x")));  // weaker parameters: rehash at next login
 }
 
 TEST(PasswordsTest, DummyVerifyCostsAboutAsMuchAsAFailedVerify) {

@@ -15,6 +15,7 @@
 #include "auth/testing/fake_user_directory.hpp"
 #include "core/encoding.hpp"
 #include "core/testing/fake_clock.hpp"
+#include "iam/testing/fast_hasher.hpp"
 #include "store/sqlite/sqlite_login_failure_store.hpp"
 #include "store/sqlite/sqlite_token_store.hpp"
 
@@ -23,11 +24,6 @@ namespace {
 
 namespace json = boost::json;
 
-const PasswordHasher& fast() {
-  static const PasswordHasher hasher(PasswordParams::fast_for_tests());
-  return hasher;
-}
-
 class AuthApiTest : public ::testing::Test {
  protected:
   AuthApiTest()
@@ -35,14 +31,14 @@ class AuthApiTest : public ::testing::Test {
         failures_(store::SqliteLoginFailureStore::open(*db_).value()), ring_(KeyRing::ephemeral()),
         tokens_(*ring_, clock_, TokenOptions{"webstream", 1800, 60}),
         authenticator_(tokens_, users_, *revoked_, clock_), limiter_(clock_),
-        login_(users_, fast(), tokens_, authenticator_, limiter_, *failures_, clock_) {
+        login_(users_, testing::fast_hasher(), tokens_, authenticator_, limiter_, *failures_, clock_) {
     auth::UserRecord u;
     u.id = "u-admin";
     u.username = "admin";
     u.org_id = "org-default";
     u.roles = {"admin"};
     u.display_name = "The Admin";
-    u.password_hash = *fast().hash("admin-password-1");
+    u.password_hash = *testing::fast_hasher().hash("admin-password-1");
     users_.put(u);
     register_auth_routes(router_, AuthApiDeps{login_, authenticator_, tokens_, users_, blocking_});
   }
