@@ -2,6 +2,8 @@
 answers, the roles, cross-org access (IDOR) on every resource type, revocation on disable and password
 change, and durability of an acknowledged create across kill -9."""
 import signal
+import threading
+import time
 import unittest
 import uuid
 
@@ -214,6 +216,31 @@ class Roles(IamBase):
         self.assertEqual(self.call("GET", "/iam/me/entitlements", token=fresh)[0], 401)
         r = http_request(self.gw.port, "POST", "/iam/auth/login",
                          body={"username": user["username"], "password": "Brand-new-Pa55"})
+        self.assertEqual(r.status, 401)
+
+    def test_a_password_change_never_undoes_a_disable_made_while_it_hashes(self):
+        # The password change hashes for about 0.25 s between reading the user and writing it; an administrator's
+        # disable sent meanwhile must survive it, whichever lands first.
+        org, boss, user = self.org_with_admin()
+        put = {}
+
+        def change_password():
+            put["answer"] = self.call("PUT", "/iam/users/%s/password" % user["id"], {"password": "Raced-new-Pa55"},
+                                      user["token"])
+
+        worker = threading.Thread(target=change_password)
+        started = time.monotonic()
+        worker.start()
+        time.sleep(0.05)  # let the PUT be authenticated and start hashing
+        status, data, r = self.call("PATCH", "/iam/users/" + user["id"], {"disabled": True}, boss["token"])
+        self.assertEqual((status, data["disabled"]), (200, True), r.text)
+        worker.join(30)
+        took = time.monotonic() - started
+        self.assertIn(put["answer"][0], (204, 401), put["answer"][2].text)  # 401: the disable came first
+        status, data, r = self.call("GET", "/iam/users/" + user["id"])
+        self.assertEqual((status, data["disabled"]), (200, True), "the disable was undone (PUT took %.2f s)" % took)
+        r = http_request(self.gw.port, "POST", "/iam/auth/login",
+                         body={"username": user["username"], "password": "Raced-new-Pa55"})
         self.assertEqual(r.status, 401)
 
 
