@@ -31,7 +31,7 @@ struct FlushLoop::Core {
       if (self->stopping) break;
       Registry& registry = self->registry;
       // Errors are logged by flush(), and the rows stay dirty for the next round.
-      auto work = [&registry] { return registry.flush(); };  // a named local: see docs/dev/HELPERS.md
+      auto work = [&registry] { return registry.flush(); };  // a named local: see docs/dev/CONTRIBUTING.md
       [[maybe_unused]] Status s = co_await self->blocking.run(std::move(work));
     }
   }

@@ -25,7 +25,7 @@ class BlockingPool {
     using R = std::invoke_result_t<F>;
     if constexpr (std::is_void_v<R>) {
       // The closure is a named local, never a temporary inside the co_await: GCC 12 destroys such
-      // temporaries twice (docs/dev/HELPERS.md), which frees fn's captures twice.
+      // temporaries twice (docs/dev/CONTRIBUTING.md), which frees fn's captures twice.
       auto task = [fn = std::move(fn)]() mutable -> boost::asio::awaitable<void> {
         fn();
         co_return;

@@ -48,7 +48,7 @@ class BoundedPool {
     static_assert(!std::is_void_v<R>, "try_run needs a result");
     if (!admit()) co_return std::nullopt;
     // The slot is given back on the pool thread as soon as fn returns (or throws), so in_flight counts
-    // exactly the jobs queued or running. Named local, not a temporary in the co_await (docs/dev/HELPERS.md).
+    // exactly the jobs queued or running. Named local, not a temporary in the co_await (docs/dev/CONTRIBUTING.md).
     auto task = [this, fn = std::move(fn)]() mutable -> boost::asio::awaitable<std::optional<R>> {
       Slot slot(*this);
       co_return std::optional<R>(fn());
