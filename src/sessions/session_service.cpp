@@ -169,9 +169,7 @@ Result<json::object> SessionService::select(const core::Principal& who, const st
                                    {"backendId", live->record.backend_id}});
     return answer(*live);
   }
-  Error none{503, "no_backend_available", "no session host has capacity; try again shortly"};
-  none.retry_after = 5;
-  return none;
+  return store::no_backend_available();
 }
 
 void SessionService::forget(const std::string& session_id) {

@@ -48,7 +48,8 @@ struct ReserveLimits {
 };
 
 // The answer when no session host has room: 503 no_backend_available with Retry-After 5 s. One definition
-// for every place that gives it: reserve()'s backend limit (here, in each store), the registry's balancer.
+// for every place that gives it: reserve()'s backend limit (session_admission.hpp), the registry's balancer,
+// SessionService when every candidate refused.
 inline constexpr int kNoBackendRetryAfterS = 5;
 inline Error no_backend_available() {
   Error e{503, "no_backend_available", "no session host has capacity; try again shortly"};

@@ -5,6 +5,7 @@
 
 #include "core/encoding.hpp"
 #include "store/postgres/pg_stores.hpp"
+#include "store/session_admission.hpp"
 
 namespace webstream::store::pg {
 
@@ -150,31 +151,12 @@ Result<ReserveOutcome> PgSessionStore::reserve(const SessionRecord& s, const Res
         c.exec(std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id=$1 FOR UPDATE", Params().add(s.id));
     if (!existing.empty()) {
       auto row = read_session(existing, 0, skew);
-      if (row.user_id != s.user_id) {
-        return Error{409, "session_conflict", "this session id belongs to another user"};
-      }
-      if (row.live()) {
-        if (row.workspace_id != s.workspace_id || row.app_id != s.app_id) {
-          return Error{409, "session_conflict", "this session id is already running another workspace or app"};
-        }
-        return ReserveOutcome{row, true};
-      }
+      auto verdict = admit_existing(row, s);
+      if (!verdict) return verdict.error();
+      if (*verdict == ExistingSession::kReturnAsIs) return ReserveOutcome{row, true};
     }
-    const auto user_live = count_live(c, "user_id", s.user_id);
-    if (user_live >= limits.user_max) {
-      return Error{409, "concurrency_limit",
-                   "you already have " + std::to_string(user_live) + " of " + std::to_string(limits.user_max) +
-                       " allowed concurrent sessions"};
-    }
-    if (limits.org_max && count_live(c, "org_id", s.org_id) >= *limits.org_max) {
-      return Error{409, "concurrency_limit", "your organisation has reached its concurrent session limit"};
-    }
-    const auto pinned = count_live(c, "backend_id", s.backend_id);
-    if (std::max(pinned, limits.backend_reported_load) >= limits.backend_max) {
-      Error full{503, "no_backend_available", "no session host has capacity; try again shortly"};
-      full.retry_after = 5;
-      return full;
-    }
+    const auto count = [&c](const char* column, const std::string& value) { return count_live(c, column, value); };
+    if (auto refusal = limit_refusal(s, limits, count)) return *refusal;
     c.exec(
         "INSERT INTO sessions(id,user_id,username,org_id,workspace_id,workspace_name,workspace_type,app_id,app_exe,"
         "app_args,policy_json,backend_id,state,created_at,last_activity_at,ended_at) "

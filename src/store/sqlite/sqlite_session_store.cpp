@@ -2,7 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <string_view>
+
 #include "core/encoding.hpp"
+#include "store/session_admission.hpp"
 
 namespace webstream::store {
 namespace {
@@ -45,7 +48,7 @@ SessionRecord read_row(Statement& q) {
   return r;
 }
 
-std::int64_t count(SqliteDb& db, const char* sql, const std::string& key) {
+std::int64_t count(SqliteDb& db, std::string_view sql, const std::string& key) {
   auto& q = db.prepare(sql);
   q.bind(1, key);
   q.step();
@@ -73,35 +76,16 @@ Result<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::open(SqliteDb& d
 Result<ReserveOutcome> SqliteSessionStore::reserve(const SessionRecord& s, const ReserveLimits& limits) {
   return db_.transaction([&](SqliteDb& db) -> Result<ReserveOutcome> {
     if (auto existing = get_unlocked(db, s.id)) {
-      if (existing->user_id != s.user_id) {
-        return Error{409, "session_conflict", "this session id belongs to another user"};
-      }
-      if (existing->live()) {
-        if (existing->workspace_id != s.workspace_id || existing->app_id != s.app_id) {
-          return Error{409, "session_conflict", "this session id is already running another workspace or app"};
-        }
-        return ReserveOutcome{*existing, true};
-      }
+      auto verdict = admit_existing(*existing, s);
+      if (!verdict) return verdict.error();
+      if (*verdict == ExistingSession::kReturnAsIs) return ReserveOutcome{*existing, true};
     }
-    const auto user_live =
-        count(db, "SELECT COUNT(*) FROM sessions WHERE user_id=? AND state IN ('reserved','active')", s.user_id);
-    if (user_live >= limits.user_max) {
-      return Error{409, "concurrency_limit",
-                   "you already have " + std::to_string(user_live) + " of " + std::to_string(limits.user_max) +
-                       " allowed concurrent sessions"};
-    }
-    if (limits.org_max) {
-      const auto org_live =
-          count(db, "SELECT COUNT(*) FROM sessions WHERE org_id=? AND state IN ('reserved','active')", s.org_id);
-      if (org_live >= *limits.org_max) {
-        return Error{409, "concurrency_limit", "your organisation has reached its concurrent session limit"};
-      }
-    }
-    const auto pinned =
-        count(db, "SELECT COUNT(*) FROM sessions WHERE backend_id=? AND state IN ('reserved','active')", s.backend_id);
-    if (std::max(pinned, limits.backend_reported_load) >= limits.backend_max) {
-      return no_backend_available();
-    }
+    const auto count_live = [&db](const char* column, const std::string& value) {
+      return count(
+          db, std::string("SELECT COUNT(*) FROM sessions WHERE ") + column + "=? AND state IN ('reserved','active')",
+          value);
+    };
+    if (auto refusal = limit_refusal(s, limits, count_live)) return *refusal;
     auto& q = db.prepare(
         "INSERT INTO sessions(id,user_id,username,org_id,workspace_id,workspace_name,workspace_type,app_id,app_exe,"
         "app_args,policy_json,backend_id,state,created_at,last_activity_at,ended_at) "
