@@ -75,23 +75,6 @@ void write_audit(PgConnection& c, const AuditRow& a) {
           .add(a.org_id));
 }
 
-std::string encode_strings(const std::vector<std::string>& items) {
-  json::array a;
-  for (const auto& s : items) a.emplace_back(s);
-  return json::serialize(a);
-}
-
-std::vector<std::string> decode_strings(const std::string& text) {
-  std::vector<std::string> out;
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_array()) return out;
-  for (const auto& item : v.as_array()) {
-    if (item.is_string()) out.emplace_back(item.as_string());
-  }
-  return out;
-}
-
 Result<bool> PgIamStore::is_empty() {
   return pool_.read([](PgConnection& c) -> Result<bool> {
     return !c.exec("SELECT EXISTS(SELECT 1 FROM iam_orgs) OR EXISTS(SELECT 1 FROM iam_users)").boolean(0, 0);

@@ -24,6 +24,7 @@
 #include "store/registry_store.hpp"
 #include "store/revocation_log_store.hpp"
 #include "store/session_store.hpp"
+#include "store/string_list_json.hpp"
 #include "store/token_store.hpp"
 
 namespace webstream::store::pg {
@@ -177,7 +178,5 @@ class PgIamStore final : public IamStore {
 
 // Shared by the store files.
 void write_audit(PgConnection& c, const AuditRow& audit);
-std::string encode_strings(const std::vector<std::string>& items);  // JSON array text
-std::vector<std::string> decode_strings(const std::string& text);
 
 }  // namespace webstream::store::pg

@@ -34,7 +34,7 @@ EntitlementRow read_entitlement(Statement& q) {
   e.subject_type = q.text(2);
   e.subject_id = q.text(3);
   e.workspace_id = q.text(4);
-  e.app_ids = iam_sql::decode_strings(q.text(5));
+  e.app_ids = decode_strings(q.text(5));
   if (!q.is_null(6)) e.policy_id = q.text(6);
   e.created_at = q.integer(7);
   e.updated_at = q.integer(8);
@@ -91,7 +91,7 @@ void bind_entitlement(Statement& q, const EntitlementRow& e) {
       .bind(3, e.subject_type)
       .bind(4, e.subject_id)
       .bind(5, e.workspace_id)
-      .bind(6, iam_sql::encode_strings(e.app_ids))
+      .bind(6, encode_strings(e.app_ids))
       .bind(7, e.policy_id)
       .bind(8, e.created_at)
       .bind(9, e.updated_at);
@@ -348,7 +348,7 @@ Result<std::vector<EntitlementRow>> SqliteIamStore::entitlements_of(const std::s
                         " OR (subject_type='org' AND subject_id=?1)"
                         " OR (subject_type='group' AND subject_id IN (SELECT value FROM json_each(?3))))"
                         " ORDER BY id");
-    q.bind(1, org_id).bind(2, user_id).bind(3, iam_sql::encode_strings(group_ids));
+    q.bind(1, org_id).bind(2, user_id).bind(3, encode_strings(group_ids));
     while (q.step()) out.push_back(read_entitlement(q));
     q.reset();
     return out;

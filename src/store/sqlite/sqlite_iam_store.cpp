@@ -62,7 +62,7 @@ UserRow read_user(Statement& q) {
   u.org_id = q.text(1);
   u.username = q.text(2);
   u.password_hash = q.text(3);
-  u.roles = iam_sql::decode_strings(q.text(4));
+  u.roles = decode_strings(q.text(4));
   u.display_name = q.text(5);
   u.email = q.text(6);
   u.disabled = q.integer(7) != 0;
@@ -123,7 +123,7 @@ void bind_user(Statement& q, const UserRow& u) {
       .bind(2, u.org_id)
       .bind(3, u.username)
       .bind(4, u.password_hash)
-      .bind(5, iam_sql::encode_strings(u.roles))
+      .bind(5, encode_strings(u.roles))
       .bind(6, u.display_name)
       .bind(7, u.email)
       .bind(8, static_cast<std::int64_t>(u.disabled ? 1 : 0))
@@ -157,23 +157,6 @@ std::int64_t count(SqliteDb& db, std::string_view sql, const std::string& key) {
   const auto n = q.integer(0);
   q.reset();
   return n;
-}
-
-std::string encode_strings(const std::vector<std::string>& items) {
-  json::array a;
-  for (const auto& s : items) a.emplace_back(s);
-  return json::serialize(a);
-}
-
-std::vector<std::string> decode_strings(const std::string& text) {
-  std::vector<std::string> out;
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_array()) return out;
-  for (const auto& item : v.as_array()) {
-    if (item.is_string()) out.emplace_back(item.as_string());
-  }
-  return out;
 }
 
 Error conflict(std::string message) { return Error{409, "conflict", std::move(message)}; }

@@ -9,6 +9,7 @@
 
 #include "store/iam_store.hpp"
 #include "store/sqlite/sqlite_db.hpp"
+#include "store/string_list_json.hpp"
 
 namespace webstream::store {
 
@@ -75,8 +76,6 @@ Result<T> read(SqliteDb& db, F&& fn) {
 
 void write_audit(SqliteDb& db, const AuditRow& audit);
 std::int64_t count(SqliteDb& db, std::string_view sql, const std::string& key);
-std::string encode_strings(const std::vector<std::string>& items);  // JSON array text
-std::vector<std::string> decode_strings(const std::string& text);
 Error conflict(std::string message);
 
 }  // namespace iam_sql
