@@ -77,7 +77,7 @@ class BuiltinIam final : public IamParts {
 
     auto boot = iam::bootstrap(*iam_store_, *passwords_, clock);
     if (!boot) return Error::internal("IAM bootstrap: " + boot.error().message);
-    if (boot->created) log::info("IAM bootstrapped: org 'default' and user 'admin' created");
+    // iam::bootstrap logs the creation itself (with the admin's id and where its password came from).
 
     auto* authenticator = authenticator_.get();
     auto* feed = feed_.get();

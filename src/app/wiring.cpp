@@ -192,7 +192,8 @@ void stop_components(Components& c) {
 
 void flush_components(Components& c) {
   if (c.registry) {
-    if (auto s = c.registry->flush(); !s) log::error("registry flush failed", {{"error", s.error().message}});
+    if (auto s = c.registry->flush(); !s)
+      log::error("backend registry flush at stop failed", {{"error", s.error().message}});
   }
   if (c.licence) c.licence->flush();
 }
