@@ -105,7 +105,11 @@ void register_collectors(Components& c) {
   auto* sessions = c.sessions.get();
   metrics::Registry::global().add_collector([sessions](std::string& out) {
     out += "# HELP webstream_sessions_live Live sessions (reserved or active)\n# TYPE webstream_sessions_live gauge\n";
-    out += "webstream_sessions_live " + std::to_string(sessions->live_count()) + "\n";
+    const auto counts = sessions->live_counts();
+    out += "webstream_sessions_live " + std::to_string(counts.reserved + counts.active) + "\n";
+    out += "# HELP webstream_sessions Live sessions by state\n# TYPE webstream_sessions gauge\n";
+    out += "webstream_sessions{state=\"reserved\"} " + std::to_string(counts.reserved) + "\n";
+    out += "webstream_sessions{state=\"active\"} " + std::to_string(counts.active) + "\n";
   });
 }
 

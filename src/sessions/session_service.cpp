@@ -347,6 +347,19 @@ std::size_t SessionService::live_count() const {
   return live_.size();
 }
 
+SessionService::LiveCounts SessionService::live_counts() const {
+  LiveCounts out;
+  std::shared_lock lock(mutex_);
+  for (const auto& entry : live_) {
+    if (entry.second->active.load()) {
+      ++out.active;
+    } else {
+      ++out.reserved;
+    }
+  }
+  return out;
+}
+
 json::array SessionService::describe() const {
   json::array out;
   std::shared_lock lock(mutex_);

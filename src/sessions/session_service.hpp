@@ -101,6 +101,13 @@ class SessionService {
 
   // Counts by state for /metrics and the admin page.
   std::size_t live_count() const;
+  // Live sessions by state: reserved (selected, not used yet) and active (used by /getConnection or a
+  // WebSocket; it stays active through its disconnect grace).
+  struct LiveCounts {
+    std::size_t reserved = 0;
+    std::size_t active = 0;
+  };
+  LiveCounts live_counts() const;
   boost::json::array describe() const;
 
  private:

@@ -198,6 +198,20 @@ TEST_F(SessionServiceTest, ActiveExpiresOnlyAfterDisconnectGraceWithNoWebSocket)
   EXPECT_EQ(service_->expire_due(), 1u);
 }
 
+TEST_F(SessionServiceTest, LiveCountsSplitReservedFromActiveForMetrics) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  ASSERT_TRUE(service_->select(user("u-2"), "s-2", launch()));
+  EXPECT_EQ(service_->live_counts().reserved, 2u);
+  EXPECT_EQ(service_->live_counts().active, 0u);
+  auto live = service_->lookup("s-1", "u-1");
+  ASSERT_TRUE(live);
+  service_->websocket_opened(live);
+  service_->websocket_closed(live);  // still active: its disconnect grace has begun
+  EXPECT_EQ(service_->live_counts().reserved, 1u);
+  EXPECT_EQ(service_->live_counts().active, 1u);
+  EXPECT_EQ(service_->live_count(), 2u);
+}
+
 TEST_F(SessionServiceTest, ConnectTokenFindsOnlyItsSession) {
   auto r = service_->select(user("u-1"), "s-1", launch());
   ASSERT_TRUE(r);
