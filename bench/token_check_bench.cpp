@@ -97,8 +97,8 @@ int main(int argc, char** argv) {
 
     auto token_of = [&](std::size_t i) {
       auto user = users.find_by_id("u-" + std::to_string(i % 100));
-      if (!user) fail("seeded user missing");
-      return tokens.issue(*user).jwt;
+      if (!user || !user.value()) fail("seeded user missing");
+      return tokens.issue(*user.value()).jwt;
     };
     // Every issued token has its own jti, so each one is a cache miss the first time.
     std::vector<std::string> fresh(misses);

@@ -56,8 +56,12 @@ Error unavailable() {
 // Never consulted (AuthenticatorOptions::check_user_directory = false); the Authenticator needs one.
 class NoUserDirectory final : public auth::UserDirectory {
  public:
-  std::optional<auth::UserRecord> find_by_username(const std::string&) override { return std::nullopt; }
-  std::optional<auth::UserRecord> find_by_id(const std::string&) override { return std::nullopt; }
+  Result<std::optional<auth::UserRecord>> find_by_username(const std::string&) override {
+    return std::optional<auth::UserRecord>();
+  }
+  Result<std::optional<auth::UserRecord>> find_by_id(const std::string&) override {
+    return std::optional<auth::UserRecord>();
+  }
 };
 
 class RemoteIam final : public IamParts {

@@ -132,7 +132,9 @@ Result<core::Principal> Authenticator::authenticate_token(std::string_view jwt) 
 }
 
 Status Authenticator::check_user(const core::Principal& p) const {
-  auto user = users_.find_by_id(p.user_id);
+  auto found = users_.find_by_id(p.user_id);
+  if (!found) return found.error();  // the store cannot answer: not the token's fault, nothing is cached
+  const auto& user = found.value();
   if (!user) return unauthorized("the token's user does not exist");
   if (user->disabled) return unauthorized("the token's user is disabled");
   if (p.issued_at < user->credentials_changed_at) return unauthorized("the token has been revoked");

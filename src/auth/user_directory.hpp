@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace webstream::auth {
 
 struct UserRecord {
@@ -22,11 +24,14 @@ struct UserRecord {
   std::int64_t credentials_changed_at = 0;  // seconds; tokens issued before it are invalid
 };
 
+// A lookup answers the user, nullopt when there is no such user, or an Error when the store could not answer
+// (e.g. 503 store_unavailable while PostgreSQL is down). The two must never be confused: an outage taken for
+// "no such user" would answer 401, count a login failure towards a lockout and log the user out.
 class UserDirectory {
  public:
   virtual ~UserDirectory() = default;
-  virtual std::optional<UserRecord> find_by_username(const std::string& username) = 0;
-  virtual std::optional<UserRecord> find_by_id(const std::string& user_id) = 0;
+  virtual Result<std::optional<UserRecord>> find_by_username(const std::string& username) = 0;
+  virtual Result<std::optional<UserRecord>> find_by_id(const std::string& user_id) = 0;
 };
 
 }  // namespace webstream::auth

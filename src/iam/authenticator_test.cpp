@@ -39,7 +39,7 @@ class AuthenticatorTest : public ::testing::Test {
     return a;
   }
   std::string token_for(const std::string& id) {
-    return tokens_.issue(*users_.find_by_id(id), auth_->not_before(id)).jwt;
+    return tokens_.issue(*users_.find_by_id(id).value(), auth_->not_before(id)).jwt;
   }
   static void expect_401(const Result<core::Principal>& r, const char* why) {
     ASSERT_FALSE(r.ok()) << why;
@@ -94,6 +94,19 @@ TEST_F(AuthenticatorTest, LogoutSurvivesARestart) {
   EXPECT_FALSE(restarted->still_valid(*p));
 }
 
+TEST_F(AuthenticatorTest, AStoreOutageIsA503NeverA401AndNothingIsCached) {
+  const auto jwt = token_for("u-1");
+  users_.set_unavailable(true);
+  auto during = auth_->authenticate_token(jwt);
+  ASSERT_FALSE(during.ok());
+  EXPECT_EQ(during.error().status, 503);
+  EXPECT_EQ(during.error().code, "store_unavailable");
+  users_.set_unavailable(false);
+  const int lookups = users_.lookups();
+  EXPECT_TRUE(auth_->authenticate_token(jwt).ok());
+  EXPECT_EQ(users_.lookups(), lookups + 1);  // the outage's answer was not cached: checked again
+}
+
 TEST_F(AuthenticatorTest, DisabledOrDeletedUserIsRefusedOnAMiss) {
   users_.change("u-1", [](UserRecord& u) { u.disabled = true; });
   expect_401(auth_->authenticate_token(token_for("u-1")), "disabled");
@@ -132,7 +145,7 @@ TEST_F(AuthenticatorTest, CredentialsChangedAtIsHonouredAfterARestart) {
   users_.change("u-1", [&](UserRecord& u) { u.credentials_changed_at = cutoff; });
   auto restarted = make();
   expect_401(restarted->authenticate_token(jwt), "issued before credentials_changed_at");
-  const auto fresh = tokens_.issue(*users_.find_by_id("u-1"), cutoff).jwt;
+  const auto fresh = tokens_.issue(*users_.find_by_id("u-1").value(), cutoff).jwt;
   EXPECT_TRUE(restarted->authenticate_token(fresh).ok());
 }
 

@@ -153,16 +153,18 @@ TEST(StoreUserDirectory, FindsUsersByNameAndIdWithTheirHashAndFlags) {
   seed.org("org_a");
   seed.user("alice", "org_a", {"org-admin"}, true);
   StoreUserDirectory dir(*store);
-  auto byname = dir.find_by_username("ALICE");
+  auto found = dir.find_by_username("ALICE");
+  ASSERT_TRUE(found);
+  const auto& byname = found.value();
   ASSERT_TRUE(byname);
   EXPECT_EQ(byname->id, "alice");
   EXPECT_EQ(byname->org_id, "org_a");
   EXPECT_EQ(byname->roles, std::vector<std::string>{"org-admin"});
   EXPECT_TRUE(byname->disabled);
   EXPECT_FALSE(byname->password_hash.empty());
-  EXPECT_TRUE(dir.find_by_id("alice"));
-  EXPECT_FALSE(dir.find_by_id("bob"));
-  EXPECT_FALSE(dir.find_by_username(""));
+  EXPECT_TRUE(dir.find_by_id("alice").value());
+  EXPECT_FALSE(dir.find_by_id("bob").value());  // no such user: an answer, not an error
+  EXPECT_FALSE(dir.find_by_username("").value());
 }
 
 }  // namespace

@@ -67,7 +67,13 @@ void LoginService::abandon(const Pending& pending) { limiter_.abandoned(pending.
 Result<LoginResult> LoginService::finish(const Pending& pending, std::string_view password) {
   const LoginLimiter::Attempt& attempt = pending.attempt;
   const std::string& client_ip = pending.client_ip;
-  std::optional<auth::UserRecord> user = users_.find_by_username(pending.username);
+  auto found = users_.find_by_username(pending.username);
+  if (!found) {
+    // The store cannot answer (an outage): not a failed attempt, so it counts towards no lockout.
+    limiter_.abandoned(attempt);
+    return found.error();
+  }
+  std::optional<auth::UserRecord> user = std::move(found.value());
   bool password_ok = false;
   if (user && !user->password_hash.empty()) {
     password_ok = passwords_.verify(user->password_hash, password);

@@ -121,6 +121,17 @@ TEST_F(LoginServiceTest, FiveFailuresLockTheUsernameEvenForTheRightPassword) {
   EXPECT_TRUE(login("alice", "alice-password-1").ok());
 }
 
+TEST_F(LoginServiceTest, AStoreOutageAnswers503AndCountsTowardsNoLockout) {
+  users_.set_unavailable(true);
+  for (int i = 0; i < 10; ++i) {
+    auto during = login("alice", "wrong");
+    expect_error(during, 503, "store_unavailable", "outage");
+    EXPECT_GT(during.error().retry_after, 0);
+  }
+  users_.set_unavailable(false);
+  EXPECT_TRUE(login("alice", "alice-password-1").ok());  // ten refusals in the outage locked nothing
+}
+
 TEST_F(LoginServiceTest, LockoutSurvivesARestart) {
   for (int i = 0; i < 5; ++i) (void)login("alice", "wrong");
   clock_.advance_s(100);

@@ -5,10 +5,12 @@
 namespace webstream::iam {
 
 namespace {
-std::optional<auth::UserRecord> from(const Result<store::UserRow>& row) {
-  if (row) return to_user_record(*row);
-  if (row.error().status != 404) log::error("user lookup failed", {{"error", row.error().message}});
-  return std::nullopt;
+Result<std::optional<auth::UserRecord>> from(const Result<store::UserRow>& row) {
+  if (row) return std::optional<auth::UserRecord>(to_user_record(*row));
+  if (row.error().status == 404) return std::optional<auth::UserRecord>();
+  // An outage (503) is visible in webstream_store_up and the store's own lines; anything else is unexpected.
+  if (row.error().status != 503) log::error("user lookup failed", {{"error", row.error().message}});
+  return row.error();
 }
 }  // namespace
 
@@ -26,13 +28,13 @@ auth::UserRecord to_user_record(const store::UserRow& row) {
   return r;
 }
 
-std::optional<auth::UserRecord> StoreUserDirectory::find_by_username(const std::string& username) {
-  if (username.empty()) return std::nullopt;
+Result<std::optional<auth::UserRecord>> StoreUserDirectory::find_by_username(const std::string& username) {
+  if (username.empty()) return std::optional<auth::UserRecord>();
   return from(store_.find_user_by_username(username));
 }
 
-std::optional<auth::UserRecord> StoreUserDirectory::find_by_id(const std::string& user_id) {
-  if (user_id.empty()) return std::nullopt;
+Result<std::optional<auth::UserRecord>> StoreUserDirectory::find_by_id(const std::string& user_id) {
+  if (user_id.empty()) return std::optional<auth::UserRecord>();
   return from(store_.get_user(user_id));
 }
 

@@ -14,8 +14,8 @@ class StoreUserDirectory final : public auth::UserDirectory {
   explicit StoreUserDirectory(store::IamStore& store) : store_(store) {}
 
   // UserDirectory
-  std::optional<auth::UserRecord> find_by_username(const std::string& username) override;
-  std::optional<auth::UserRecord> find_by_id(const std::string& user_id) override;
+  Result<std::optional<auth::UserRecord>> find_by_username(const std::string& username) override;
+  Result<std::optional<auth::UserRecord>> find_by_id(const std::string& user_id) override;
 
  private:
   store::IamStore& store_;

@@ -120,7 +120,9 @@ void register_auth_routes(http::Router& router, AuthApiDeps deps) {
                }
                auth::UserDirectory* users = &deps.users;
                auto work = [users, id = who->user_id] { return users->find_by_id(id); };
-               auto user = co_await deps.blocking.run(std::move(work));
+               auto found = co_await deps.blocking.run(std::move(work));
+               if (!found) co_return http::error_response(found.error(), ctx.req);
+               const auto& user = found.value();
                if (!user || user->disabled) {
                  Error gone{401, "unauthorized", "the token's user no longer exists or is disabled"};
                  co_return http::error_response(gone, ctx.req);
