@@ -101,6 +101,15 @@ Status build_mcp(WiringContext& ctx, Components& c) {
                    }});
 }
 
+// The provider outlives the server that scrapes /metrics (gateway.cpp owns it).
+void register_store_collector(const store::StoreProvider& stores) {
+  metrics::Registry::global().add_collector([&stores](std::string& out) {
+    out += "# HELP webstream_store_up Whether the store answered lately (1) or cannot be reached (0)\n";
+    out += "# TYPE webstream_store_up gauge\n";
+    out += std::string("webstream_store_up ") + (stores.reachable() ? "1" : "0") + "\n";
+  });
+}
+
 void register_collectors(Components& c) {
   auto* sessions = c.sessions.get();
   metrics::Registry::global().add_collector([sessions](std::string& out) {
@@ -134,6 +143,7 @@ Result<std::unique_ptr<Components>> build_components(WiringContext& ctx) {
   auto iam = build_iam_parts(ctx);
   if (!iam) return iam.error();
   c->iam = std::move(iam.value());
+  register_store_collector(ctx.stores);
   if (ctx.access_management_only) return c;  // webstream -am serves the IAM only
 
   if (auto s = build_registry(ctx, *c); !s) return s.error();

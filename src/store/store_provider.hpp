@@ -47,6 +47,12 @@ class StoreProvider {
   // that work one after the other — the first creates org default, admin and the key, the others find them.
   // Also released when the provider is destroyed or the process dies. No-op on SQLite.
   virtual void startup_complete() {}
+
+  // Whether the database answered lately, for the webstream_store_up gauge; never blocks. SQLite: always
+  // (its file is local: an error there is not an outage). PostgreSQL: what the last call found, refreshed by
+  // a round trip every few seconds while nothing else reaches the database (so an idle gateway reports an
+  // outage too, and its pool reconnects before the next request needs it).
+  virtual bool reachable() const { return true; }
 };
 
 // The SQLite provider on a file (":memory:" for tests).

@@ -39,6 +39,7 @@ Result<PgLease> PgPool::acquire() {
   }
   PgLease lease(this, std::move(conn));
   if (!lease->healthy() && !lease->reset()) {
+    reachable_.store(false, std::memory_order_relaxed);
     return store_unavailable("cannot reach PostgreSQL (" + setting_ + ")");
   }
   return lease;
@@ -52,8 +53,18 @@ void PgPool::give_back(std::unique_ptr<PgConnection> conn) {
   available_.notify_one();
 }
 
-Error PgPool::to_error(const PgError& e) const {
-  if (e.connection_lost) return store_unavailable("lost the connection to PostgreSQL (" + setting_ + ")");
+Status PgPool::ping() {
+  return read([](PgConnection& c) -> Status {
+    c.exec_script("SELECT 1");
+    return Status::success();
+  });
+}
+
+Error PgPool::to_error(const PgError& e) {
+  if (e.connection_lost) {
+    reachable_.store(false, std::memory_order_relaxed);
+    return store_unavailable("lost the connection to PostgreSQL (" + setting_ + ")");
+  }
   if (e.sqlstate == kUniqueViolation) return Error{409, "conflict", "conflicts with an existing object"};
   if (e.sqlstate == kSerializationFailure || e.sqlstate == kDeadlockDetected) {
     Error busy = store_unavailable("too much contention, try again");

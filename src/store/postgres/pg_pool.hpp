@@ -11,10 +11,12 @@
 // A broken connection is re-established when it is next leased (the database coming back needs no
 // restart); a call that finds its connection dead runs once more on a fresh one (a transaction only when the
 // connection died before its COMMIT was sent: then the server rolled it back). While the database cannot be
-// reached, calls answer 503 store_unavailable.
+// reached, calls answer 503 store_unavailable. reachable() is what the last call found (for the
+// webstream_store_up gauge): false from a call that could not reach the database until one that did.
 //
 // Thread rules: any thread; acquire() blocks while every connection is leased. Every call blocks on the
 // network: stores are called through runtime::BlockingPool, never on an I/O thread.
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -66,7 +68,9 @@ class PgPool {
       auto lease = acquire();
       if (!lease) return lease.error();
       try {
-        return fn(**lease);
+        auto result = fn(**lease);
+        reached();
+        return result;
       } catch (const PgError& e) {
         if (!(e.connection_lost && attempt == 1)) return to_error(e);
       }
@@ -83,8 +87,13 @@ class PgPool {
     return transaction_as("BEGIN ISOLATION LEVEL SERIALIZABLE", std::forward<F>(fn));
   }
 
-  // The error a PgError maps to (never contains the connection string).
-  Error to_error(const PgError& e) const;
+  // The error a PgError maps to (never contains the connection string). A lost connection marks the pool
+  // unreachable.
+  Error to_error(const PgError& e);
+  // Whether the last call reached the database (true until a call finds it unreachable). Never blocks.
+  bool reachable() const { return reachable_.load(std::memory_order_relaxed); }
+  // One round trip (SELECT 1) on a pooled connection, reconnecting it if needed: refreshes reachable().
+  Status ping();
   const std::string& setting() const { return setting_; }
   std::size_t size() const { return size_; }
 
@@ -92,6 +101,7 @@ class PgPool {
   friend class PgLease;
   PgPool(std::string conninfo, std::string setting) : conninfo_(std::move(conninfo)), setting_(std::move(setting)) {}
   void give_back(std::unique_ptr<PgConnection> conn);
+  void reached() { reachable_.store(true, std::memory_order_relaxed); }
   static bool retryable(const PgError& e) {
     return e.sqlstate == kSerializationFailure || e.sqlstate == kDeadlockDetected;
   }
@@ -110,6 +120,7 @@ class PgPool {
         auto result = fn(c);
         committing = result.ok();
         c.exec_script(result.ok() ? "COMMIT" : "ROLLBACK");
+        reached();
         return result;
       } catch (const PgError& e) {
         if (c.healthy()) {
@@ -136,6 +147,7 @@ class PgPool {
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // GUARDED_BY(mutex_)
+  std::atomic<bool> reachable_{true};
 };
 
 // 503 store_unavailable with Retry-After, the answer while the database cannot be reached.

@@ -168,6 +168,37 @@ TEST_F(PgPoolTest, ABinaryOlderThanTheSchemaRefusesNamingBothVersions) {
   EXPECT_NE(s.error().message.find("schema version " + ours), std::string::npos) << s.error().message;
 }
 
+TEST_F(PgPoolTest, ReachableFollowsTheDatabaseThroughAnOutageAndBack) {
+  auto name = pool_->read(
+      [](PgConnection& c) -> Result<std::string> { return c.exec("SELECT current_database()").text(0, 0); });
+  ASSERT_TRUE(name.ok()) << name.error().message;
+  EXPECT_TRUE(pool_->ping().ok());
+  EXPECT_TRUE(pool_->reachable());
+  // The database refuses connections and drops the pool's: what an outage looks like from the gateway. (Done
+  // from another database: PostgreSQL will not disallow connections to the one the session is in.)
+  auto admin = PgPool::open((*testing::PgTestServer::shared())->conninfo("postgres"), 1).value();
+  const auto set_allowed = [&](bool allowed) {
+    return admin->read([&](PgConnection& c) -> Status {
+      c.exec_script("ALTER DATABASE \"" + *name + "\" WITH ALLOW_CONNECTIONS " + (allowed ? "true" : "false"));
+      if (!allowed) {
+        c.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+               Params().add(*name));
+      }
+      return Status::success();
+    });
+  };
+  auto refused = set_allowed(false);
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  auto down = pool_->ping();
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.error().status, 503);
+  EXPECT_EQ(down.error().code, "store_unavailable");
+  EXPECT_FALSE(pool_->reachable());
+  ASSERT_TRUE(set_allowed(true).ok());
+  EXPECT_TRUE(pool_->ping().ok());  // reconnected by itself
+  EXPECT_TRUE(pool_->reachable());
+}
+
 TEST_F(PgPoolTest, TerminatedConnectionsAreReplacedWithoutFailingTheCall) {
   ASSERT_TRUE(pool_->transaction([](PgConnection& c) -> Status {
     c.exec_script("CREATE TABLE k(v int)");

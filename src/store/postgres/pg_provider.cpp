@@ -1,5 +1,11 @@
 // The PostgreSQL StoreProvider: one connection pool and one timeline shared by every store it opens; the
 // schema is migrated (under the migration lock) before the first store is handed out.
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
+#include <thread>
+
 #include "store/postgres/pg_schema.hpp"
 #include "store/postgres/pg_stores.hpp"
 #include "store/store_provider.hpp"
@@ -10,7 +16,13 @@ namespace {
 class PgProvider final : public StoreProvider {
  public:
   PgProvider(std::unique_ptr<pg::PgPool> pool, std::unique_ptr<pg::PgConnection> startup, const Clock& clock)
-      : pool_(std::move(pool)), startup_(std::move(startup)), timeline_(clock) {}
+      : pool_(std::move(pool)), startup_(std::move(startup)), timeline_(clock),
+        watch_([this](std::stop_token stop) { watch(stop); }) {}
+  ~PgProvider() override {
+    watch_.request_stop();
+    watch_.join();  // before the pool it pings goes
+  }
+  bool reachable() const override { return pool_->reachable(); }
   // Closing the connection releases its session-level advisory lock.
   void startup_complete() override { startup_.reset(); }
   std::string name() const override { return "postgresql"; }
@@ -38,9 +50,22 @@ class PgProvider final : public StoreProvider {
   }
 
  private:
+  // Every kWatchPeriod, one SELECT 1 through the pool: keeps reachable() true to the database even when no
+  // request reaches it, and reconnects a pooled connection the database dropped.
+  static constexpr std::chrono::seconds kWatchPeriod{5};
+  void watch(std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any wake;
+    std::unique_lock lock(m);
+    while (!wake.wait_for(lock, stop, kWatchPeriod, [] { return false; })) {
+      (void)pool_->ping();  // the outcome is recorded in reachable()
+    }
+  }
+
   std::unique_ptr<pg::PgPool> pool_;
   std::unique_ptr<pg::PgConnection> startup_;  // holds kStartupLockKey until startup_complete()
   pg::PgTimeline timeline_;
+  std::jthread watch_;  // last: starts once the members it uses exist
 };
 
 }  // namespace
