@@ -57,7 +57,10 @@ class PgProvider final : public StoreProvider {
     std::mutex m;
     std::condition_variable_any wake;
     std::unique_lock lock(m);
-    while (!wake.wait_for(lock, stop, kWatchPeriod, [] { return false; })) {
+    for (;;) {
+      // Returns early only when a stop is requested (the predicate never holds).
+      (void)wake.wait_for(lock, stop, kWatchPeriod, [] { return false; });
+      if (stop.stop_requested()) return;
       (void)pool_->ping();  // the outcome is recorded in reachable()
     }
   }
