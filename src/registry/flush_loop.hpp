@@ -1,6 +1,8 @@
 #pragma once
 // FlushLoop: writes the registry's in-memory heartbeat refreshes to the store every `period`
-// (Registry::flush() on the blocking pool, never on an I/O thread). See registry.hpp "Persistence".
+// (Registry::flush() on the blocking pool, never on an I/O thread). See registry.hpp "Persistence". With
+// `sync_from_store` (several gateways on one store) each round then reads what the other gateways wrote
+// (Registry::sync_from_store()).
 //
 // Thread rules: start()/stop() from any thread. stop() cancels the wait; it does not flush: at shutdown
 // the gateway calls Registry::flush() itself once the listeners are closed. The Registry and BlockingPool
@@ -18,7 +20,7 @@ namespace webstream::registry {
 class FlushLoop {
  public:
   FlushLoop(boost::asio::any_io_executor executor, runtime::BlockingPool& blocking, Registry& registry,
-            std::chrono::milliseconds period);
+            std::chrono::milliseconds period, bool sync_from_store = false);
   ~FlushLoop();
   FlushLoop(const FlushLoop&) = delete;
   FlushLoop& operator=(const FlushLoop&) = delete;

@@ -319,6 +319,66 @@ Status Registry::flush() {
   return result;
 }
 
+Status Registry::sync_from_store() {
+  // Held across the read and the merge: a registration or unregistration through this gateway (which writes
+  // the store under this lock) cannot fall between them and be undone by a stale read.
+  std::unique_lock store_lock(store_mutex_);
+  auto rows = store_.load_all();
+  if (!rows) return rows.error();
+  std::vector<std::pair<std::string, std::string>> added, gone;  // (id, serverUrl)
+  {
+    std::lock_guard lock(mutex_);
+    bool changed = false;
+    std::set<std::string> stored;
+    for (const auto& row : *rows) {
+      stored.insert(row.id);
+      auto it = entries_.find(row.id);
+      if (it == entries_.end()) {
+        // The same serverUrl under another id here: this gateway's entry is written on its next flush.
+        if (id_by_url_.count(row.server_url)) continue;
+        Entry e;
+        e.backend = std::make_shared<const Backend>(from_row(row));
+        id_by_url_[row.server_url] = row.id;
+        entries_[row.id] = std::move(e);
+        added.emplace_back(row.id, row.server_url);
+        changed = true;
+      } else if (!dirty_.count(row.id) && row.last_heartbeat_at > it->second.backend->last_heartbeat_at) {
+        Backend next = from_row(row);  // a heartbeat another gateway received
+        next.pinned = it->second.backend->pinned;
+        replace_locked(it->second, std::move(next));
+        changed = true;
+      }
+    }
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (stored.count(it->first) || dirty_.count(it->first)) {
+        ++it;
+        continue;
+      }
+      gone.emplace_back(it->first, it->second.backend->server_url);
+      id_by_url_.erase(it->second.backend->server_url);
+      balancer_.forget_backend(it->first);
+      it = entries_.erase(it);
+      changed = true;
+    }
+    if (changed) publish_locked();
+  }
+  store_lock.unlock();
+  for (const auto& [id, url] : added) {
+    log::info("backend registered through another gateway", {{"backendId", id}, {"serverUrl", url}});
+  }
+  std::vector<std::function<void(const std::string&)>> listeners;
+  if (!gone.empty()) {
+    std::lock_guard lock(listeners_mutex_);
+    listeners = unregistered_listeners_;
+  }
+  for (const auto& [id, url] : gone) {
+    log::info("backend unregistered through another gateway", {{"backendId", id}, {"serverUrl", url}});
+    for (const auto& l : listeners) l(id);
+  }
+  if (!added.empty() || !gone.empty()) notify_membership();
+  return Status::success();
+}
+
 std::size_t Registry::pending_writes() const {
   std::lock_guard lock(mutex_);
   return dirty_.size() + pending_removals_.size();

@@ -120,6 +120,11 @@ class Registry {
 
   // Writes every backend changed in memory only (heartbeats), and retries failed writes. Blocks.
   Status flush();
+  // Several gateways on one store (PostgreSQL, CONTRACT §12): takes in what the others wrote — a backend
+  // registered or heartbeating through another gateway, one unregistered there (its sessions here end as
+  // for a local unregister). A backend with changes not yet written here keeps them; health stays this
+  // gateway's own (each gateway probes). Blocks on the store; the flush loop calls it after each flush.
+  Status sync_from_store();
   std::size_t pending_writes() const;
 
   // Called (after the store delete) with the id of every unregistered backend: the sessions component

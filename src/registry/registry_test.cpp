@@ -106,6 +106,41 @@ TEST_F(RegistryTest, RegisterGivesAnIdWritesTheStoreAndCountsAsHeartbeat) {
   EXPECT_EQ(registry_.pending_writes(), 0u);
 }
 
+TEST_F(RegistryTest, SyncFromTheStoreTakesInWhatAnotherGatewayRegisteredHeartbeatAndUnregistered) {
+  Registry other{settings(), store_, clock_};  // a second gateway on the same store
+  std::vector<std::string> ended;
+  registry_.on_unregistered([&](const std::string& id) { ended.push_back(id); });
+  auto id = other.register_backend(report("http://10.0.0.9:8080"), "").value();
+  EXPECT_FALSE(registry_.find(id));
+  ASSERT_TRUE(registry_.sync_from_store());
+  ASSERT_TRUE(registry_.find(id));
+  EXPECT_EQ(registry_.find(id)->health.state, HealthState::kUnknown);  // probed here before routing here
+
+  clock_.advance_ms(3'000);
+  auto beat = report("http://10.0.0.9:8080");
+  beat.active_sessions = 7;
+  ASSERT_TRUE(other.heartbeat(beat, ""));
+  ASSERT_TRUE(other.flush());
+  ASSERT_TRUE(registry_.sync_from_store());
+  EXPECT_EQ(registry_.find(id)->last_heartbeat_at, clock_.now_ms());
+  EXPECT_EQ(registry_.find(id)->active_sessions, 7);
+
+  ASSERT_TRUE(other.unregister("http://10.0.0.9:8080", ""));
+  ASSERT_TRUE(registry_.sync_from_store());
+  EXPECT_FALSE(registry_.find(id));
+  EXPECT_EQ(ended, std::vector<std::string>{id});  // its sessions here end too
+}
+
+TEST_F(RegistryTest, SyncKeepsAHeartbeatNotWrittenYet) {
+  auto id = registry_.register_backend(report("http://10.0.0.8:8080"), "").value();
+  ASSERT_TRUE(store_.remove(id));                                        // as if the row went away, while…
+  ASSERT_TRUE(registry_.heartbeat(report("http://10.0.0.8:8080"), ""));  // …a heartbeat here is not flushed yet
+  ASSERT_TRUE(registry_.sync_from_store());
+  EXPECT_TRUE(registry_.find(id));  // kept: the next flush writes it back
+  ASSERT_TRUE(registry_.flush());
+  EXPECT_TRUE(store_.row(id));
+}
+
 TEST_F(RegistryTest, RegisteringAgainUpdatesTheSameBackend) {
   auto first = registry_.register_backend(report("http://h:1", 10), "").value();
   clock_.advance_ms(5'000);

@@ -56,6 +56,9 @@ TEST_P(LoginFailureStoreTest, RecordClearListAndPrune) {
   ASSERT_TRUE(failures->record_failures({{"user", "k-user", 20}, {"user", "k-other", 30}}).ok());
   EXPECT_EQ(failures->failures_since(0)->size(), 4u);
   EXPECT_EQ(failures->failures_since(15)->size(), 2u);
+  EXPECT_EQ(*failures->failures_of("user", "k-user", 0), (std::vector<Millis>{10, 20}));
+  EXPECT_EQ(*failures->failures_of("user", "k-user", 15), (std::vector<Millis>{20}));
+  EXPECT_TRUE(failures->failures_of("ip", "k-user", 0)->empty());  // scopes apart
   ASSERT_TRUE(failures->clear_failures("user", "k-user").ok());
   auto left = failures->failures_since(0);
   ASSERT_EQ(left->size(), 2u);

@@ -29,6 +29,9 @@ class LoginFailureStore {
   virtual Status clear_failures(const std::string& scope, const std::string& key) = 0;
   // Failures with at >= since, oldest first.
   virtual Result<std::vector<LoginFailureRow>> failures_since(Millis since) = 0;
+  // The times of (scope, key)'s failures with at >= since, oldest first: what every gateway sharing the
+  // store recorded for one username or address.
+  virtual Result<std::vector<Millis>> failures_of(const std::string& scope, const std::string& key, Millis since) = 0;
   // Deletes failures with at < before; returns how many.
   virtual Result<std::int64_t> prune_failures(Millis before) = 0;
 };

@@ -74,8 +74,9 @@ class SessionStore {
   // Moves a session to `state` (and ended_at when it stops being live). Returns false if unknown.
   virtual Result<bool> set_state(const std::string& id, const std::string& state, Millis at) = 0;
   virtual Status touch(const std::string& id, Millis at) = 0;
-  // Every live session (for the in-memory index at start).
-  virtual std::vector<SessionRecord> live_sessions() = 0;
+  // Every live session (for the in-memory index at start, and each sync of a gateway on a shared store).
+  // Error when the store cannot answer: never an empty list for an outage (that would end every session).
+  virtual Result<std::vector<SessionRecord>> live_sessions() = 0;
   // Ends every live session pinned to `backend_id`; returns their ids.
   virtual Result<std::vector<std::string>> end_for_backend(const std::string& backend_id, Millis at) = 0;
   // The most recent session per (user, workspace) newer than `since` (to seed affinity after a restart).

@@ -53,6 +53,9 @@ class StoreProvider {
   // a round trip every few seconds while nothing else reaches the database (so an idle gateway reports an
   // outage too, and its pool reconnects before the next request needs it).
   virtual bool reachable() const { return true; }
+  // Whether other gateways may use the same store (PostgreSQL): then each gateway also reads what the others
+  // write (the backend registry, revocations) instead of trusting its memory alone.
+  virtual bool shared() const { return false; }
 };
 
 // The SQLite provider on a file (":memory:" for tests).

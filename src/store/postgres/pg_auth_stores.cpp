@@ -157,6 +157,18 @@ Status PgLoginFailureStore::clear_failures(const std::string& scope, const std::
   });
 }
 
+Result<std::vector<Millis>> PgLoginFailureStore::failures_of(const std::string& scope, const std::string& key,
+                                                             Millis since) {
+  return pool_.read([&](PgConnection& c) -> Result<std::vector<Millis>> {
+    const Millis skew = timeline_.skew(c);
+    auto r = c.exec("SELECT at FROM login_failures WHERE scope = $1 AND key = $2 AND at >= $3 ORDER BY at, id",
+                    Params().add(scope).add(key).add(since + skew));
+    std::vector<Millis> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.integer(i, 0) - skew);
+    return out;
+  });
+}
+
 Result<std::vector<LoginFailureRow>> PgLoginFailureStore::failures_since(Millis since) {
   return pool_.read([&](PgConnection& c) -> Result<std::vector<LoginFailureRow>> {
     const Millis skew = timeline_.skew(c);

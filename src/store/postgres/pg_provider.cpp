@@ -23,6 +23,7 @@ class PgProvider final : public StoreProvider {
     watch_.join();  // before the pool it pings goes
   }
   bool reachable() const override { return pool_->reachable(); }
+  bool shared() const override { return true; }
   // Closing the connection releases its session-level advisory lock.
   void startup_complete() override { startup_.reset(); }
   std::string name() const override { return "postgresql"; }
@@ -40,7 +41,7 @@ class PgProvider final : public StoreProvider {
     return std::unique_ptr<LoginFailureStore>(new pg::PgLoginFailureStore(*pool_, timeline_));
   }
   Result<std::unique_ptr<RegistryStore>> registry() override {
-    return std::unique_ptr<RegistryStore>(new pg::PgRegistryStore(*pool_));
+    return std::unique_ptr<RegistryStore>(new pg::PgRegistryStore(*pool_, timeline_));
   }
   Result<std::unique_ptr<SessionStore>> sessions() override {
     return std::unique_ptr<SessionStore>(new pg::PgSessionStore(*pool_, timeline_));

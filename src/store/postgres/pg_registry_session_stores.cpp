@@ -19,40 +19,45 @@ Status PgRegistryStore::upsert(const std::vector<BackendRow>& rows) {
   for (const auto& r : rows) sorted.push_back(&r);
   std::sort(sorted.begin(), sorted.end(),
             [](const BackendRow* a, const BackendRow* b) { return a->server_url < b->server_url; });
-  std::vector<PgQuery> batch;
-  batch.reserve(sorted.size() * 3);
-  for (const BackendRow* r : sorted) {
-    batch.push_back(
-        {"SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockServerUrl).add(r->server_url)});
-    batch.push_back({"DELETE FROM backends WHERE server_url=$1 AND id<>$2", Params().add(r->server_url).add(r->id)});
-    batch.push_back(
-        {"INSERT INTO backends(id,server_url,max_sessions,instance_type,ec2_instance_id,tags,capabilities,version,"
-         "status,active_sessions,cpu_usage,memory_usage,registered_at,last_heartbeat_at,owner_key) "
-         "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) "
-         "ON CONFLICT(id) DO UPDATE SET server_url=excluded.server_url, max_sessions=excluded.max_sessions,"
-         " instance_type=excluded.instance_type, ec2_instance_id=excluded.ec2_instance_id, tags=excluded.tags,"
-         " capabilities=excluded.capabilities, version=excluded.version, status=excluded.status,"
-         " active_sessions=excluded.active_sessions, cpu_usage=excluded.cpu_usage,"
-         " memory_usage=excluded.memory_usage, registered_at=excluded.registered_at,"
-         " last_heartbeat_at=excluded.last_heartbeat_at, owner_key=excluded.owner_key",
-         Params()
-             .add(r->id)
-             .add(r->server_url)
-             .add(r->max_sessions)
-             .add(r->instance_type)
-             .add(r->ec2_instance_id)
-             .add(encode_strings(r->tags))
-             .add(encode_strings(r->capabilities))
-             .add(r->version)
-             .add(r->status)
-             .add(r->active_sessions)
-             .add(r->cpu_usage)
-             .add(r->memory_usage)
-             .add(r->registered_at)
-             .add(r->last_heartbeat_at)
-             .add(r->owner_key)});
-  }
   return pool_.transaction([&](PgConnection& c) -> Status {
+    // Times go to the database's timeline (pg_timeline.hpp): another gateway compares them with its own now.
+    const Millis skew = timeline_.skew(c);
+    const auto to_db = [skew](Millis t) { return t == 0 ? Millis{0} : t + skew; };
+    std::vector<PgQuery> batch;
+    batch.reserve(sorted.size() * 3);
+    for (const BackendRow* r : sorted) {
+      batch.push_back(
+          {"SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockServerUrl).add(r->server_url)});
+      batch.push_back({"DELETE FROM backends WHERE server_url=$1 AND id<>$2", Params().add(r->server_url).add(r->id)});
+      // A gateway's older view never overwrites a newer heartbeat another gateway wrote.
+      batch.push_back(
+          {"INSERT INTO backends(id,server_url,max_sessions,instance_type,ec2_instance_id,tags,capabilities,version,"
+           "status,active_sessions,cpu_usage,memory_usage,registered_at,last_heartbeat_at,owner_key) "
+           "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) "
+           "ON CONFLICT(id) DO UPDATE SET server_url=excluded.server_url, max_sessions=excluded.max_sessions,"
+           " instance_type=excluded.instance_type, ec2_instance_id=excluded.ec2_instance_id, tags=excluded.tags,"
+           " capabilities=excluded.capabilities, version=excluded.version, status=excluded.status,"
+           " active_sessions=excluded.active_sessions, cpu_usage=excluded.cpu_usage,"
+           " memory_usage=excluded.memory_usage, registered_at=excluded.registered_at,"
+           " last_heartbeat_at=excluded.last_heartbeat_at, owner_key=excluded.owner_key"
+           " WHERE backends.last_heartbeat_at <= excluded.last_heartbeat_at",
+           Params()
+               .add(r->id)
+               .add(r->server_url)
+               .add(r->max_sessions)
+               .add(r->instance_type)
+               .add(r->ec2_instance_id)
+               .add(encode_strings(r->tags))
+               .add(encode_strings(r->capabilities))
+               .add(r->version)
+               .add(r->status)
+               .add(r->active_sessions)
+               .add(r->cpu_usage)
+               .add(r->memory_usage)
+               .add(to_db(r->registered_at))
+               .add(to_db(r->last_heartbeat_at))
+               .add(r->owner_key)});
+    }
     c.pipeline(batch);
     return Status::success();
   });
@@ -66,7 +71,9 @@ Status PgRegistryStore::remove(const std::string& id) {
 }
 
 Result<std::vector<BackendRow>> PgRegistryStore::load_all() {
-  return pool_.read([](PgConnection& c) -> Result<std::vector<BackendRow>> {
+  return pool_.read([this](PgConnection& c) -> Result<std::vector<BackendRow>> {
+    const Millis skew = timeline_.skew(c);
+    const auto from_db = [skew](Millis t) { return t == 0 ? Millis{0} : t - skew; };
     auto q = c.exec(
         "SELECT id,server_url,max_sessions,instance_type,ec2_instance_id,tags,capabilities,version,status,"
         "active_sessions,cpu_usage,memory_usage,registered_at,last_heartbeat_at,owner_key FROM backends ORDER BY id "
@@ -86,8 +93,8 @@ Result<std::vector<BackendRow>> PgRegistryStore::load_all() {
       r.active_sessions = q.integer(i, 9);
       r.cpu_usage = q.real(i, 10);
       r.memory_usage = q.real(i, 11);
-      r.registered_at = q.integer(i, 12);
-      r.last_heartbeat_at = q.integer(i, 13);
+      r.registered_at = from_db(q.integer(i, 12));
+      r.last_heartbeat_at = from_db(q.integer(i, 13));
       r.owner_key = q.text(i, 14);
       out.push_back(std::move(r));
     }
@@ -220,15 +227,14 @@ Status PgSessionStore::touch(const std::string& id, Millis at) {
   });
 }
 
-std::vector<SessionRecord> PgSessionStore::live_sessions() {
-  auto r = pool_.read([&](PgConnection& c) -> Result<std::vector<SessionRecord>> {
+Result<std::vector<SessionRecord>> PgSessionStore::live_sessions() {
+  return pool_.read([&](PgConnection& c) -> Result<std::vector<SessionRecord>> {
     const Millis skew = timeline_.skew(c);
     auto q = c.exec(std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE state IN ('reserved','active')");
     std::vector<SessionRecord> out;
     for (int i = 0; i < q.rows(); ++i) out.push_back(read_session(q, i, skew));
     return out;
   });
-  return r ? std::move(r.value()) : std::vector<SessionRecord>{};
 }
 
 Result<std::vector<std::string>> PgSessionStore::end_for_backend(const std::string& backend_id, Millis at) {

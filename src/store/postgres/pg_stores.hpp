@@ -82,6 +82,7 @@ class PgLoginFailureStore final : public LoginFailureStore {
   Status record_failures(const std::vector<LoginFailureRow>& rows) override;
   Status clear_failures(const std::string& scope, const std::string& key) override;
   Result<std::vector<LoginFailureRow>> failures_since(Millis since) override;
+  Result<std::vector<Millis>> failures_of(const std::string& scope, const std::string& key, Millis since) override;
   Result<std::int64_t> prune_failures(Millis before) override;
 
  private:
@@ -92,13 +93,14 @@ class PgLoginFailureStore final : public LoginFailureStore {
 // upsert() sends its rows in pipeline mode (one round trip for a batch of heartbeats).
 class PgRegistryStore final : public RegistryStore {
  public:
-  explicit PgRegistryStore(PgPool& pool) : pool_(pool) {}
+  PgRegistryStore(PgPool& pool, PgTimeline& timeline) : pool_(pool), timeline_(timeline) {}
   Status upsert(const std::vector<BackendRow>& rows) override;
   Status remove(const std::string& id) override;
   Result<std::vector<BackendRow>> load_all() override;
 
  private:
   PgPool& pool_;
+  PgTimeline& timeline_;
 };
 
 class PgSessionStore final : public SessionStore {
@@ -108,7 +110,7 @@ class PgSessionStore final : public SessionStore {
   std::optional<SessionRecord> get(const std::string& id) override;
   Result<bool> set_state(const std::string& id, const std::string& state, Millis at) override;
   Status touch(const std::string& id, Millis at) override;
-  std::vector<SessionRecord> live_sessions() override;
+  Result<std::vector<SessionRecord>> live_sessions() override;
   Result<std::vector<std::string>> end_for_backend(const std::string& backend_id, Millis at) override;
   std::vector<SessionRecord> recent_sessions(Millis since) override;
   Result<std::string> connect_token_secret() override;

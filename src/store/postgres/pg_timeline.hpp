@@ -32,7 +32,12 @@ class PgTimeline {
     std::lock_guard lock(mutex_);
     if (!measured_ || now - measured_at_ > std::chrono::seconds(30)) {
       const Millis db_now = c.exec("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint").integer(0, 0);
-      skew_ = db_now - clock_.now_ms();
+      // Rounded to whole seconds: the raw difference carries the query's latency (a millisecond or so,
+      // different on every gateway and every measurement), and instants read back through it must be the
+      // same on every gateway — a session's created_at is part of its connect token, which any gateway
+      // checks. Expiries are decided to within half a second either way.
+      const Millis raw = db_now - clock_.now_ms();
+      skew_ = (raw >= 0 ? raw + 500 : raw - 500) / 1000 * 1000;
       measured_at_ = now;
       measured_ = true;
     }

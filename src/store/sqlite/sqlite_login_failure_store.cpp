@@ -37,6 +37,22 @@ Status SqliteLoginFailureStore::clear_failures(const std::string& scope, const s
   });
 }
 
+Result<std::vector<Millis>> SqliteLoginFailureStore::failures_of(const std::string& scope, const std::string& key,
+                                                                 Millis since) {
+  return db_.locked([&](SqliteDb& db) -> Result<std::vector<Millis>> {
+    try {
+      auto& q = db.prepare("SELECT at FROM login_failures WHERE scope = ? AND key = ? AND at >= ? ORDER BY at");
+      q.bind(1, scope).bind(2, key).bind(3, since);
+      std::vector<Millis> out;
+      while (q.step()) out.push_back(q.integer(0));
+      q.reset();
+      return out;
+    } catch (const StoreError& e) {
+      return Error::internal("store: " + e.message);
+    }
+  });
+}
+
 Result<std::vector<LoginFailureRow>> SqliteLoginFailureStore::failures_since(Millis since) {
   return db_.locked([&](SqliteDb& db) -> Result<std::vector<LoginFailureRow>> {
     try {

@@ -17,6 +17,7 @@ class SqliteLoginFailureStore final : public LoginFailureStore {
   Status record_failures(const std::vector<LoginFailureRow>& rows) override;
   Status clear_failures(const std::string& scope, const std::string& key) override;
   Result<std::vector<LoginFailureRow>> failures_since(Millis since) override;
+  Result<std::vector<Millis>> failures_of(const std::string& scope, const std::string& key, Millis since) override;
   Result<std::int64_t> prune_failures(Millis before) override;
 
  private:

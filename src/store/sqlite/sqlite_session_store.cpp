@@ -134,8 +134,8 @@ Status SqliteSessionStore::touch(const std::string& id, Millis at) {
   });
 }
 
-std::vector<SessionRecord> SqliteSessionStore::live_sessions() {
-  return db_.locked([&](SqliteDb& db) {
+Result<std::vector<SessionRecord>> SqliteSessionStore::live_sessions() {
+  return db_.locked([&](SqliteDb& db) -> Result<std::vector<SessionRecord>> {
     std::vector<SessionRecord> out;
     auto& q = db.prepare(std::string("SELECT ") + kColumns + " FROM sessions WHERE state IN ('reserved','active')");
     while (q.step()) out.push_back(read_row(q));

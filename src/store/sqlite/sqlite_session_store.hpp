@@ -14,7 +14,7 @@ class SqliteSessionStore final : public SessionStore {
   std::optional<SessionRecord> get(const std::string& id) override;
   Result<bool> set_state(const std::string& id, const std::string& state, Millis at) override;
   Status touch(const std::string& id, Millis at) override;
-  std::vector<SessionRecord> live_sessions() override;
+  Result<std::vector<SessionRecord>> live_sessions() override;
   Result<std::vector<std::string>> end_for_backend(const std::string& backend_id, Millis at) override;
   std::vector<SessionRecord> recent_sessions(Millis since) override;
   Result<std::string> connect_token_secret() override;
