@@ -16,6 +16,7 @@
 #include "iam/login_service.hpp"
 #include "iam/passwords.hpp"
 #include "iam/revocation_feed.hpp"
+#include "iam/revocation_follower.hpp"
 #include "iam/store_user_directory.hpp"
 #include "iam/token_service.hpp"
 #include "observability/log.hpp"
@@ -45,7 +46,9 @@ class BuiltinIam final : public IamParts {
     if (!token_store) return token_store.error();
     token_store_ = std::move(token_store.value());
     store::TokenStore* revocations = token_store_.get();
-    if (service_) {
+    // -am serves its revocation log to gateways; gateways sharing one store (PostgreSQL) read each other's.
+    const bool shared = ctx_.stores.shared();
+    if (service_ || shared) {
       auto log = ctx_.stores.revocation_log(clock);
       if (!log) return log.error();
       revocation_log_ = std::move(log.value());
@@ -68,10 +71,18 @@ class BuiltinIam final : public IamParts {
     auth_options.max_token_lifetime_s = ctx_.config.access.token_lifetime_s;
     authenticator_ = std::make_unique<auth::Authenticator>(*tokens_, *users_, *revocations, clock, auth_options);
     if (auto s = authenticator_->load(); !s) return s;
+    if (shared && !service_) {
+      auto* a = authenticator_.get();
+      follower_ = std::make_unique<iam::RevocationFollower>(
+          *revocation_log_,
+          iam::RevocationTargets{[a](const std::string& jti, std::int64_t exp) { a->revoke_token_id(jti, exp); },
+                                 [a](const std::string& user, std::int64_t nb) { a->apply_cutoff(user, nb); }});
+    }
     passwords_ = std::make_unique<iam::PasswordHasher>();
     limiter_ = std::make_unique<iam::LoginLimiter>(clock);
     login_ = std::make_unique<iam::LoginService>(*users_, *passwords_, *tokens_, *authenticator_, *limiter_,
                                                  *failure_store_, clock);
+    login_->set_shared_store(shared);
     if (auto s = login_->load(); !s) return s;
     entitlements_ = std::make_unique<iam::EntitlementService>(*iam_store_);
 
@@ -148,8 +159,12 @@ class BuiltinIam final : public IamParts {
       if (auto s = store->append_audit(row); !s) log::error("MCP audit write failed", {{"error", s.error().message}});
     });
   }
-  void start(boost::asio::any_io_executor) override {}
-  void stop() override {}
+  void start(boost::asio::any_io_executor) override {
+    if (follower_) follower_->start();
+  }
+  void stop() override {
+    if (follower_) follower_->stop();
+  }
 
  private:
   WiringContext& ctx_;  // valid during build() only
@@ -159,9 +174,10 @@ class BuiltinIam final : public IamParts {
   std::unique_ptr<store::KeyStore> key_store_;
   std::unique_ptr<store::TokenStore> token_store_;
   std::unique_ptr<store::LoginFailureStore> failure_store_;
-  std::unique_ptr<store::RevocationLogStore> revocation_log_;  // -am only
-  std::unique_ptr<iam::RevocationFeed> feed_;                  // -am only
-  std::unique_ptr<iam::FeedingTokenStore> feeding_store_;      // -am only
+  std::unique_ptr<store::RevocationLogStore> revocation_log_;  // -am, or a shared store
+  std::unique_ptr<iam::RevocationFeed> feed_;                  // -am, or a shared store
+  std::unique_ptr<iam::FeedingTokenStore> feeding_store_;      // -am, or a shared store
+  std::unique_ptr<iam::RevocationFollower> follower_;          // a gateway on a shared store
   std::unique_ptr<iam::KeyRing> keys_;
   std::unique_ptr<iam::TokenService> tokens_;
   std::unique_ptr<iam::StoreUserDirectory> users_;

@@ -131,6 +131,37 @@ void LoginLimiter::abandoned(const Attempt& attempt) {
   }
 }
 
+void LoginLimiter::replace_failures(LimitScope scope, const std::string& key, const std::vector<Millis>& at) {
+  std::lock_guard lock(mutex_);
+  const Millis now = clock_.now_ms();
+  Track* t = find_or_add(scope, key, now);
+  if (!t) return;
+  t->failures.clear();
+  const auto max = static_cast<std::size_t>(max_for(scope));
+  for (Millis a : at) {
+    if (a > now - limits_.window_ms) t->failures.insert(std::upper_bound(t->failures.begin(), t->failures.end(), a), a);
+  }
+  while (t->failures.size() > max) t->failures.pop_front();
+}
+
+std::optional<Error> LoginLimiter::lockout(const Attempt& attempt) const {
+  std::lock_guard lock(mutex_);
+  const Millis now = clock_.now_ms();
+  std::int64_t wait = 0;
+  const auto check = [&](const Table& table, const std::string& key, int max) {
+    auto it = table.find(key);
+    if (it == table.end()) return;
+    Track recorded = it->second;
+    recorded.in_flight = 0;
+    drop_old(recorded, now);
+    wait = std::max(wait, locked_for(recorded, max, now));
+  };
+  check(users_, attempt.user_key, limits_.max_user_failures);
+  check(ips_, attempt.ip_key, limits_.max_ip_failures);
+  if (wait == 0) return std::nullopt;
+  return Error{429, "locked_out", "too many failed sign-ins: try again later", static_cast<int>(wait)};
+}
+
 void LoginLimiter::restore(LimitScope scope, const std::string& key, Millis at) {
   std::lock_guard lock(mutex_);
   (void)add_failure(scope, key, at);

@@ -22,9 +22,11 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -65,6 +67,12 @@ class LoginLimiter {
 
   // A failure read back from the store at start (key: a key_for digest).
   void restore(LimitScope scope, const std::string& key, Millis at);
+  // Several gateways on one store: (scope, key)'s failures become the store's list (every gateway's,
+  // this one's included), replacing what this gateway counted alone. Attempts in flight stay.
+  void replace_failures(LimitScope scope, const std::string& key, const std::vector<Millis>& at);
+  // 429 locked_out when the recorded failures alone (not attempts in flight, this one included) lock the
+  // attempt's username or address: the check made again after replace_failures.
+  std::optional<Error> lockout(const Attempt& attempt) const;
 
   // The digest a username (lowercased) or an address is tracked under; also the store's key.
   static std::string key_for(LimitScope scope, std::string_view value);

@@ -74,6 +74,28 @@ Result<LoginResult> LoginService::finish(const Pending& pending, std::string_vie
     return found.error();
   }
   std::optional<auth::UserRecord> user = std::move(found.value());
+  if (shared_) {
+    const Millis since = clock_.now_ms() - limiter_.limits().window_ms;
+    auto ip_failures = failures_.failures_of(kIpScope, attempt.ip_key, since);
+    if (!ip_failures) {
+      limiter_.abandoned(attempt);
+      return ip_failures.error();
+    }
+    limiter_.replace_failures(LimitScope::kIp, attempt.ip_key, *ip_failures);
+    if (user) {
+      auto user_failures = failures_.failures_of(kUserScope, attempt.user_key, since);
+      if (!user_failures) {
+        limiter_.abandoned(attempt);
+        return user_failures.error();
+      }
+      limiter_.replace_failures(LimitScope::kUser, attempt.user_key, *user_failures);
+    }
+    if (auto locked = limiter_.lockout(attempt)) {
+      limiter_.abandoned(attempt);
+      locked_attempts_.inc();
+      return *locked;
+    }
+  }
   bool password_ok = false;
   if (user && !user->password_hash.empty()) {
     password_ok = passwords_.verify(user->password_hash, password);

@@ -57,6 +57,12 @@ class LoginService {
 
   // Restores the failures of the last window into the limiter and prunes older rows. Blocks.
   Status load();
+  // Several gateways on one store (CONTRACT §12: "5 failures per username and 50 per IP, wherever they were
+  // made"): finish() first reads the address's failures, and the username's when the user exists (unknown
+  // names are never written to the store), as every gateway recorded them, and refuses with 429 when they
+  // lock it. Attempts in flight on other gateways are not seen: N gateways may each let one more guess
+  // through while another's is being hashed.
+  void set_shared_store(bool shared) { shared_ = shared; }
 
   // 200 → the token and the user; 401 invalid_credentials; 429 locked_out (retry_after set). Blocks.
   Result<LoginResult> login(std::string_view username, std::string_view password, std::string_view client_ip);
@@ -85,6 +91,7 @@ class LoginService {
   store::LoginFailureStore& failures_;
   const Clock& clock_;
   std::atomic<Millis> last_prune_ms_{0};
+  bool shared_ = false;
 
   metrics::Counter& logins_;
   metrics::Counter& failed_;

@@ -132,6 +132,24 @@ TEST_F(LoginServiceTest, AStoreOutageAnswers503AndCountsTowardsNoLockout) {
   EXPECT_TRUE(login("alice", "alice-password-1").ok());  // ten refusals in the outage locked nothing
 }
 
+TEST_F(LoginServiceTest, OnASharedStoreFailuresMadeThroughAnotherGatewayCount) {
+  // A second gateway: its own limiter and service over the same failure store.
+  auth::Authenticator other_auth(tokens_, users_, *revoked_, clock_);
+  ASSERT_TRUE(other_auth.load().ok());
+  LoginLimiter other_limiter(clock_);
+  LoginService other(users_, testing::fast_hasher(), tokens_, other_auth, other_limiter, *failures_, clock_);
+  other.set_shared_store(true);
+  login_->set_shared_store(true);
+  for (int i = 0; i < 3; ++i) expect_error(login("alice", "wrong"), 401, "invalid_credentials", "here");
+  for (int i = 0; i < 2; ++i) {
+    expect_error(other.login("alice", "wrong", "198.51.100.2"), 401, "invalid_credentials", "there");
+  }
+  // Five failures in all, on two gateways: both refuse even the right password.
+  expect_error(other.login("alice", "alice-password-1", "198.51.100.3"), 429, "locked_out", "there");
+  expect_error(login("alice", "alice-password-1"), 429, "locked_out", "here");
+  EXPECT_TRUE(other.login("bob", "bob-password-12", "198.51.100.3").ok());
+}
+
 TEST_F(LoginServiceTest, LockoutSurvivesARestart) {
   for (int i = 0; i < 5; ++i) (void)login("alice", "wrong");
   clock_.advance_s(100);

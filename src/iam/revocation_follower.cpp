@@ -1,0 +1,62 @@
+#include "iam/revocation_follower.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+
+#include "observability/log.hpp"
+
+namespace webstream::iam {
+
+RevocationFollower::RevocationFollower(store::RevocationLogStore& log, RevocationTargets targets, Options options)
+    : log_(log), targets_(std::move(targets)), options_(options) {}
+
+Status RevocationFollower::poll_once() {
+  Millis since = since_ms_;
+  for (;;) {
+    auto page = log_.since(since, options_.page_entries);
+    if (!page) return page.error();
+    for (const auto& e : page->entries) {
+      if (e.kind == store::RevocationKind::kToken) {
+        if (targets_.revoke_token) targets_.revoke_token(e.subject, e.value);
+      } else if (targets_.cutoff) {
+        targets_.cutoff(e.subject, e.value);
+      }
+    }
+    if (page->more) {
+      since = page->now_ms;  // the rest of this read, with no overlap (see RevocationPage)
+      continue;
+    }
+    since_ms_ = std::max<Millis>(0, page->now_ms - options_.overlap_ms);
+    return Status::success();
+  }
+}
+
+void RevocationFollower::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any wake;
+    std::unique_lock lock(m);
+    bool failing = false;
+    for (;;) {
+      auto s = poll_once();
+      if (!s && !failing) {
+        log::warn("revocation log unreadable; retrying", {{"error", s.error().message}});
+      } else if (s && failing) {
+        log::info("revocation log readable again");
+      }
+      failing = !s;
+      // Returns early only when a stop is requested (the predicate never holds).
+      (void)wake.wait_for(lock, stop, options_.period, [] { return false; });
+      if (stop.stop_requested()) return;
+    }
+  });
+}
+
+void RevocationFollower::stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  thread_.join();
+}
+
+}  // namespace webstream::iam
