@@ -24,8 +24,12 @@ Status build_registry(WiringContext& ctx, Components& c) {
   if (auto s = c.registry->load(); !s) return s;
   c.probe = std::make_unique<registry::BeastHealthProbe>();
   c.prober = std::make_unique<registry::HealthProber>(ctx.workers.at(0).get_executor(), *c.registry, *c.probe);
-  c.registry_flush = std::make_unique<registry::FlushLoop>(ctx.workers.at(0).get_executor(), ctx.blocking, *c.registry,
-                                                           std::chrono::seconds(5));
+  // One gateway: heartbeats are written every 5 s (a restart loses at most that much freshness). Several on
+  // one store: every second, and each round also reads what the other gateways wrote.
+  const bool shared = ctx.stores.shared();
+  c.registry_flush =
+      std::make_unique<registry::FlushLoop>(ctx.workers.at(0).get_executor(), ctx.blocking, *c.registry,
+                                            shared ? std::chrono::seconds(1) : std::chrono::seconds(5), shared);
   c.routing = std::make_unique<RegistryRouting>(*c.registry);
   registry::add_registry_metrics(metrics::Registry::global(), *c.registry, SystemClock::instance());
   auto* keys = &c.backend_keys;
@@ -51,6 +55,7 @@ Status build_sessions(WiringContext& ctx, Components& c) {
   auto* blocking = &ctx.blocking;
   c.sessions->set_background_writer(
       [blocking](std::function<void()> work) { boost::asio::post(blocking->executor(), std::move(work)); });
+  c.sessions->set_shared_store(ctx.stores.shared());
   if (auto loaded = c.sessions->load(); !loaded) return loaded;
   // Revocation reaches every session: a logout of its selecting token, or its user disabled, deleted or
   // changing password, ends it (and so its WebSockets) within a sweep (CONTRACT §11a).
@@ -72,9 +77,9 @@ void build_proxy(WiringContext& ctx, Components& c, http::Lifecycle& lifecycle) 
       std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(limits), SystemClock::instance());
   c.assertions = std::make_unique<proxy::AssertionCache>(c.iam->assertion_signer(), SystemClock::instance());
   edge::EdgeAuth auth{c.iam->bearer(), c.iam->token(), c.iam->still_valid()};
-  edge::register_proxy_routes(ctx.router,
-                              edge::ProxyRoutesDeps{*c.sessions, *c.routing, *c.forwarder, *c.assertions, lifecycle,
-                                                    proxy::RelayOptions::from_limits(limits), std::move(auth)});
+  edge::register_proxy_routes(
+      ctx.router, edge::ProxyRoutesDeps{*c.sessions, *c.routing, *c.forwarder, *c.assertions, lifecycle,
+                                        proxy::RelayOptions::from_limits(limits), std::move(auth), &ctx.blocking});
   // The keys that verify X-WebStream-Assertion, for session hosts (docs/proxy.md): the IAM's in builtin
   // mode, the gateway's own in standalone/external mode.
   auto* iam = c.iam.get();

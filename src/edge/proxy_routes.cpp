@@ -77,6 +77,25 @@ Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDep
   return caller;
 }
 
+// find_caller, and on a shared store, once more after reading a session this gateway does not know from the
+// store (it was selected through another gateway). Only a miss pays the store's round trip, on the blocking
+// pool; a session found is in memory from then on.
+net::awaitable<Result<Caller>> find_caller_anywhere(const http::RequestContext& ctx, const ProxyRoutesDeps& deps,
+                                                    bool allow_query) {
+  auto caller = find_caller(ctx, deps, allow_query);
+  if (caller || !deps.blocking || !deps.sessions.shared_store()) co_return caller;
+  const unsigned status = caller.error().status;
+  if (status != 404 && status != 401) co_return caller;
+  std::string session_id(ctx.header("X-Session-ID"));
+  if (session_id.empty() && allow_query) session_id = ctx.query_param("sessionId");
+  if (!sessions::is_valid_session_id(session_id) || deps.sessions.knows(session_id)) co_return caller;
+  auto* sessions = &deps.sessions;
+  auto work = [sessions, session_id] { return sessions->adopt(session_id, "") != nullptr; };
+  const bool adopted = co_await deps.blocking->run(std::move(work));
+  if (!adopted) co_return caller;
+  co_return find_caller(ctx, deps, allow_query);
+}
+
 // The parsed form of a backend's serverUrl. Parsed once per worker thread and URL, not per request (a
 // registry change gives a new URL string, hence a new entry; the map is cleared if it ever grows large).
 Result<std::shared_ptr<const proxy::BackendUrl>> parsed_backend_url(const std::string& server_url) {
@@ -148,7 +167,7 @@ Result<proxy::WireRequest> backend_request(const http::RequestContext& ctx, cons
 }
 
 net::awaitable<http::Response> get_connection(http::RequestContext& ctx, const ProxyRoutesDeps& deps) {
-  auto caller = find_caller(ctx, deps, false);
+  auto caller = co_await find_caller_anywhere(ctx, deps, false);
   if (!caller) co_return http::error_response(caller.error(), ctx.req);
   const sessions::LiveSession& session = *caller->session;
   auto url = backend_url_of(session, deps);
@@ -172,7 +191,7 @@ net::awaitable<http::Response> get_connection(http::RequestContext& ctx, const P
 }
 
 net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& stream, const ProxyRoutesDeps& deps) {
-  auto caller = find_caller(ctx, deps, true);
+  auto caller = co_await find_caller_anywhere(ctx, deps, true);
   if (!caller) {
     // Named before the co_await: GCC 12 destroys temporaries inside a co_await twice.
     http::Response refusal = http::error_response(caller.error(), ctx.req.version(), false);

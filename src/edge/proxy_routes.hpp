@@ -13,6 +13,7 @@
 #include "proxy/assertion.hpp"
 #include "proxy/http_forwarder.hpp"
 #include "proxy/ws_relay.hpp"
+#include "runtime/blocking_pool.hpp"
 #include "sessions/backend_routing.hpp"
 #include "sessions/session_service.hpp"
 
@@ -35,6 +36,9 @@ struct ProxyRoutesDeps {
   http::Lifecycle& lifecycle;
   proxy::RelayOptions relay_options;
   EdgeAuth auth;
+  // Where a session selected through another gateway (a shared store) is read from the store on a miss;
+  // null: sessions are only looked up in memory.
+  runtime::BlockingPool* blocking = nullptr;
 };
 
 void register_proxy_routes(http::Router& router, ProxyRoutesDeps deps);

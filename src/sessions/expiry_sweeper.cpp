@@ -19,7 +19,11 @@ void ExpirySweeper::start(net::any_io_executor executor) {
           timer->expires_after(std::chrono::seconds(1));
           auto [ec] = co_await timer->async_wait(net::as_tuple(net::use_awaitable));
           if (ec || stopped->load()) co_return;
-          auto work = [this] { return service_.expire_due() + service_.end_revoked(); };
+          auto work = [this] {
+            // A shared store: first take in what the other gateways did (an error keeps the last view).
+            if (service_.shared_store()) (void)service_.sync_with_store();
+            return service_.expire_due() + service_.end_revoked();
+          };
           co_await blocking_.run(std::move(work));
         }
       },

@@ -46,18 +46,94 @@ Status SessionService::load() {
     token_secret_ = std::move(secret.value());
   }
   auto sessions = store_.live_sessions();
+  if (!sessions) return Error::internal("the live sessions cannot be read: " + sessions.error().message);
   std::unique_lock lock(mutex_);
-  for (auto& r : sessions) {
-    auto live = std::make_shared<LiveSession>();
-    live->connect_token = make_connect_token(r);
-    live->selector = restored_selector(r);
-    live->last_activity.store(r.last_activity_at);
-    live->active.store(r.state == store::kActive);
-    routing_.add_pinned(r.backend_id, 1);
-    live->record = std::move(r);
-    live_[live->record.id] = std::move(live);
-  }
+  for (auto& r : *sessions) restore_locked(std::move(r));
   if (!live_.empty()) log::info("sessions restored from the store", {{"live", live_.size()}});
+  return Status::success();
+}
+
+std::shared_ptr<LiveSession> SessionService::restore_locked(store::SessionRecord r) {
+  auto live = std::make_shared<LiveSession>();
+  live->connect_token = make_connect_token(r);
+  live->selector = restored_selector(r);
+  live->last_activity.store(r.last_activity_at);
+  live->active.store(r.state == store::kActive);
+  routing_.add_pinned(r.backend_id, 1);
+  live->record = std::move(r);
+  auto& slot = live_[live->record.id];
+  slot = std::move(live);
+  return slot;
+}
+
+Millis SessionService::touch_period_ms() const {
+  return std::clamp<Millis>(static_cast<Millis>(config_.disconnect_grace_s) * 1000 / 3, 500, 30'000);
+}
+
+bool SessionService::knows(const std::string& session_id) const {
+  std::shared_lock lock(mutex_);
+  return live_.count(session_id) > 0;
+}
+
+std::shared_ptr<LiveSession> SessionService::adopt(const std::string& session_id, const std::string& user_id) {
+  {
+    std::shared_lock lock(mutex_);
+    if (auto it = live_.find(session_id); it != live_.end()) {
+      return user_id.empty() || it->second->record.user_id == user_id ? it->second : nullptr;
+    }
+  }
+  if (!shared_) return nullptr;
+  auto stored = store_.get(session_id);
+  if (!stored || !stored->live() || (!user_id.empty() && stored->user_id != user_id)) return nullptr;
+  std::unique_lock lock(mutex_);
+  if (auto it = live_.find(session_id); it != live_.end()) return it->second;  // adopted meanwhile
+  return restore_locked(std::move(*stored));
+}
+
+Status SessionService::sync_with_store() {
+  if (!shared_) return Status::success();
+  const Millis now = clock_.now_ms();
+  // Open WebSockets here: their activity goes to the store before another gateway could think them idle.
+  std::vector<std::string> relaying;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [id, s] : live_) {
+      if (s->open_websockets.load() > 0 && now - s->last_touched.load() >= touch_period_ms()) relaying.push_back(id);
+    }
+  }
+  for (const auto& id : relaying) {
+    if (store_.touch(id, now)) {
+      std::shared_lock lock(mutex_);
+      if (auto it = live_.find(id); it != live_.end()) {
+        it->second->last_activity.store(now);
+        it->second->last_touched.store(now);
+      }
+    }
+  }
+  auto rows = store_.live_sessions();
+  if (!rows) return rows.error();  // an outage: keep every session as it is (open relays go on)
+  std::unordered_map<std::string, store::SessionRecord> stored;
+  for (auto& r : *rows) stored.emplace(r.id, std::move(r));
+  std::vector<std::string> gone;
+  {
+    std::unique_lock lock(mutex_);
+    for (auto& [id, r] : stored) {
+      auto it = live_.find(id);
+      if (it == live_.end()) {
+        restore_locked(r);
+      } else {
+        LiveSession& s = *it->second;
+        if (r.state == store::kActive) s.active.store(true);
+        if (r.last_activity_at > s.last_activity.load()) s.last_activity.store(r.last_activity_at);
+      }
+    }
+    for (const auto& [id, s] : live_) {
+      if (!stored.count(id)) gone.push_back(id);
+    }
+  }
+  // Released, expired or ended through another gateway: its WebSockets here close too.
+  for (const auto& id : gone) forget(id);
+  stored_live_ = std::move(stored);
   return Status::success();
 }
 
@@ -191,7 +267,8 @@ Status SessionService::release(const core::Principal& who, const std::string& se
     if (!stored || stored->user_id != who.user_id) {
       return Error::not_found("session_not_found", "no such session");
     }
-    return Status::success();  // already released, expired or ended: releasing again is fine
+    if (!stored->live()) return Status::success();  // already released, expired or ended: releasing again is fine
+    // Live but selected through another gateway (a shared store): released here all the same.
   }
   auto changed = store_.set_state(session_id, store::kReleased, clock_.now_ms());
   if (!changed) return changed.error();
@@ -204,14 +281,32 @@ Result<json::object> SessionService::status(const core::Principal& who, const st
   store::SessionRecord r;
   std::string state;
   Millis last_activity = 0;
-  if (auto live = lookup(session_id, who.user_id)) {
+  // Shared store: another gateway may have used, released or ended it since this one last looked, so the
+  // store answers — unless it cannot (an outage; rows are never deleted), when memory does as below.
+  std::optional<store::SessionRecord> stored;
+  if (shared_) stored = store_.get(session_id);
+  if (stored) {
+    if (stored->user_id != who.user_id) return Error::not_found("session_not_found", "no such session");
+    r = *stored;
+    state = r.state;
+    last_activity = r.last_activity_at;
+    if (auto live = lookup(session_id, who.user_id)) {
+      if (!r.live()) {
+        forget(session_id);
+      } else {
+        if (live->active.load()) state = store::kActive;
+        last_activity = std::max(last_activity, live->last_activity.load());
+      }
+    }
+  } else if (auto live = lookup(session_id, who.user_id)) {
     r = live->record;
     state = live->active.load() ? store::kActive : store::kReserved;
     last_activity = live->last_activity.load();
   } else {
-    auto stored = store_.get(session_id);
-    if (!stored || stored->user_id != who.user_id) return Error::not_found("session_not_found", "no such session");
-    r = *stored;
+    // One gateway: an ended session is only in the store. (Shared: the store was asked above.)
+    auto row = shared_ ? std::optional<store::SessionRecord>() : store_.get(session_id);
+    if (!row || row->user_id != who.user_id) return Error::not_found("session_not_found", "no such session");
+    r = *row;
     state = r.state;
     last_activity = r.last_activity_at;
   }
@@ -264,19 +359,43 @@ void SessionService::websocket_closed(const std::shared_ptr<LiveSession>& s) {
   writer_([this, id = s->record.id, now] { (void)store_.touch(id, now); });
 }
 
+bool SessionService::is_due(const LiveSession& s, Millis now) const {
+  if (!s.active.load()) {
+    return now - s.record.created_at >= static_cast<Millis>(config_.reservation_timeout_s) * 1000;
+  }
+  return s.open_websockets.load() == 0 &&
+         now - s.last_activity.load() >= static_cast<Millis>(config_.disconnect_grace_s) * 1000;
+}
+
 std::size_t SessionService::expire_due() {
   const auto now = clock_.now_ms();
   std::vector<std::string> due;
   {
     std::shared_lock lock(mutex_);
     for (const auto& [id, s] : live_) {
-      if (!s->active.load()) {
-        if (now - s->record.created_at >= static_cast<Millis>(config_.reservation_timeout_s) * 1000) due.push_back(id);
-      } else if (s->open_websockets.load() == 0 &&
-                 now - s->last_activity.load() >= static_cast<Millis>(config_.disconnect_grace_s) * 1000) {
-        due.push_back(id);
-      }
+      if (is_due(*s, now)) due.push_back(id);
     }
+  }
+  if (shared_) {
+    // Another gateway may have used it since the last sync: the store's latest word decides.
+    std::erase_if(due, [&](const std::string& id) {
+      auto stored = store_.get(id);
+      if (!stored) return true;  // unreadable: decide on a later pass
+      std::shared_ptr<LiveSession> s;
+      {
+        std::shared_lock lock(mutex_);
+        auto it = live_.find(id);
+        if (it == live_.end()) return true;
+        s = it->second;
+      }
+      if (!stored->live()) {
+        forget(id);  // ended through another gateway
+        return true;
+      }
+      if (stored->state == store::kActive) s->active.store(true);
+      if (stored->last_activity_at > s->last_activity.load()) s->last_activity.store(stored->last_activity_at);
+      return !is_due(*s, now);
+    });
   }
   for (const auto& id : due) {
     if (store_.set_state(id, store::kExpired, now)) {

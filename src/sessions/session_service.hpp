@@ -48,6 +48,7 @@ struct LiveSession {
   core::Principal selector;
   std::atomic<int> open_websockets{0};
   std::atomic<Millis> last_activity{0};
+  std::atomic<Millis> last_touched{0};  // shared store: when this gateway last wrote its relays' activity
   std::atomic<bool> active{false};
 };
 
@@ -99,6 +100,23 @@ class SessionService {
   // A backend unregistered: its sessions end and free their slots.
   void end_for_backend(const std::string& backend_id);
 
+  // Several gateways on one store (CONTRACT §12): call once, before load(). Then every gateway knows every
+  // live session (sync_with_store adopts those selected elsewhere, so a session works through any gateway
+  // and one whose gateway died still expires), forgets those released, expired or ended elsewhere, and
+  // writes its open WebSockets' activity to the store often enough (a third of disconnectGrace, at most
+  // 30 s) that no other gateway expires a session this one still relays. An expiry is decided only on the
+  // store's latest activity, whichever gateway wrote it.
+  void set_shared_store(bool shared) { shared_ = shared; }
+  bool shared_store() const { return shared_; }
+  // One round of the above (the sweeper runs it before each expiry pass when the store is shared). Blocks.
+  Status sync_with_store();
+  // The stored live session `session_id` of `user_id`, taken into memory if it was selected through another
+  // gateway; nullptr when there is none. Shared store only (else: lookup). Blocks on the store.
+  // An empty `user_id`: whoever's it is (the connect-token path checks the token afterwards).
+  std::shared_ptr<LiveSession> adopt(const std::string& session_id, const std::string& user_id);
+  // Whether `session_id` is live in this gateway's memory. Never blocks.
+  bool knows(const std::string& session_id) const;
+
   // Counts by state for /metrics and the admin page.
   std::size_t live_count() const;
   // Live sessions by state: reserved (selected, not used yet) and active (used by /getConnection or a
@@ -112,6 +130,12 @@ class SessionService {
 
  private:
   std::string make_connect_token(const store::SessionRecord& r) const;
+  // A LiveSession for a record read from the store (a restart, or a session selected elsewhere). Call
+  // with mutex_ held for writing; counts its pin.
+  std::shared_ptr<LiveSession> restore_locked(store::SessionRecord r);
+  Millis touch_period_ms() const;
+  // Reservation timed out unused, or active with no WebSocket here for disconnectGrace.
+  bool is_due(const LiveSession& s, Millis now) const;
   boost::json::object answer(const LiveSession& s) const;
   void forget(const std::string& session_id);
 
@@ -124,6 +148,9 @@ class SessionService {
   std::function<void(std::function<void()>)> writer_ = [](std::function<void()> work) { work(); };
   std::function<bool(const core::Principal&)> still_valid_;
   Millis last_entitlement_check_ = 0;  // end_revoked's; only the sweeper touches it
+  bool shared_ = false;
+  // Shared store: the store's view at the last sync, which expire_due() trusts over its own memory.
+  std::unordered_map<std::string, store::SessionRecord> stored_live_;  // only the sweeper touches it
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<LiveSession>> live_;  // GUARDED_BY(mutex_)

@@ -212,6 +212,52 @@ TEST_F(SessionServiceTest, LiveCountsSplitReservedFromActiveForMetrics) {
   EXPECT_EQ(service_->live_count(), 2u);
 }
 
+// Two gateways on one store: `service_` is gateway A, `other` gateway B, both in shared-store mode.
+class SharedStoreTest : public SessionServiceTest {
+ protected:
+  void SetUp() override {
+    SessionServiceTest::SetUp();
+    service_->set_shared_store(true);
+    other_ = std::make_unique<SessionService>(config_, *store_, resolver_, other_routing_, clock_);
+    other_->set_shared_store(true);
+    ASSERT_TRUE(other_->load());
+  }
+  FakeRouting other_routing_;
+  std::unique_ptr<SessionService> other_;
+};
+
+TEST_F(SharedStoreTest, ASessionSelectedOnOneGatewayIsUsedAndReleasedThroughTheOther) {
+  auto selected = service_->select(user("u-1"), "s-1", launch());
+  ASSERT_TRUE(selected);
+  EXPECT_FALSE(other_->lookup("s-1", "u-1"));  // not in B's memory yet…
+  auto adopted = other_->adopt("s-1", "u-1");  // …until read from the store
+  ASSERT_TRUE(adopted);
+  EXPECT_EQ(adopted->connect_token, std::string(selected->at("connectToken").as_string()));
+  EXPECT_FALSE(other_->adopt("s-1", "u-2"));  // never someone else's
+  ASSERT_TRUE(other_->release(user("u-1"), "s-1"));
+  EXPECT_EQ(service_->status(user("u-1"), "s-1")->at("state").as_string(), "released");
+  ASSERT_TRUE(service_->sync_with_store());
+  EXPECT_FALSE(service_->lookup("s-1", "u-1"));  // A forgets it: its WebSockets there close
+}
+
+TEST_F(SharedStoreTest, AWebSocketOnOneGatewayKeepsTheOtherFromExpiringTheSession) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  ASSERT_TRUE(other_->sync_with_store());  // B knows it now, as every gateway does
+  auto on_b = other_->lookup("s-1", "u-1");
+  ASSERT_TRUE(on_b);
+  other_->websocket_opened(on_b);
+  for (int i = 0; i < 40; ++i) {  // 400 s: longer than disconnectGrace (300 s), with a WebSocket open on B
+    clock_.advance_s(10);
+    ASSERT_TRUE(other_->sync_with_store());  // B writes its relay's activity
+    ASSERT_TRUE(service_->sync_with_store());
+    EXPECT_EQ(service_->expire_due(), 0u) << "A expired a session B relays, at " << (i + 1) * 10 << " s";
+  }
+  // B dies (no more activity written): A expires the session after the grace.
+  clock_.advance_s(301);
+  ASSERT_TRUE(service_->sync_with_store());
+  EXPECT_EQ(service_->expire_due(), 1u);
+}
+
 TEST_F(SessionServiceTest, ConnectTokenFindsOnlyItsSession) {
   auto r = service_->select(user("u-1"), "s-1", launch());
   ASSERT_TRUE(r);
