@@ -60,6 +60,7 @@ std::shared_ptr<LiveSession> SessionService::restore_locked(store::SessionRecord
   live->last_activity.store(r.last_activity_at);
   live->active.store(r.state == store::kActive);
   routing_.add_pinned(r.backend_id, 1);
+  live->in_memory_since = clock_.now_ms();
   live->record = std::move(r);
   auto& slot = live_[live->record.id];
   slot = std::move(live);
@@ -110,6 +111,7 @@ Status SessionService::sync_with_store() {
       }
     }
   }
+  const Millis read_at = clock_.now_ms();
   auto rows = store_.live_sessions();
   if (!rows) return rows.error();  // an outage: keep every session as it is (open relays go on)
   std::unordered_map<std::string, store::SessionRecord> stored;
@@ -128,7 +130,8 @@ Status SessionService::sync_with_store() {
       }
     }
     for (const auto& [id, s] : live_) {
-      if (!stored.count(id)) gone.push_back(id);
+      // Taken into memory after the read began (a select committing meanwhile): not gone.
+      if (!stored.count(id) && s->in_memory_since <= read_at) gone.push_back(id);
     }
   }
   // Released, expired or ended through another gateway: its WebSockets here close too.
@@ -237,6 +240,7 @@ Result<json::object> SessionService::select(const core::Principal& who, const st
     }
     {
       std::unique_lock lock(mutex_);
+      live->in_memory_since = clock_.now_ms();
       live_[session_id] = live;
     }
     log::info("session reserved", {{"sessionId", session_id},

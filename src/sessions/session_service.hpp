@@ -48,7 +48,9 @@ struct LiveSession {
   core::Principal selector;
   std::atomic<int> open_websockets{0};
   std::atomic<Millis> last_activity{0};
-  std::atomic<Millis> last_touched{0};  // shared store: when this gateway last wrote its relays' activity
+  std::atomic<Millis> last_touched{0};
+  Millis in_memory_since =
+      0;  // when this gateway took it into memory (set once, before it is shared)  // shared store: when this gateway last wrote its relays' activity
   std::atomic<bool> active{false};
 };
 
