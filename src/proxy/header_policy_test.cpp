@@ -1,7 +1,9 @@
 #include "proxy/header_policy.hpp"
 
 #include <gtest/gtest.h>
+
 #include <boost/beast/core/string.hpp>
+#include <memory>
 
 #include <algorithm>
 #include <string>
@@ -338,6 +340,16 @@ TEST(HeaderPolicy, RemoveQueryParam) {
   EXPECT_EQ(remove_query_param("a=1&flag&b=", "token"), "a=1&flag&b=");
   EXPECT_EQ(remove_query_param("", "token"), "");
   EXPECT_EQ(remove_query_param("tokens=1&xtoken=2", "token"), "tokens=1&xtoken=2");
+  // Malformed escapes, or bytes that are no query characters: nothing is forwarded (it may hide the secret).
+  EXPECT_EQ(remove_query_param("a=%zz&token=1", "token"), "");
+  EXPECT_EQ(remove_query_param("a=1&tok%6", "token"), "");
+  EXPECT_EQ(remove_query_param("a=b c&token=1", "token"), "");
+  EXPECT_EQ(remove_query_param("a=1&&b&", "token"), "a=1&&b&");
+  // A view into a longer buffer: only its own bytes are read (the fuzz target's report; ASan checks it).
+  const std::string buffer = "a=1&token=x";
+  EXPECT_EQ(remove_query_param(std::string_view(buffer).substr(0, 3), "token"), "a=1");
+  const std::unique_ptr<char[]> exact(new char[3]{'a', '=', '1'});  // no terminating NUL anywhere
+  EXPECT_EQ(remove_query_param(std::string_view(exact.get(), 3), "token"), "a=1");
 }
 
 TEST(HeaderPolicy, StrippedNameTable) {
