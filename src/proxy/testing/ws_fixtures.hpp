@@ -277,4 +277,16 @@ inline net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   [[maybe_unused]] auto [ec] = co_await timer.async_wait(kNoThrow);
 }
 
+// Waits, on the io_context (the relay under test runs there too), until `condition` holds or `within` passes;
+// returns whether it held. What a test awaits instead of sleeping a fixed time and hoping.
+template <class Condition>
+net::awaitable<bool> eventually(Condition condition, std::chrono::milliseconds within = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) co_return condition();
+    co_await sleep_for(std::chrono::milliseconds(1));
+  }
+  co_return true;
+}
+
 }  // namespace webstream::proxy::testing
