@@ -17,13 +17,13 @@
 //   5. Relay: one object driven by completion handlers (steps 1-4 are a coroutine whose frame is freed
 //      once both sides are open; see "Memory" below). Two lanes, one per direction, and a watchdog. Each
 //      lane reads at most one buffer of the current message, writes it as one frame (fin when the message
-//      is complete), then reads again: a slow reader slows its writer. A lane's buffer is 1 KiB until a
+//      is complete), then reads again: a slow reader slows its writer. A lane's buffer is 256 bytes until a
 //      read fills it, then chunk_bytes for the rest of the relay; memory per relay is at most
 //      2 × chunk_bytes plus Beast's fixed frame buffers. Message type (text/binary) and message boundaries
 //      are preserved; fragment boundaries may change, as RFC 6455 §5.4 allows an intermediary. A message
 //      over max_message_bytes closes its sender with 1009 (Beast) and the other side with 1009 too.
 //
-// Memory: an idle relay is its two WebSocket streams, the relay object (lanes with their 1 KiB buffers,
+// Memory: an idle relay is its two WebSocket streams, the relay object (lanes with their 256-byte buffers,
 //   hooks, outcome, timer) and three pending operations (two reads, the watchdog's wait), each holding a
 //   shared_ptr to the object. No coroutine frame stays alive: docs/proxy.md "Memory of an idle relay".
 //
