@@ -332,8 +332,9 @@ std::optional<std::string> percent_decoded(std::string_view text) {
 
 }  // namespace
 
-// Our own reading of the query, not Boost.URL's compiled parse_query: that one, called from a clang build
-// against Debian's GCC-built libboost_url, read past the end of a query that is not NUL-terminated (the
+// Our own reading of the query, not Boost.URL's parse_query: in Boost 1.81 that one builds its result with
+// detail::query_ref(s.data(), ...), which turns the pointer into a string_view by strlen, so a query that is a
+// view not NUL-terminated at its end is read (and returned) up to the next NUL past it, on any compiler (the
 // header_policy fuzz target's report, docs/dev/fuzzing.md). The rules are the same: a query with a byte that
 // is not a query character or with a malformed escape is forwarded not at all (it may still carry the
 // secret); a parameter is dropped when its name decodes to `name`; the others keep their bytes and order.

@@ -350,6 +350,12 @@ TEST(HeaderPolicy, RemoveQueryParam) {
   EXPECT_EQ(remove_query_param(std::string_view(buffer).substr(0, 3), "token"), "a=1");
   const std::unique_ptr<char[]> exact(new char[3]{'a', '=', '1'});  // no terminating NUL anywhere
   EXPECT_EQ(remove_query_param(std::string_view(exact.get(), 3), "token"), "a=1");
+  // The query as a view into a request head: nothing past the view's end reaches the result. Boost.URL 1.81's
+  // parse_query sized its result with strlen(data) (docs/dev/fuzzing.md), so the version that called it
+  // returned "a=1&b=2 HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n" here, on any compiler.
+  const std::string head = "GET /x?a=1&b=2 HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n";
+  EXPECT_EQ(remove_query_param(std::string_view(head).substr(7, 7), "token"), "a=1&b=2");
+  EXPECT_EQ(remove_query_param(std::string_view(head).substr(7, 3), "b"), "a=1");
 }
 
 TEST(HeaderPolicy, StrippedNameTable) {
