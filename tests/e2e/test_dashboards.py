@@ -1,6 +1,8 @@
-"""The operator's dashboard (docs/grafana/webstream.json) and alert rules (docs/grafana/alerts.yml) against the
-metrics a real gateway exposes: every webstream_* metric they query exists on /metrics, every label they
-select or group by is one that metric has, and every label value they match exactly is one it takes.
+"""The operator's dashboard (docs/grafana/webstream.json), alert rules (docs/grafana/alerts.yml) and metrics
+reference (docs/metrics.md) against the metrics a real gateway exposes: every webstream_* metric they query
+exists on /metrics, every label they select or group by is one that metric has, and every label value they
+match exactly is one it takes; docs/metrics.md lists exactly the families /metrics shows, with their types and
+labels.
 
 The gateway is exercised first (a backend, a streamer, a login failure, a session with a relayed WebSocket) so
 that the metric families created on first use are on /metrics too. A dashboard that names a metric the binary
@@ -18,6 +20,8 @@ from iam_seed import Seed
 FAST = {"interval": 2, "unstableInterval": 1, "timeout": 2, "failureThreshold": 3, "successThreshold": 1}
 DASHBOARD = os.path.join(REPO_ROOT, "docs", "grafana", "webstream.json")
 ALERTS = os.path.join(REPO_ROOT, "docs", "grafana", "alerts.yml")
+METRICS_DOC = os.path.join(REPO_ROOT, "docs", "metrics.md")
+DOC_ROW = re.compile(r"^\|\s*`(webstream_[a-z0-9_]+)`\s*\|\s*(counter|gauge|histogram)\s*\|([^|]*)\|")
 
 # Labels Prometheus adds when it scrapes (not the gateway's), and metrics it makes itself.
 SCRAPE_LABELS = {"instance", "job"}
@@ -102,6 +106,11 @@ class DashboardsMatchTheMetrics(unittest.TestCase):
                                     body={"workspaceId": ws["id"], "appId": app["id"]},
                                     headers={"Authorization": "Bearer " + user["token"], "X-Session-ID": "dash-1"})
         assert status == 200, r.text
+        status, _, r = json_request(cls.gw.port, "GET", "/getConnection",
+                                    headers={"Authorization": "Bearer " + user["token"], "X-Session-ID": "dash-1"})
+        assert status == 200, r.text  # the upstream connection families exist from here on
+        http_request(cls.gw.port, "POST", "/gateway/license/streamer-checkout", {"Content-Type": "application/json"},
+                     json.dumps({"streamerGuid": "00000000-0000-4000-8000-000000000001"}).encode())
         capture = WebSocket.connect(cls.gw.port, "/capture?sessionId=dash-1&token=" + user["token"])
         try:
             capture.recv()  # one relayed frame: the relay's metric families exist from here on
@@ -113,6 +122,8 @@ class DashboardsMatchTheMetrics(unittest.TestCase):
             return any(name == "webstream_websocket_relayed_bytes_total" for name, _, _ in cls.samples) and any(
                 name == "webstream_active_streamers" and value >= 1 for name, _, value in cls.samples)
         wait_until(scraped, timeout=15, message="relay and licence metrics on /metrics")
+        cls.types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", cls.gw.request("GET", "/metrics").body.decode(),
+                                    re.MULTILINE))
         cls.families = {}
         for name, labels, _ in cls.samples:
             family = cls.families.setdefault(name, {})
@@ -179,6 +190,23 @@ class DashboardsMatchTheMetrics(unittest.TestCase):
                   "webstream_max_streamers", "webstream_http_request_duration_seconds_bucket"}
         used = {name for _, expr in dashboard_expressions() for name, _ in selectors(grafana_free(expr))}
         self.assertFalse(wanted - used, "the dashboard has no panel for %s" % sorted(wanted - used))
+
+    def test_the_metrics_reference_lists_exactly_what_metrics_shows(self):
+        documented = {}
+        with open(METRICS_DOC, encoding="utf-8") as f:
+            for line in f:
+                m = DOC_ROW.match(line)
+                if m:
+                    labels = {x.strip() for x in m.group(3).split(",") if x.strip() not in ("", "—")}
+                    documented[m.group(1)] = (m.group(2), labels)
+        shown = {name for name in self.types if name.startswith("webstream_")}
+        self.assertFalse(shown - set(documented), "on /metrics but not in docs/metrics.md: %s" % sorted(shown - set(documented)))
+        self.assertFalse(set(documented) - shown, "in docs/metrics.md but not on /metrics: %s" % sorted(set(documented) - shown))
+        for name, (type_, labels) in documented.items():
+            with self.subTest(metric=name):
+                self.assertEqual(self.types[name], type_, "%s: the page says %s" % (name, type_))
+                seen = set(self.family(name) or {}) - {"le"}
+                self.assertEqual(seen, labels, "%s: /metrics has labels %s, the page %s" % (name, sorted(seen), sorted(labels)))
 
     def test_the_checker_catches_a_metric_or_label_that_does_not_exist(self):
         with self.assertRaises(AssertionError):
