@@ -1,7 +1,8 @@
 """End to end: a gateway on PostgreSQL while the database goes away and comes back (CONTRACT §12, "Database
 outage"), against a real server the test stops and starts (pg_server.py):
 
-- WebSockets already open keep relaying; /getConnection and status of a session the gateway knows keep working;
+- WebSockets already open keep relaying; a new upgrade, /getConnection and status of a session the gateway knows
+  keep working;
 - requests that need the database answer 503 store_unavailable with Retry-After — a login too (never 401: an
   outage is not a wrong password, and it must count towards no lockout);
 - /gateway/health stays 200; /metrics shows webstream_store_up 0, and 1 again once the database is back, with
@@ -99,6 +100,12 @@ class DatabaseOutage(unittest.TestCase):
                     capture.recv()
                     frames += 1
                 self.assertGreater(frames, 10, "the open WebSocket stopped relaying in the outage")
+                # A new WebSocket upgrade for a session the gateway knows needs no database round trip either.
+                second = WebSocket.connect(self.gw.port, "/capture?sessionId=known-1&token=" + self.user["token"])
+                try:
+                    second.recv()
+                finally:
+                    second.close()
             finally:
                 self.pg.start_server()
             # Back without a restart, and without a request needing it: the gateway's own check notices.
