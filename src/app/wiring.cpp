@@ -77,9 +77,18 @@ void build_proxy(WiringContext& ctx, Components& c, http::Lifecycle& lifecycle) 
       std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(limits), SystemClock::instance());
   c.assertions = std::make_unique<proxy::AssertionCache>(c.iam->assertion_signer(), SystemClock::instance());
   edge::EdgeAuth auth{c.iam->bearer(), c.iam->token(), c.iam->still_valid()};
-  edge::register_proxy_routes(
-      ctx.router, edge::ProxyRoutesDeps{*c.sessions, *c.routing, *c.forwarder, *c.assertions, lifecycle,
-                                        proxy::RelayOptions::from_limits(limits), std::move(auth), &ctx.blocking});
+  auto* stores = &ctx.stores;
+  edge::ProxyRoutesDeps proxy_deps{.sessions = *c.sessions,
+                                   .routing = *c.routing,
+                                   .forwarder = *c.forwarder,
+                                   .assertions = *c.assertions,
+                                   .lifecycle = lifecycle,
+                                   .relay_options = proxy::RelayOptions::from_limits(limits),
+                                   .auth = std::move(auth),
+                                   .blocking = &ctx.blocking,
+                                   .store_lookups = nullptr,  // the default gate
+                                   .store_reachable = [stores] { return stores->reachable(); }};
+  edge::register_proxy_routes(ctx.router, std::move(proxy_deps));
   // The keys that verify X-WebStream-Assertion, for session hosts (docs/proxy.md): the IAM's in builtin
   // mode, the gateway's own in standalone/external mode.
   auto* iam = c.iam.get();

@@ -9,6 +9,7 @@
 
 #include "http/wire.hpp"
 #include "observability/log.hpp"
+#include "observability/metrics.hpp"
 #include "proxy/header_policy.hpp"
 #include "sessions/sessions_api.hpp"
 
@@ -46,7 +47,17 @@ struct Caller {
   std::optional<core::Principal> principal;  // unset when a connect token was used
 };
 
-Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDeps& deps, bool allow_query) {
+// What find_caller did not find in memory but the shared store may have: a session id this gateway does not
+// know, named by a caller whose JWT verified (its user id) or with a connect token of the right shape (no user
+// id: the token can only be checked against the session's row). Nothing else ever reads the store.
+struct Miss {
+  std::string session_id;
+  std::string user_id;
+  bool connect_token = false;
+};
+
+Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDeps& deps, bool allow_query,
+                           Miss* miss = nullptr) {
   std::string session_id(ctx.header("X-Session-ID"));
   std::string token;
   const bool has_bearer = !ctx.header("Authorization").empty();
@@ -65,34 +76,87 @@ Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDep
     // A connect token is only as good as the token that selected its session (logout, user disabled,
     // deleted or changed password): from then on it opens nothing, before the sweeper ends the session.
     if (!caller.session || !deps.sessions.selector_still_valid(*caller.session)) {
+      if (!caller.session && miss && sessions::is_connect_token_shaped(token) && !deps.sessions.knows(session_id)) {
+        *miss = Miss{.session_id = session_id, .user_id = {}, .connect_token = true};
+      }
       return Error{401, "unauthorized", "the connect token is not valid for this session"};
     }
     return caller;
   }
   auto principal = has_bearer ? deps.auth.bearer(ctx) : deps.auth.token(token);
-  if (!principal) return principal.error();
+  if (!principal) return principal.error();  // no store read for a token that did not verify
   caller.session = deps.sessions.lookup(session_id, principal->user_id);
-  if (!caller.session) return Error::not_found("session_not_found", "no live session with this id");
+  if (!caller.session) {
+    if (miss && !deps.sessions.knows(session_id)) {
+      *miss = Miss{.session_id = session_id, .user_id = principal->user_id, .connect_token = false};
+    }
+    return Error::not_found("session_not_found", "no live session with this id");
+  }
   caller.principal = std::move(principal.value());
   return caller;
 }
 
+metrics::Counter& store_read_counter(bool found) {
+  static const std::string help = "reads of the shared store for a session this gateway does not know, by result";
+  static metrics::Counter& found_reads =
+      metrics::Registry::global().counter("webstream_proxy_session_store_reads_total", help, {{"result", "found"}});
+  static metrics::Counter& absent_reads =
+      metrics::Registry::global().counter("webstream_proxy_session_store_reads_total", help, {{"result", "absent"}});
+  return found ? found_reads : absent_reads;
+}
+
+// Connect-token reads not made: the id was found absent within the negative cache's TTL, or the cap on
+// concurrent reads was reached (answered 503).
+metrics::Counter& skipped_read_counter(bool busy) {
+  static const std::string help =
+      "connect-token reads of the shared store not made: the id was known absent, or too many reads were running";
+  static metrics::Counter& known_absent = metrics::Registry::global().counter(
+      "webstream_proxy_session_store_reads_skipped_total", help, {{"reason", "known_absent"}});
+  static metrics::Counter& busy_reads = metrics::Registry::global().counter(
+      "webstream_proxy_session_store_reads_skipped_total", help, {{"reason", "busy"}});
+  return busy ? busy_reads : known_absent;
+}
+
+Error store_unavailable(const std::string& why) {
+  Error e{503, "store_unavailable", why};
+  e.retry_after = 1;
+  return e;
+}
+
 // find_caller, and on a shared store, once more after reading a session this gateway does not know from the
-// store (it was selected through another gateway). Only a miss pays the store's round trip, on the blocking
-// pool; a session found is in memory from then on.
+// store (it was selected through another gateway). Only a Miss pays the store's round trip, on the blocking
+// pool: never a caller without a verified JWT or a well-formed connect token; a connect token's read goes
+// through the gate (negative cache, cap on concurrent reads). A session found is in memory from then on.
 net::awaitable<Result<Caller>> find_caller_anywhere(const http::RequestContext& ctx, const ProxyRoutesDeps& deps,
                                                     bool allow_query) {
-  auto caller = find_caller(ctx, deps, allow_query);
-  if (caller || !deps.blocking || !deps.sessions.shared_store()) co_return caller;
-  const unsigned status = caller.error().status;
-  if (status != 404 && status != 401) co_return caller;
-  std::string session_id(ctx.header("X-Session-ID"));
-  if (session_id.empty() && allow_query) session_id = ctx.query_param("sessionId");
-  if (!sessions::is_valid_session_id(session_id) || deps.sessions.knows(session_id)) co_return caller;
+  Miss miss;
+  auto caller = find_caller(ctx, deps, allow_query, &miss);
+  if (caller || miss.session_id.empty() || !deps.blocking || !deps.sessions.shared_store()) co_return caller;
+  StoreLookupGate::Slot slot;
+  if (miss.connect_token) {
+    if (deps.store_lookups->known_absent(miss.session_id)) {
+      skipped_read_counter(false).inc();
+      co_return caller;
+    }
+    slot = deps.store_lookups->try_acquire();
+    if (!slot) {
+      skipped_read_counter(true).inc();
+      co_return store_unavailable("too many sessions are being looked up in the store; retry");
+    }
+  }
   auto* sessions = &deps.sessions;
-  auto work = [sessions, session_id] { return sessions->adopt(session_id, "") != nullptr; };
+  auto work = [sessions, session_id = miss.session_id, user_id = miss.user_id] {
+    return sessions->adopt(session_id, user_id) != nullptr;
+  };
   const bool adopted = co_await deps.blocking->run(std::move(work));
-  if (!adopted) co_return caller;
+  slot = StoreLookupGate::Slot();
+  store_read_counter(adopted).inc();
+  if (!adopted) {
+    // An outage is not an absence: 503 (CONTRACT §12), and nothing is remembered.
+    if (deps.store_reachable && !deps.store_reachable()) co_return store_unavailable("the store is unavailable");
+    if (miss.connect_token) deps.store_lookups->record_absent(miss.session_id);
+    co_return caller;
+  }
   co_return find_caller(ctx, deps, allow_query);
 }
 
@@ -252,6 +316,14 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
 }  // namespace
 
 void register_proxy_routes(http::Router& router, ProxyRoutesDeps deps) {
+  // The store-read families are on /metrics from the start (at 0; they stay there on SQLite).
+  for (const bool found : {true, false}) {
+    store_read_counter(found);
+    skipped_read_counter(found);
+  }
+  if (!deps.store_lookups) {
+    deps.store_lookups = std::make_shared<StoreLookupGate>(StoreLookupGateOptions{}, SystemClock::instance());
+  }
   auto shared = std::make_shared<ProxyRoutesDeps>(std::move(deps));
   router.add("GET", "/getConnection", http::Exposure::kPublic,
              [shared](http::RequestContext& ctx) { return get_connection(ctx, *shared); });

@@ -4,10 +4,12 @@
 // identity headers (proxy/header_policy) with the signed assertion (proxy/assertion), and forwards
 // (proxy/http_forwarder) or relays (proxy/ws_relay).
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/principal.hpp"
+#include "edge/store_lookup_gate.hpp"
 #include "http/lifecycle.hpp"
 #include "http/router.hpp"
 #include "proxy/assertion.hpp"
@@ -39,6 +41,12 @@ struct ProxyRoutesDeps {
   // Where a session selected through another gateway (a shared store) is read from the store on a miss;
   // null: sessions are only looked up in memory.
   runtime::BlockingPool* blocking = nullptr;
+  // What a connect token for an unknown session may cost the store (negative cache, cap on concurrent reads);
+  // null: register_proxy_routes makes one with the default options.
+  std::shared_ptr<StoreLookupGate> store_lookups;
+  // Whether the store answered lately (a read that found nothing during an outage answers 503, not 401/404);
+  // null: always.
+  std::function<bool()> store_reachable;
 };
 
 void register_proxy_routes(http::Router& router, ProxyRoutesDeps deps);

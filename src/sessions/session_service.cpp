@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <mutex>
 
@@ -138,6 +139,15 @@ Status SessionService::sync_with_store() {
   for (const auto& id : gone) forget(id);
   stored_live_ = std::move(stored);
   return Status::success();
+}
+
+bool is_connect_token_shaped(std::string_view token) {
+  constexpr std::string_view kPrefix = "ct.";
+  constexpr std::size_t kMacChars = 43;  // base64url of 32 bytes, no padding
+  if (token.size() != kPrefix.size() + kMacChars || token.substr(0, kPrefix.size()) != kPrefix) return false;
+  return std::all_of(token.begin() + kPrefix.size(), token.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
 }
 
 std::string SessionService::make_connect_token(const store::SessionRecord& r) const {

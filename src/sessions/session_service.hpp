@@ -14,6 +14,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct LiveSession {
       0;  // when this gateway took it into memory (set once, before it is shared)  // shared store: when this gateway last wrote its relays' activity
   std::atomic<bool> active{false};
 };
+
+// Whether `token` has the form of a connect token ("ct." and the base64url of an HMAC-SHA256, 43 characters),
+// whatever session it names: a cheap first check before anything is looked up.
+bool is_connect_token_shaped(std::string_view token);
 
 class SessionService {
  public:

@@ -267,6 +267,20 @@ TEST_F(SessionServiceTest, ConnectTokenFindsOnlyItsSession) {
   EXPECT_FALSE(service_->lookup_by_connect_token("s-2", token));
 }
 
+TEST_F(SessionServiceTest, AConnectTokenHasItsShapeAndGarbageDoesNot) {
+  auto r = service_->select(user("u-1"), "s-1", launch());
+  ASSERT_TRUE(r);
+  const std::string token(r->at("connectToken").as_string());
+  EXPECT_TRUE(is_connect_token_shaped(token));
+  EXPECT_TRUE(is_connect_token_shaped("ct." + std::string(43, '_')));
+  EXPECT_FALSE(is_connect_token_shaped(token + "x"));
+  EXPECT_FALSE(is_connect_token_shaped(token.substr(0, token.size() - 1)));
+  EXPECT_FALSE(is_connect_token_shaped("ct." + std::string(42, 'a') + "="));
+  EXPECT_FALSE(is_connect_token_shaped("xt." + token.substr(3)));
+  EXPECT_FALSE(is_connect_token_shaped("ct."));
+  EXPECT_FALSE(is_connect_token_shaped(""));
+}
+
 TEST_F(SessionServiceTest, BackendUnregisterEndsItsSessions) {
   ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
   service_->end_for_backend("b-1");
