@@ -8,6 +8,12 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
 #include "core/encoding.hpp"
 
 namespace webstream::proxy::ws_handshake {
@@ -91,6 +97,78 @@ bool offered(const http::Request& req, std::string_view chosen) {
     }
   }
   return false;
+}
+
+std::string make_key() {
+  std::array<unsigned char, 16> raw{};
+  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+}
+
+std::string accept_for(std::string_view key) {
+  static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
+  std::string input(key);
+  input += kGuid;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha1(), nullptr) != 1) {
+    throw std::runtime_error("SHA-1 failed");
+  }
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), size));
+}
+
+std::string backend_request(const std::string& host_port, const std::string& path_and_query, std::string_view key,
+                            const bhttp::fields& extra) {
+  std::string out;
+  out.reserve(512);
+  out += "GET ";
+  out += path_and_query.empty() ? "/" : path_and_query;
+  out += " HTTP/1.1\r\nHost: ";
+  out += host_port;
+  out += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
+  out += key;
+  out += "\r\nSec-WebSocket-Version: 13\r\n";
+  for (const auto& f : extra) {
+    out += f.name_string();
+    out += ": ";
+    out += f.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+boost::system::error_code check_backend_answer(const websocket::response_type& answer, std::string_view key,
+                                               const http::Request& browser_upgrade) {
+  if (answer.result() != bhttp::status::switching_protocols) return websocket::error::upgrade_declined;
+  if (answer.version() != 11) return websocket::error::bad_http_version;
+  if (!bhttp::token_list{answer[bhttp::field::connection]}.exists("upgrade")) {
+    return websocket::error::no_connection_upgrade;
+  }
+  if (!beast::iequals(answer[bhttp::field::upgrade], "websocket")) return websocket::error::no_upgrade_websocket;
+  if (answer[bhttp::field::sec_websocket_accept] != accept_for(key)) return websocket::error::bad_sec_accept;
+  if (answer.count(bhttp::field::sec_websocket_extensions) != 0) return websocket::error::bad_sec_accept;
+  const auto protocol = answer[bhttp::field::sec_websocket_protocol];
+  if (!protocol.empty() && !offered(browser_upgrade, std::string_view(protocol.data(), protocol.size()))) {
+    return websocket::error::bad_sec_accept;
+  }
+  return {};
+}
+
+std::string switching_protocols(const http::Request& browser_upgrade, std::string_view protocol) {
+  const auto key = browser_upgrade[bhttp::field::sec_websocket_key];
+  std::string out =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nServer: "
+      "WebStream\r\nSec-WebSocket-Accept: ";
+  out += accept_for(std::string_view(key.data(), key.size()));
+  out += "\r\n";
+  if (!protocol.empty()) {
+    out += "Sec-WebSocket-Protocol: ";
+    out += protocol;
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
 }
 
 net::awaitable<void> refuse(http::PlainStream& stream, const Refusal& refusal, unsigned version,

@@ -38,6 +38,25 @@ Refusal backend_refusal(const boost::system::error_code& ec,
 // RFC 6455 §4.1: true when `chosen` is one of the subprotocols the browser offered (exact match).
 bool offered(const http::Request& req, std::string_view chosen);
 
+// A fresh Sec-WebSocket-Key (16 random bytes, base64) and the Sec-WebSocket-Accept that answers a key
+// (RFC 6455 §4.2.2: base64 of SHA-1 over the key and the protocol's GUID).
+std::string make_key();
+std::string accept_for(std::string_view key);
+
+// The gateway's own handshake request to the backend: request line, Host, the upgrade fields with `key`, then
+// `extra` (apply_websocket's fields) as they are. Written as one buffer.
+std::string backend_request(const std::string& host_port, const std::string& path_and_query, std::string_view key,
+                            const boost::beast::http::fields& extra);
+
+// The backend's answer to backend_request: no error for a valid 101 (Upgrade: websocket, Connection: upgrade,
+// the right Sec-WebSocket-Accept, no extension, a subprotocol only if the browser offered it), else the error
+// backend_refusal() turns into the browser's answer (upgrade_declined for any other status).
+boost::system::error_code check_backend_answer(const boost::beast::websocket::response_type& answer,
+                                               std::string_view key, const http::Request& browser_upgrade);
+
+// The 101 the browser gets: Sec-WebSocket-Accept for its key, the backend's subprotocol if any.
+std::string switching_protocols(const http::Request& browser_upgrade, std::string_view protocol);
+
 // The refusal as a response: {"error":{"code","message"}}, Connection: close, no-store.
 http::Response refusal_response(const Refusal& refusal, unsigned version);
 

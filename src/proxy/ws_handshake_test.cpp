@@ -4,6 +4,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include "core/encoding.hpp"
 #include "proxy/testing/ws_fixtures.hpp"
 
 namespace webstream::proxy {
@@ -88,6 +89,68 @@ TEST(WsHandshake, SubprotocolMustHaveBeenOffered) {
   EXPECT_TRUE(offered(req, "audio"));
   EXPECT_FALSE(offered(req, "capture"));
   EXPECT_FALSE(offered(upgrade(), "capture.v1"));
+}
+
+TEST(WsHandshake, AcceptKeyIsTheRfcExample) {
+  EXPECT_EQ(accept_for("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");  // RFC 6455 §1.3
+  const auto a = make_key();
+  const auto b = make_key();
+  EXPECT_NE(a, b);
+  EXPECT_EQ(base64_decode(a).value_or("").size(), 16u);
+}
+
+TEST(WsHandshake, OnlyAValid101OpensTheTunnel) {
+  const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
+  auto req = upgrade();
+  req.set(bhttp::field::sec_websocket_protocol, "capture.v2");
+  auto valid = [&] {
+    websocket::response_type res{bhttp::status::switching_protocols, 11};
+    res.set(bhttp::field::upgrade, "websocket");
+    res.set(bhttp::field::connection, "Upgrade");
+    res.set(bhttp::field::sec_websocket_accept, accept_for(key));
+    return res;
+  };
+  EXPECT_FALSE(check_backend_answer(valid(), key, req));
+  auto with_protocol = valid();
+  with_protocol.set(bhttp::field::sec_websocket_protocol, "capture.v2");
+  EXPECT_FALSE(check_backend_answer(with_protocol, key, req));
+  with_protocol.set(bhttp::field::sec_websocket_protocol, "other");
+  EXPECT_TRUE(check_backend_answer(with_protocol, key, req));  // not offered
+  auto wrong_accept = valid();
+  wrong_accept.set(bhttp::field::sec_websocket_accept, accept_for("AAAAAAAAAAAAAAAAAAAAAA=="));
+  EXPECT_EQ(check_backend_answer(wrong_accept, key, req), websocket::error::bad_sec_accept);
+  auto deflate = valid();
+  deflate.set(bhttp::field::sec_websocket_extensions, "permessage-deflate");  // never offered
+  EXPECT_TRUE(check_backend_answer(deflate, key, req));
+  auto no_upgrade = valid();
+  no_upgrade.erase(bhttp::field::upgrade);
+  EXPECT_TRUE(check_backend_answer(no_upgrade, key, req));
+  auto no_connection = valid();
+  no_connection.set(bhttp::field::connection, "keep-alive");
+  EXPECT_TRUE(check_backend_answer(no_connection, key, req));
+  websocket::response_type ok{bhttp::status::ok, 11};
+  EXPECT_EQ(check_backend_answer(ok, key, req), websocket::error::upgrade_declined);
+  for (const auto& answer : {wrong_accept, deflate, no_upgrade, no_connection}) {
+    EXPECT_EQ(backend_refusal(check_backend_answer(answer, key, req), answer).status, 502u);
+  }
+}
+
+TEST(WsHandshake, TheBackendRequestCarriesTheKeyAndTheExtraFieldsAsTheyAre) {
+  bhttp::fields extra;
+  extra.insert("X-User-ID", "u-1");
+  extra.insert(bhttp::field::sec_websocket_protocol, "capture.v2, capture.v1");
+  const auto head = backend_request("10.0.0.5:8080", "/capture?sessionId=s1", "KEY", extra);
+  EXPECT_EQ(head,
+            "GET /capture?sessionId=s1 HTTP/1.1\r\nHost: 10.0.0.5:8080\r\nUpgrade: websocket\r\nConnection: "
+            "Upgrade\r\nSec-WebSocket-Key: KEY\r\nSec-WebSocket-Version: 13\r\nX-User-ID: u-1\r\n"
+            "Sec-WebSocket-Protocol: capture.v2, capture.v1\r\n\r\n");
+  auto req = upgrade();
+  const auto switched = switching_protocols(req, "capture.v2");
+  EXPECT_EQ(switched.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u);
+  EXPECT_NE(switched.find("Sec-WebSocket-Accept: " + accept_for(req[bhttp::field::sec_websocket_key]) + "\r\n"),
+            std::string::npos);
+  EXPECT_NE(switched.find("Sec-WebSocket-Protocol: capture.v2\r\n"), std::string::npos);
+  EXPECT_EQ(switching_protocols(req, "").find("Sec-WebSocket-Protocol"), std::string::npos);
 }
 
 TEST(WsHandshake, BackendRefusalIsPlainHttpNeverATunnel) {

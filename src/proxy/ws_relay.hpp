@@ -1,46 +1,48 @@
 #pragma once
 // WebSocket relay (CONTRACT §8 /capture, /control, /audio): takes over the browser's connection after the
-// upgrade request was read and authenticated, opens the backend side, and relays frames both ways.
+// upgrade request was read and authenticated, opens the backend side, and tunnels frames both ways.
 //
 // Steps
 //   1. Check the browser's upgrade request (Upgrade/Connection/Sec-WebSocket-Key/-Version): a bad one is
 //      answered 400 (426 for a version other than 13) before any backend is touched.
-//   2. TCP connect to the backend (connect_timeout), WebSocket handshake to it (backend_handshake_timeout)
-//      carrying header_policy::apply_websocket's headers (identity injected, the browser's
-//      Sec-WebSocket-Protocol passed on, no permessage-deflate offered).
-//   3. Anything but a valid 101 is answered to the browser as plain HTTP and the connection closed: never a
-//      tunnel. The backend's status is kept for 1xx-4xx (its headers and body are NOT passed, so nothing
-//      about the backend leaks); 5xx, an invalid 101, a refused/failed connect become 502
-//      backend_unavailable; a handshake timeout becomes 504 backend_timeout.
-//   4. Accept the browser (from the already-read request), echoing the subprotocol the backend chose; no
-//      permessage-deflate.
-//   5. Relay: one object driven by completion handlers (steps 1-4 are a coroutine whose frame is freed
-//      once both sides are open; see "Memory" below). Two lanes, one per direction, and a watchdog. Each
-//      lane reads at most one buffer of the current message, writes it as one frame (fin when the message
-//      is complete), then reads again: a slow reader slows its writer. A lane's buffer is 256 bytes until a
-//      read fills it, then chunk_bytes for the rest of the relay; memory per relay is at most
-//      2 × chunk_bytes plus Beast's fixed frame buffers. Message type (text/binary) and message boundaries
-//      are preserved; fragment boundaries may change, as RFC 6455 §5.4 allows an intermediary. A message
-//      over max_message_bytes closes its sender with 1009 (Beast) and the other side with 1009 too.
+//   2. TCP connect to the backend (connect_timeout), then the gateway's own handshake request to it
+//      (backend_handshake_timeout) carrying header_policy::apply_websocket's headers (identity injected, the
+//      browser's Sec-WebSocket-Protocol passed on, no extension offered).
+//   3. Anything but a valid 101 (status, Upgrade, Connection, Sec-WebSocket-Accept, no extension, an offered
+//      subprotocol) is answered to the browser as plain HTTP and the connection closed: never a tunnel. The
+//      backend's status is kept for 2xx-4xx (its headers and body are NOT passed, so nothing about the backend
+//      leaks); 5xx, 1xx, an invalid 101, a refused/failed connect become 502 backend_unavailable; a handshake
+//      timeout becomes 504 backend_timeout.
+//   4. The browser's 101 (Sec-WebSocket-Accept for its key, the backend's subprotocol echoed).
+//   5. Tunnel (frame_scanner.hpp): each direction parses frame headers only and passes the bytes on exactly
+//      as they came, masks included (a browser's masked frames are valid client frames for the backend; the
+//      backend's unmasked frames are valid server frames for the browser, RFC 6455 §5.1-5.3). Fragmentation,
+//      message types, ping and pong pass through untouched (the peers answer each other's pings). Enforced on
+//      the way: masking per direction, RSV bits, opcodes, control frame rules, continuation order, a close
+//      frame's code and UTF-8 reason, and the message limit (max_message_bytes, checked at each frame header
+//      before its payload: over → 1009). Plain sockets are read into one buffer per worker thread and written
+//      at once without blocking; only what the receiver's kernel does not take is copied, and the direction
+//      then reads nothing until it is written: a slow reader slows its writer. An idle relay holds no payload
+//      buffer (TLS: the browser side reads into a 512-byte buffer that grows to one TLS record when used).
 //
-// Memory: an idle relay is its two WebSocket streams, the relay object (lanes with their 256-byte buffers,
-//   hooks, outcome, timer) and three pending operations (two reads, the watchdog's wait), each holding a
-//   shared_ptr to the object. No coroutine frame stays alive: docs/proxy.md "Memory of an idle relay".
-//
-// Ping/pong: answered hop by hop. Beast answers each peer's ping with a pong at once and swallows pongs;
-//   pings are not forwarded, so a peer's ping measures its own hop. Each side also gets keep-alive pings
-//   from the gateway after idle_timeout/2 of silence; a side silent for idle_timeout is dropped.
-// Close codes: a close frame from one side is passed to the other with its code and reason. A side that
-//   drops without a close frame: backend → browser gets 1011; browser → backend gets 1001. The watchdog
-//   calls still_authorised() every auth_check_interval; false → both sides get 1008. stop(code) (handed to
-//   on_open, e.g. for graceful shutdown with 1001) closes both sides with `code`.
-// Metrics (relaxed atomics, looked up once per process): webstream_websocket_relayed_bytes_total and
-//   webstream_websocket_relayed_messages_total by direction, webstream_websockets_open.
+// Close codes: a close frame passes through with its code and reason; the peers finish the closing handshake
+//   through the tunnel. A side that drops without a close frame: backend → browser gets 1011; browser →
+//   backend gets 1001. A protocol violation or a message over the limit: the sender gets 1002/1007/1009, the
+//   other side 1009 for a message over the limit (else as if the sender had gone: 1001 or 1011), nothing of
+//   the bad frame is passed on, and the sender is drained (not reset) until it answers, so it reads the close.
+//   The gateway's own close frames go only at a frame boundary of what it writes to that side. still_authorised()
+//   is asked every auth_check_interval; false → both sides get 1008. stop(code) (handed to on_open, e.g. for
+//   graceful shutdown with 1001) closes both sides with `code`. Once any close has started, both closing
+//   handshakes must end within 2 × close_timeout or both connections are dropped.
+// Dead peers: TCP keep-alive on both sockets (probes after idle_timeout/2 of silence, dropped after about
+//   idle_timeout) and TCP_USER_TIMEOUT for data that is never acknowledged: no ping timer per relay.
+// Metrics (relaxed atomics, looked up once per process): webstream_websocket_relayed_bytes_total (data
+//   payload bytes) and webstream_websocket_relayed_messages_total by direction, webstream_websockets_open.
 //
 // Thread rules: the relay runs on the client stream's executor, which must be single-threaded (a worker's
-// io_context) or a strand: both lanes and the watchdog touch both streams without locks. Hooks are called
-// on that executor; still_authorised must be cheap and must not block. The hot path (the lanes) takes no
-// lock, does no map lookup and allocates nothing per message.
+// io_context; the per-thread read buffer relies on it): both directions and the watchdog touch both sockets
+// without locks. Hooks are called on that executor; still_authorised must be cheap and must not block. The
+// hot path takes no lock, does no map lookup and allocates nothing unless the receiver pushes back.
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -66,10 +68,9 @@ struct RelayOptions {
   std::chrono::milliseconds backend_handshake_timeout{30000};  // the backend's answer to the upgrade
   std::chrono::milliseconds client_handshake_timeout{10000};   // writing 101 / plain errors to the browser
   std::chrono::milliseconds close_timeout{5000};               // a closing handshake that gets no answer
-  std::chrono::milliseconds idle_timeout{60000};               // silent this long (pings unanswered) → dropped
-  std::chrono::milliseconds auth_check_interval{1000};         // how often still_authorised() is asked
-  std::size_t max_message_bytes = 16 * 1024 * 1024;            // CONTRACT §11; over → close 1009
-  std::size_t chunk_bytes = 64 * 1024;                         // per direction buffer, one frame at most
+  std::chrono::milliseconds idle_timeout{60000};        // a dead peer is found within about this (TCP keep-alive)
+  std::chrono::milliseconds auth_check_interval{1000};  // how often still_authorised() is asked
+  std::size_t max_message_bytes = 16 * 1024 * 1024;     // CONTRACT §11; over → close 1009
 
   static RelayOptions from_limits(const config::LimitsConfig& limits);
 };
