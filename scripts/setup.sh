@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package the build, the tests and the demo need. Idempotent: installs only
-# what is missing. Usage: scripts/setup.sh [--bench] [--browser] [--fuzz] [--cluster]
+# what is missing. Usage: scripts/setup.sh [--bench] [--browser] [--fuzz] [--cluster] [--package]
 set -euo pipefail
 
 packages=(
@@ -17,6 +17,7 @@ for arg in "$@"; do
     --browser) packages+=(chromium nodejs npm fonts-dejavu-core) ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;  # libFuzzer + sanitizers: scripts/fuzz.sh
     --cluster) packages+=(haproxy) ;;                  # scripts/demo.sh --cluster puts HAProxy in front
+    --package) packages+=(debhelper lintian dpkg-dev fakeroot) ;;  # scripts/package.sh: the Debian package
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
