@@ -63,6 +63,13 @@ std::optional<std::string> decode(std::string_view in, std::string_view alphabet
   if (bits > 0 && (buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
 }
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 }  // namespace
 
 std::string hex_encode(std::string_view bytes) {
@@ -80,6 +87,24 @@ std::string base64_encode(std::string_view bytes) { return encode(bytes, kStd, t
 std::string base64url_encode(std::string_view bytes) { return encode(bytes, kUrl, false); }
 std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kStd, true); }
 std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, kUrl, false); }
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;  // cut short
+    const int hi = hex_digit(text[i + 1]);
+    const int lo = hex_digit(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
 
 std::string sha256(std::string_view bytes) {
   // OpenSSL 3's one-shot SHA256() looks the algorithm up in the provider store on every call, which costs

@@ -31,5 +31,51 @@ TEST(Encoding, RejectsBadText) {
   EXPECT_FALSE(base64url_decode("-_9"));  // non-zero trailing bits: a second spelling of the same bytes
 }
 
+TEST(PercentDecode, EveryByteValueInUpperAndLowerHex) {
+  static constexpr char kUpper[] = "0123456789ABCDEF";
+  static constexpr char kLower[] = "0123456789abcdef";
+  for (int b = 0; b < 256; ++b) {
+    const std::string expected(1, static_cast<char>(b));
+    const std::string upper = {'%', kUpper[b >> 4], kUpper[b & 15]};
+    const std::string lower = {'%', kLower[b >> 4], kLower[b & 15]};
+    EXPECT_EQ(percent_decode(upper), expected) << upper;
+    EXPECT_EQ(percent_decode(lower), expected) << lower;
+  }
+  EXPECT_EQ(percent_decode("%aB%Cd"), std::string("\xab\xcd"));
+}
+
+TEST(PercentDecode, EveryOtherByteIsKept) {
+  for (int b = 0; b < 256; ++b) {
+    if (b == '%') continue;
+    const std::string text = {'a', static_cast<char>(b), 'z'};
+    EXPECT_EQ(percent_decode(text), text) << "byte " << b;
+  }
+  EXPECT_EQ(percent_decode(""), std::string());
+  EXPECT_EQ(percent_decode("a+b"), std::string("a+b"));  // '+' is not a space here
+}
+
+TEST(PercentDecode, NulIsAByteLikeAnyOther) {
+  const auto decoded = percent_decode("a%00b");
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, std::string("a\0b", 3));
+}
+
+TEST(PercentDecode, DecodesOnceOnly) {
+  EXPECT_EQ(percent_decode("%2541"), std::string("%41"));
+  EXPECT_EQ(percent_decode("%252e%252E"), std::string("%2e%2E"));
+}
+
+TEST(PercentDecode, RejectsTruncatedEscapes) {
+  for (const std::string_view text : {"%", "%4", "a%", "ab%4", "%41%", "%41%4"}) {
+    EXPECT_FALSE(percent_decode(text)) << text;
+  }
+}
+
+TEST(PercentDecode, RejectsNonHexDigits) {
+  for (const std::string_view text : {"%zz", "%4z", "%z4", "%g0", "%0G", "% 41", "%-1", "%+1", "a%zzb", "%41%zz"}) {
+    EXPECT_FALSE(percent_decode(text)) << text;
+  }
+}
+
 }  // namespace
 }  // namespace webstream

@@ -1,33 +1,9 @@
 #include "mcp/path_guard.hpp"
 
+#include "core/encoding.hpp"
+
 namespace webstream::mcp {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// One round of percent-decoding; false on a malformed escape.
-bool decode_once(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]);
-    const int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
-}
 
 // Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
 bool is_valid_utf8(std::string_view s) {
@@ -107,8 +83,9 @@ std::string encode_path(std::string_view decoded) {
 
 Result<GuardedPath> guard_path(std::string_view raw_path, std::string_view prefix) {
   const Error bad = Error::invalid("the path leaves its prefix or is not a plain path");
-  std::string decoded;
-  if (!decode_once(raw_path, decoded)) return bad;
+  const auto decoded_once = percent_decode(raw_path);
+  if (!decoded_once) return bad;
+  const std::string& decoded = *decoded_once;
   if (decoded.find('%') != std::string::npos) return bad;  // multiply encoded
   for (const char ch : decoded) {
     if (!is_plain_path_byte(static_cast<unsigned char>(ch))) return bad;

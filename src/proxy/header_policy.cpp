@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cctype>
-#include <optional>
 
 #include "core/encoding.hpp"
 
@@ -304,32 +303,6 @@ bool query_char(unsigned char c) {
   }
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// `text` percent-decoded once; nullopt for a malformed escape.
-std::optional<std::string> percent_decoded(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;  // cut short
-    const int hi = hex_digit(text[i + 1]);
-    const int lo = hex_digit(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace
 
 // Our own reading of the query, not Boost.URL's parse_query: in Boost 1.81 that one builds its result with
@@ -351,9 +324,9 @@ std::string remove_query_param(std::string_view raw_query, std::string_view name
     if (end == std::string_view::npos) end = raw_query.size();
     const std::string_view param = raw_query.substr(start, end - start);
     const std::size_t eq = param.find('=');
-    const auto key = percent_decoded(param.substr(0, eq));
+    const auto key = percent_decode(param.substr(0, eq));
     if (!key) return {};
-    if (eq != std::string_view::npos && !percent_decoded(param.substr(eq + 1))) return {};
+    if (eq != std::string_view::npos && !percent_decode(param.substr(eq + 1))) return {};
     if (*key != name && !raw_query.empty()) {
       if (!first) out.push_back('&');
       out.append(param);
