@@ -1,13 +1,15 @@
 // licence_checkin_bench: simulated streamers checking in with the gateway's licence registry (issue 4).
-//   licence_checkin_bench --port 9000 [--host 127.0.0.1] [--streamers 100000] [--period 15] [--seconds 60]
-//                         [--connections 64] [--key BACKEND_KEY] [--pid GATEWAY_PID]
+//   licence_checkin_bench --port 9000[,9001,…] [--host 127.0.0.1] [--streamers 100000] [--period 15]
+//                         [--seconds 60] [--connections 64] [--key BACKEND_KEY] [--pid GATEWAY_PID[,…]]
 // Each streamer has a random GUID and checks in every `period` seconds, spread evenly, so the offered rate is
 // streamers / period (100,000 / 15 s ≈ 6,700 req/s). The first period is every streamer's first check-in (a new
 // seat: a store transaction each); after that they are refreshes. Requests go over `connections` keep-alive
 // connections; each request's latency is measured from the moment it was DUE, so a gateway that falls behind
 // shows it in the percentiles (no coordinated omission).
-// With --pid, the gateway's CPU time over the run is read from /proc. /metrics is scraped before and after for the
-// licence store's write counters. Output: one JSON object on stdout.
+// Several ports (gateways on one PostgreSQL, issue 12): connection c goes to port c mod N, so the streamers are spread
+// round robin over the gateways. With --pid, the gateways' CPU time over the run is read from /proc (summed over
+// the pids). /metrics of every port is scraped before and after for the licence store's write counters (summed).
+// Output: one JSON object on stdout.
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
@@ -33,14 +35,27 @@ constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 
 struct Options {
   std::string host = "127.0.0.1";
-  std::string port = "9000";
+  std::vector<std::string> ports{"9000"};
   int streamers = 100'000;
   double period_s = 15;
   int seconds = 60;
   int connections = 64;
   std::string key;
-  int pid = 0;
+  std::vector<int> pids;
 };
+
+std::vector<std::string> split_commas(const std::string& v) {
+  std::vector<std::string> out;
+  std::string::size_type at = 0;
+  while (at <= v.size()) {
+    const auto comma = v.find(',', at);
+    const auto end = comma == std::string::npos ? v.size() : comma;
+    if (end > at) out.push_back(v.substr(at, end - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
 
 struct Stats {
   std::vector<std::int64_t> latency_us;         // every answered request
@@ -140,13 +155,13 @@ boost::json::object latency_ms(std::vector<std::int64_t> v) {
 }
 
 // Sum of the samples of `name` in a Prometheus text page (every label set).
-std::map<std::string, double> scrape(const Options& o) {
+std::map<std::string, double> scrape(const Options& o, const std::string& port) {
   std::map<std::string, double> out;
   try {
     net::io_context io;
     tcp::resolver resolver(io);
     beast::tcp_stream s(io);
-    s.connect(resolver.resolve(o.host, o.port));
+    s.connect(resolver.resolve(o.host, port));
     http::request<http::empty_body> req{http::verb::get, "/metrics", 11};
     req.set(http::field::host, o.host);
     http::write(s, req);
@@ -171,7 +186,7 @@ std::map<std::string, double> scrape(const Options& o) {
   return out;
 }
 
-double cpu_seconds(int pid) {
+double cpu_seconds_of(int pid) {
   if (pid <= 0) return 0;
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -186,10 +201,25 @@ double cpu_seconds(int pid) {
   return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+double cpu_seconds(const std::vector<int>& pids) {
+  double total = 0;
+  for (int pid : pids) total += cpu_seconds_of(pid);
+  return total;
+}
+
+// The pages of every port, summed.
+std::map<std::string, double> scrape_all(const Options& o) {
+  std::map<std::string, double> out;
+  for (const auto& port : o.ports) {
+    for (const auto& [name, value] : scrape(o, port)) out[name] += value;
+  }
+  return out;
+}
+
 int usage() {
   std::fprintf(stderr,
-               "usage: licence_checkin_bench --port P [--host H] [--streamers N] [--period S] [--seconds D]\n"
-               "                             [--connections C] [--key BACKEND_KEY] [--pid GATEWAY_PID]\n");
+               "usage: licence_checkin_bench --port P[,P2,…] [--host H] [--streamers N] [--period S] [--seconds D]\n"
+               "                             [--connections C] [--key BACKEND_KEY] [--pid GATEWAY_PID[,…]]\n");
   return 2;
 }
 
@@ -202,7 +232,7 @@ int main(int argc, char** argv) {
     if (a == "--host")
       o.host = v;
     else if (a == "--port")
-      o.port = v;
+      o.ports = split_commas(v);
     else if (a == "--streamers")
       o.streamers = std::stoi(v);
     else if (a == "--period")
@@ -213,12 +243,13 @@ int main(int argc, char** argv) {
       o.connections = std::stoi(v);
     else if (a == "--key")
       o.key = v;
-    else if (a == "--pid")
-      o.pid = std::stoi(v);
-    else
+    else if (a == "--pid") {
+      o.pids.clear();
+      for (const auto& pid : split_commas(v)) o.pids.push_back(std::stoi(pid));
+    } else
       return usage();
   }
-  if (o.streamers < 1 || o.connections < 1 || o.period_s <= 0 || o.seconds < 1) return usage();
+  if (o.streamers < 1 || o.connections < 1 || o.period_s <= 0 || o.seconds < 1 || o.ports.empty()) return usage();
   std::mt19937_64 rng(std::random_device{}());
   std::vector<std::string> guids;
   guids.reserve(static_cast<std::size_t>(o.streamers));
@@ -226,18 +257,20 @@ int main(int argc, char** argv) {
 
   net::io_context io(1);
   tcp::resolver resolver(io);
-  auto endpoints = resolver.resolve(o.host, o.port);
-  const auto before = scrape(o);
-  const double cpu_before = cpu_seconds(o.pid);
+  std::vector<tcp::resolver::results_type> endpoints;
+  for (const auto& port : o.ports) endpoints.push_back(resolver.resolve(o.host, port));
+  const auto before = scrape_all(o);
+  const double cpu_before = cpu_seconds(o.pids);
   std::vector<Stats> stats(static_cast<std::size_t>(o.connections));
   const auto start = steady_clock::now() + milliseconds(200);
   for (int c = 0; c < o.connections; ++c) {
-    net::co_spawn(io, run_connection(c, o, guids, endpoints, start, stats[static_cast<std::size_t>(c)]), net::detached);
+    const auto& to = endpoints[static_cast<std::size_t>(c) % endpoints.size()];
+    net::co_spawn(io, run_connection(c, o, guids, to, start, stats[static_cast<std::size_t>(c)]), net::detached);
   }
   io.run();
   const double wall = duration<double>(steady_clock::now() - start).count();
-  const double cpu = cpu_seconds(o.pid) - cpu_before;
-  const auto after = scrape(o);
+  const double cpu = cpu_seconds(o.pids) - cpu_before;
+  const auto after = scrape_all(o);
 
   Stats all;
   for (auto& s : stats) {
@@ -252,6 +285,7 @@ int main(int argc, char** argv) {
     return (a == after.end() ? 0.0 : a->second) - (b == before.end() ? 0.0 : b->second);
   };
   boost::json::object out;
+  out["gateways"] = o.ports.size();
   out["streamers"] = o.streamers;
   out["periodSeconds"] = o.period_s;
   out["seconds"] = wall;
@@ -263,7 +297,7 @@ int main(int argc, char** argv) {
   out["errors"] = all.errors;
   out["latencyMs"] = latency_ms(all.latency_us);
   out["refreshLatencyMs"] = latency_ms(all.steady_latency_us);
-  if (o.pid > 0) {
+  if (!o.pids.empty()) {
     out["gatewayCpuSeconds"] = cpu;
     out["gatewayCpuPercentOfOneCore"] = 100.0 * cpu / wall;
   }

@@ -3,7 +3,8 @@
 Runs Debian's initdb/pg_ctl (the postgresql package; the server binaries are not on PATH: $WEBSTREAM_PG_BINDIR,
 else the newest /usr/lib/postgresql/<version>/bin) in a temp dir, as user `nobody` when the tests run as root
 (PostgreSQL refuses root; the dir is chowned to nobody and the commands go through `runuser -u nobody --`).
-It listens on a free 127.0.0.1 port and on a Unix socket in its dir, fsync off. If it cannot start, start()
+It listens on a free 127.0.0.1 port and on a Unix socket in its dir, fsync off (PgServer(durable=True): fsync and
+synchronous_commit as PostgreSQL's defaults, for benchmarks that compare with SQLite's durable commits). If it cannot start, start()
 raises with the reason: tests FAIL on it, never skip (CI installs the package with scripts/setup.sh).
 
     with PgServer() as pg:
@@ -39,8 +40,9 @@ def _free_port():
 
 
 class PgServer:
-    def __init__(self):
+    def __init__(self, durable=False):
         self.bindir = _bindir()
+        self.durable = durable
         self.dir = tempfile.mkdtemp(prefix="wspg-e2e-")
         self.data = os.path.join(self.dir, "data")
         self.port = None
@@ -70,8 +72,9 @@ class PgServer:
         last = None
         for _ in range(3):
             port = self.port or _free_port()
-            options = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-                       "-c max_connections=200" % (port, self.dir))
+            options = "-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200" % (port, self.dir)
+            if not self.durable:
+                options += " -c fsync=off -c synchronous_commit=off"
             try:
                 self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.dir, "server.log"),
                            "-w", "-t", "60", "-o", options, "start"])
