@@ -130,7 +130,8 @@ Status Gateway::start() {
       return Error::internal(c.source_path + ": gateway.httpsPort: " + s.error().message);
     }
   }
-  if (auto s = impl_->server->listen(http::ListenerKind::kInternal, c.gateway.public_ip, c.gateway.port, nullptr); !s) {
+  if (auto s = impl_->server->listen(http::ListenerKind::kInternal, c.gateway.internal_ip, c.gateway.port, nullptr);
+      !s) {
     return Error::internal(c.source_path + ": gateway.port: " + s.error().message);
   }
   if (!https) {
@@ -147,7 +148,7 @@ int Gateway::run() {
   impl.workers->start();
   start_components(*impl.components);
   log::info(impl.mode == Mode::kGateway ? "gateway started" : "access-management service started",
-            {{"http", c.gateway.public_ip + ":" + std::to_string(impl.server->bound_port(impl.tls ? 1 : 0))},
+            {{"http", c.gateway.internal_ip + ":" + std::to_string(impl.server->bound_port(impl.tls ? 1 : 0))},
              {"https", impl.tls ? c.gateway.public_ip + ":" + std::to_string(impl.server->bound_port(0)) : ""},
              {"store", impl.stores->location()},
              {"version", WEBSTREAM_VERSION}});

@@ -37,11 +37,11 @@ Status build_registry(WiringContext& ctx, Components& c) {
   registry::register_routes(
       ctx.router, *c.registry, ctx.blocking, [keys] { return keys->get(); },
       registry::RegistryApiOptions{gw.allow_link_local_backends});
-  if (gw.backend_keys.empty() && !registry::is_loopback_bind(gw.public_ip)) {
+  if (gw.backend_keys.empty() && !registry::is_loopback_bind(gw.internal_ip)) {
     log::warn(
         "no gateway.backendKeys on a non-loopback bind: anyone who reaches this port can register backends "
         "and receive users' sessions; configure backendKeys",
-        {{"setting", "gateway.backendKeys"}, {"publicIP", gw.public_ip}, {"port", gw.port}});
+        {{"setting", "gateway.backendKeys"}, {"internalIP", gw.internal_ip}, {"port", gw.port}});
   }
   return Status::success();
 }

@@ -62,7 +62,8 @@ struct LimitsConfig {
 
 struct GatewayConfig {
   bool enabled = true;
-  std::string public_ip = "0.0.0.0";
+  std::string public_ip = "0.0.0.0";    // the HTTPS listener's bind address (browsers)
+  std::string internal_ip = "0.0.0.0";  // the HTTP listener's (registry, /metrics); publicIP unless set
   int port = 9000;
   int https_port = 443;
   bool elevate_priority = false;

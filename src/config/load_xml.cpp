@@ -191,6 +191,9 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
   g.enabled = gw.boolean("enabled", g.enabled);
   g.public_ip = gw.string("publicIP", g.public_ip);
   if (!is_ip_address(g.public_ip)) gw.fail("publicIP", "'" + g.public_ip + "' is not an IP address");
+  // The HTTP listener (registry, licence check-ins, /metrics) may bind an internal address apart from HTTPS.
+  g.internal_ip = gw.string("internalIP", g.public_ip);
+  if (!is_ip_address(g.internal_ip)) gw.fail("internalIP", "'" + g.internal_ip + "' is not an IP address");
   g.port = static_cast<int>(gw.integer("port", g.port, 0, 65535));
   g.https_port = static_cast<int>(gw.integer("httpsPort", g.https_port, 0, 65535));
   g.elevate_priority = gw.boolean("elevateGatewayPriority", g.elevate_priority);

@@ -24,6 +24,7 @@ TEST(LoadXml, DefaultsMatchTheContract) {
   auto c = load("");
   EXPECT_TRUE(c.gateway.enabled);
   EXPECT_EQ(c.gateway.public_ip, "0.0.0.0");
+  EXPECT_EQ(c.gateway.internal_ip, "0.0.0.0");
   EXPECT_EQ(c.gateway.port, 9000);
   EXPECT_EQ(c.gateway.https_port, 443);
   EXPECT_FALSE(c.gateway.elevate_priority);
@@ -118,6 +119,20 @@ TEST(LoadXml, EverySettingAsAttributes) {
   EXPECT_TRUE(c.warnings.empty()) << c.warnings[0];
 }
 
+// The HTTP listener (registry, /metrics) binds gateway.internalIP, which follows publicIP unless set.
+TEST(LoadXml, InternalIpFollowsPublicIpUnlessSet) {
+  auto same = load(R"(<gateway publicIP="192.0.2.10" />)");
+  EXPECT_EQ(same.gateway.public_ip, "192.0.2.10");
+  EXPECT_EQ(same.gateway.internal_ip, "192.0.2.10");
+  auto apart = load(R"(<gateway publicIP="0.0.0.0" internalIP="10.0.0.5" />)");
+  EXPECT_EQ(apart.gateway.public_ip, "0.0.0.0");
+  EXPECT_EQ(apart.gateway.internal_ip, "10.0.0.5");
+  EXPECT_TRUE(apart.warnings.empty());
+  auto v6 = load(R"(<gateway internalIP="::1" />)");
+  EXPECT_EQ(v6.gateway.public_ip, "0.0.0.0");
+  EXPECT_EQ(v6.gateway.internal_ip, "::1");
+}
+
 TEST(LoadXml, ChildElementSpellingWorksToo) {
   auto c =
       load(R"(<gateway><port>9200</port><loadBalancing><strategy>RoundRobin</strategy></loadBalancing></gateway>)");
@@ -159,6 +174,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"(<gateway httpsPort="99999"/>)", "gateway.httpsPort"},
         BadCase{R"(<gateway enabled="maybe"/>)", "gateway.enabled"},
         BadCase{R"(<gateway publicIP="not-an-ip"/>)", "gateway.publicIP"},
+        BadCase{R"(<gateway internalIP="10.0.0"/>)", "gateway.internalIP"},
         BadCase{R"(<gateway elevateGatewayPriority="2"/>)", "gateway.elevateGatewayPriority"},
         BadCase{R"(<gateway><loadBalancing strategy="Random"/></gateway>)", "gateway.loadBalancing.strategy"},
         BadCase{R"(<gateway><loadBalancing sessionAffinityTimeout="-5"/></gateway>)", "sessionAffinityTimeout"},

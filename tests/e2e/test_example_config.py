@@ -104,6 +104,12 @@ class ExampleConfigTest(unittest.TestCase):
                     continue  # no value to compare, or a secret the example takes from the environment
                 if setting == "webstreamSettings.serverPfxCertificateFile":
                     continue  # the example configures HTTPS on purpose
+                same_as = re.fullmatch(r"`(\w+)`", default)
+                if same_as:  # the default is a sibling setting's value (gateway.internalIP: `publicIP`)
+                    sibling = setting.rsplit(".", 1)[0] + "." + same_as.group(1)
+                    self.assertEqual(value, lookup(root, sibling), "%s: the example writes %r, not %s's value"
+                                     % (setting, value, sibling))
+                    continue
                 self.assertEqual(value.lower(), default.lower(),
                                  "%s: the example writes %r, the reference's default is %r" % (setting, value, default))
 

@@ -10,8 +10,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (Gateway, GatewayProcess, SimProcess, free_port, http_request, run_gateway_once, wait_until,
-                     write_config)
+from harness import (Gateway, GatewayProcess, SimProcess, free_port, http_request, json_lines, port_accepts,
+                     run_gateway_once, wait_until, write_config)
 
 SECRET = "Pfx-Secret-123!"
 
@@ -123,6 +123,34 @@ class HttpsReload(HttpsBase):
         wait_until(lambda: https_get(self.https_port, "/gateway/health")[1] != before, timeout=10,
                    message="a new connection to see the new certificate")
         self.assertTrue(self.gw.process.running())
+
+
+class ListenersOnTwoAddresses(unittest.TestCase):
+    """gateway.internalIP: the HTTP listener (registry, /metrics, /gateway/health) binds an address of its own,
+    apart from publicIP's HTTPS listener (the packaged config keeps the registry off the public address)."""
+
+    def test_each_listener_binds_only_its_address(self):
+        directory = tempfile.mkdtemp(prefix="webstream-tls-two-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        pfx = make_pfx(directory, "gw", "gateway-apart")
+        https_port = free_port()
+        # The harness polls /gateway/health on 127.0.0.1: that is internalIP; HTTPS goes to 127.0.0.2.
+        gw = Gateway(gateway_attrs={"httpsPort": https_port, "publicIP": "127.0.0.2", "internalIP": "127.0.0.1"},
+                     extra_xml='  <webstreamSettings serverPfxCertificateFile="%s" serverPfxSecret="env:PFX_SECRET" />'
+                     % pfx, env={"PFX_SECRET": SECRET})
+        self.addCleanup(gw.cleanup)
+        gw.start()
+        self.assertEqual(http_request(gw.port, "GET", "/metrics").status, 200)
+        self.assertFalse(port_accepts(gw.port, host="127.0.0.2"), "the HTTP listener is on publicIP too")
+        ctx = ssl._create_unverified_context()
+        with socket.create_connection(("127.0.0.2", https_port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"GET /gateway/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                self.assertEqual(status_of(s.recv(65536)), 200)
+        self.assertFalse(port_accepts(https_port, host="127.0.0.1"), "the HTTPS listener is on internalIP too")
+        started = [line for line in json_lines(gw.process.stdout_lines()) if line.get("msg") == "gateway started"]
+        self.assertEqual(started[0]["http"], "127.0.0.1:%d" % gw.port)
+        self.assertEqual(started[0]["https"], "127.0.0.2:%d" % https_port)
 
 
 class BadPfx(unittest.TestCase):
