@@ -155,7 +155,8 @@ fi
 sed -i -e 's/publicIP="0.0.0.0"/publicIP="127.0.0.1"/' -e "s/ port=\"9000\"/ port=\"$http_port\"/" \
   -e "s/httpsPort=\"443\"/httpsPort=\"$https_port\"/" \
   -e 's|<license file=""|<license file="/etc/webstream/webstream.licence"|' /etc/webstream/app.config.xml
-grep -q "publicIP=\"127.0.0.1\" port=\"$http_port\" httpsPort=\"$https_port\"" /etc/webstream/app.config.xml ||
+grep -q "publicIP=\"127.0.0.1\" internalIP=\"127.0.0.1\" port=\"$http_port\" httpsPort=\"$https_port\"" \
+  /etc/webstream/app.config.xml ||
   fail "could not set the test's address and ports in app.config.xml"
 
 /usr/bin/webstream license issue --key "$tmp/production.key" --licensee "Package Test" --max 7 \
