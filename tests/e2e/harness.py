@@ -435,6 +435,11 @@ def run_gateway_once(args, config_path=None, env=None, timeout=20, binary=None):
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
+
+def config_check(config_path, *extra, env=None):
+    """`webstream config check [EXTRA…] --config CONFIG_PATH` run once: (exit_code, stdout, stderr)."""
+    return run_gateway_once(["config", "check"] + list(extra), config_path=config_path, env=env)
+
 class SimProcess:
     """One run of webstream-sim. Events (JSON lines with "event") are parsed as they arrive."""
 

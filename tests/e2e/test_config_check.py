@@ -10,12 +10,8 @@ import tempfile
 import unittest
 
 import harness
-from harness import Gateway, free_port, port_accepts, run_gateway_once, write_config
+from harness import Gateway, config_check, free_port, port_accepts, run_gateway_once, write_config
 from test_tls import SECRET, make_pfx
-
-
-def check(config_path, *extra, env=None):
-    return run_gateway_once(["config", "check"] + list(extra), config_path=config_path, env=env)
 
 
 class ConfigCheckTest(unittest.TestCase):
@@ -36,7 +32,7 @@ class ConfigCheckTest(unittest.TestCase):
     def test_good_https_config_passes_and_starts_nothing(self):
         make_pfx(self.dir, "gw", "check-me")
         path, port, https_port = self.https_config()
-        code, out, err = check(path, env={"PFX_SECRET": SECRET})
+        code, out, err = config_check(path, env={"PFX_SECRET": SECRET})
         self.assertEqual(code, 0, err)
         self.assertIn("OK", out)
         self.assertIn("does not exist yet", out)  # the store: a warning, not created
@@ -47,7 +43,7 @@ class ConfigCheckTest(unittest.TestCase):
     def test_wrong_pfx_secret_exits_2_naming_the_file_not_the_secret(self):
         make_pfx(self.dir, "gw", "check-me")
         path, _, _ = self.https_config()
-        code, out, err = check(path, env={"PFX_SECRET": "Wrong-Secret-987"})
+        code, out, err = config_check(path, env={"PFX_SECRET": "Wrong-Secret-987"})
         self.assertEqual(code, 2, out + err)
         self.assertIn("serverPfxCertificateFile", err)
         self.assertIn("gw.pfx", err)
@@ -57,18 +53,18 @@ class ConfigCheckTest(unittest.TestCase):
         make_pfx(self.dir, "gw", "check-me")
         path, _, _ = self.https_config(secret_ref="env:WEBSTREAM_E2E_UNSET_SECRET")
         os.environ.pop("WEBSTREAM_E2E_UNSET_SECRET", None)
-        code, _, err = check(path)
+        code, _, err = config_check(path)
         self.assertEqual(code, 2)
         self.assertIn("WEBSTREAM_E2E_UNSET_SECRET is not set", err)
 
     def test_bad_value_exits_2_and_warnings_are_printed(self):
         path = write_config(self.dir, free_port(), health={"timeout": 3}, extra_xml="<frobnicate />")
-        code, out, err = check(path)
+        code, out, err = config_check(path)
         self.assertEqual(code, 0, err)
         self.assertIn("gateway.healthCheck.timeout", out)
         self.assertIn("frobnicate", out)
         path = write_config(self.dir, free_port(), gateway_attrs={"port": "70000"})
-        code, out, err = check(path)
+        code, out, err = config_check(path)
         self.assertEqual(code, 2)
         self.assertIn("gateway.port", err)
 
@@ -76,15 +72,15 @@ class ConfigCheckTest(unittest.TestCase):
         with open(os.path.join(self.dir, "webstream.db"), "wb") as f:
             f.write(b"definitely not sqlite" * 100)
         path = write_config(self.dir, free_port())
-        code, _, err = check(path)
+        code, _, err = config_check(path)
         self.assertEqual(code, 2)
         self.assertIn("storage.path", err)
 
     def test_disabled_gateway_fails_for_gw_but_not_for_am(self):
         path = write_config(self.dir, free_port(), enabled=False)
-        self.assertEqual(check(path)[0], 2)
-        self.assertEqual(check(path, "-gw")[0], 2)
-        self.assertEqual(check(path, "-am")[0], 0)
+        self.assertEqual(config_check(path)[0], 2)
+        self.assertEqual(config_check(path, "-gw")[0], 2)
+        self.assertEqual(config_check(path, "-am")[0], 0)
 
     def test_usage_errors_exit_2(self):
         self.assertEqual(run_gateway_once(["config"])[0], 2)
@@ -97,7 +93,7 @@ class ConfigCheckTest(unittest.TestCase):
         # What ExecReload does: check the config of the gateway that holds the ports and the store open.
         with Gateway() as gw:
             gw.admin_token()  # the store is in use
-            code, out, err = check(gw.config_path)
+            code, out, err = config_check(gw.config_path)
             self.assertEqual(code, 0, err)
             self.assertNotIn("does not exist yet", out)
             self.assertEqual(gw.request("GET", "/gateway/health").status, 200)

@@ -13,7 +13,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 import harness
-from harness import REPO_ROOT, run_gateway_once
+from harness import REPO_ROOT, config_check
 from test_tls import SECRET, make_pfx
 
 EXAMPLE = os.path.join(REPO_ROOT, "docs", "examples", "app.config.xml")
@@ -70,8 +70,7 @@ class ExampleConfigTest(unittest.TestCase):
     def test_config_check_accepts_the_example_without_unknown_settings_or_leaked_secrets(self):
         shutil.copy(EXAMPLE, os.path.join(self.dir, "app.config.xml"))
         shutil.copy(make_pfx(self.dir, "pfx", "example"), os.path.join(self.dir, "gateway.pfx"))
-        code, out, err = run_gateway_once(["config", "check"], config_path=os.path.join(self.dir, "app.config.xml"),
-                                          env=SECRETS)
+        code, out, err = config_check(os.path.join(self.dir, "app.config.xml"), env=SECRETS)
         self.assertEqual(code, 0, out + err)
         self.assertIn("OK", out)
         self.assertNotIn("unknown setting", out + err)
@@ -84,8 +83,7 @@ class ExampleConfigTest(unittest.TestCase):
         with open(os.path.join(self.dir, "app.config.xml"), "w", encoding="utf-8") as f:
             f.write(text)
         shutil.copy(make_pfx(self.dir, "pfx", "example"), os.path.join(self.dir, "gateway.pfx"))
-        code, out, err = run_gateway_once(["config", "check"], config_path=os.path.join(self.dir, "app.config.xml"),
-                                          env=SECRETS)
+        code, out, err = config_check(os.path.join(self.dir, "app.config.xml"), env=SECRETS)
         self.assertIn("unknown setting configuration.logging.levle", out + err)
 
     def test_the_example_names_every_setting_of_the_reference_with_its_default(self):
