@@ -140,6 +140,15 @@ Statement& SqliteDb::prepare(std::string_view sql) {
   return *it->second.wrapper;
 }
 
+std::int64_t SqliteDb::count(std::string_view sql, const std::string& key) {
+  auto& q = prepare(sql);
+  q.bind(1, key);
+  q.step();
+  const auto n = q.integer(0);
+  q.reset();
+  return n;
+}
+
 void SqliteDb::exec_unlocked(std::string_view sql) {
   char* message = nullptr;
   const std::string text(sql);

@@ -97,6 +97,9 @@ class SqliteDb {
   Statement& prepare(std::string_view sql);
   // Inside locked()/transaction(): runs SQL text with no results. Throws StoreError.
   void exec_unlocked(std::string_view sql);
+  // Inside locked()/transaction(): the integer a one-parameter query such as
+  // "SELECT COUNT(*) FROM t WHERE id=?" answers for `key` (the stores' existence and limit checks).
+  std::int64_t count(std::string_view sql, const std::string& key);
   sqlite3* handle() { return db_; }
 
  private:

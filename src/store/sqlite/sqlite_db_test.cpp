@@ -44,6 +44,19 @@ TEST(SqliteDb, FailedTransactionRollsBack) {
   EXPECT_EQ(count, 0);
 }
 
+TEST(SqliteDb, CountAnswersAOneParameterQueryForItsKey) {
+  auto db = SqliteDb::open(":memory:").value();
+  ASSERT_TRUE(db->migrate("t", {"CREATE TABLE t(k TEXT)", "INSERT INTO t(k) VALUES('a'),('a'),('b')"}));
+  db->locked([](SqliteDb& d) {
+    EXPECT_EQ(d.count("SELECT COUNT(*) FROM t WHERE k=?", "a"), 2);
+    EXPECT_EQ(d.count("SELECT COUNT(*) FROM t WHERE k=?", "b"), 1);
+    EXPECT_EQ(d.count("SELECT COUNT(*) FROM t WHERE k=?", "z"), 0);
+    // The cached statement was reset: the same query with another key runs again.
+    EXPECT_EQ(d.count("SELECT COUNT(*) FROM t WHERE k=?", "a"), 2);
+    return 0;
+  });
+}
+
 TEST(SqliteDb, OpenErrorNamesTheFile) {
   auto r = SqliteDb::open("/nonexistent-dir/x/y.db");
   ASSERT_FALSE(r);

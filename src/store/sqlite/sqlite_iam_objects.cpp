@@ -103,13 +103,13 @@ void bind_entitlement(Statement& q, const EntitlementRow& e) {
 
 Status SqliteIamStore::create_object(const ObjectRow& o, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
-    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_orgs WHERE id=?", o.org_id) == 0) {
+    if (db.count("SELECT COUNT(*) FROM iam_orgs WHERE id=?", o.org_id) == 0) {
       return Error::not_found("not_found", "org not found");
     }
     if (object_name_taken(db, o)) {
       return iam_sql::conflict("a " + type_label(o.type) + " named '" + o.name + "' exists in this org");
     }
-    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_objects WHERE id=?", o.id) > 0) {
+    if (db.count("SELECT COUNT(*) FROM iam_objects WHERE id=?", o.id) > 0) {
       return iam_sql::conflict("an object with this id exists");
     }
     db.prepare(std::string("INSERT INTO iam_objects(") + kObjectColumns + ") VALUES(?,?,?,?,?,?,?)")
@@ -177,13 +177,13 @@ Status SqliteIamStore::delete_object(const std::string& type, const std::string&
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (!object_exists(db, type, id)) return Error::not_found("not_found", type_label(type) + " not found");
     if (type == kApp) {
-      const auto users = iam_sql::count(db,
-                                        "SELECT COUNT(*) FROM iam_objects o, json_each(o.doc, '$.apps') a"
-                                        " WHERE o.type='workspace' AND a.value=?",
-                                        id);
+      const auto users = db.count(
+          "SELECT COUNT(*) FROM iam_objects o, json_each(o.doc, '$.apps') a"
+          " WHERE o.type='workspace' AND a.value=?",
+          id);
       if (users > 0) return iam_sql::conflict("the app is listed by a workspace; remove it there first");
     } else if (type == kPolicy) {
-      if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_entitlements WHERE policy_id=?", id) > 0) {
+      if (db.count("SELECT COUNT(*) FROM iam_entitlements WHERE policy_id=?", id) > 0) {
         return iam_sql::conflict("the policy is used by an entitlement; change or delete that first");
       }
     } else if (type == kGroup) {
@@ -242,7 +242,7 @@ Result<PageOf<MemberRow>> SqliteIamStore::list_members(const std::string& group_
                                                        std::int64_t offset) {
   return iam_sql::read<PageOf<MemberRow>>(db_, [&](SqliteDb& d) -> Result<PageOf<MemberRow>> {
     PageOf<MemberRow> page;
-    page.total = iam_sql::count(d, "SELECT COUNT(*) FROM iam_group_members WHERE group_id=?", group_id);
+    page.total = d.count("SELECT COUNT(*) FROM iam_group_members WHERE group_id=?", group_id);
     auto& q = d.prepare(
         "SELECT m.user_id, u.username, m.added_at FROM iam_group_members m JOIN iam_users u ON u.id=m.user_id"
         " WHERE m.group_id=? ORDER BY m.added_at, m.rowid LIMIT ? OFFSET ?");
@@ -270,7 +270,7 @@ Status SqliteIamStore::create_entitlement(const EntitlementRow& e, const AuditRo
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (auto s = check_entitlement_refs(db, e); !s) return s;
     if (entitlement_taken(db, e)) return iam_sql::conflict("this subject already has an entitlement to the workspace");
-    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_entitlements WHERE id=?", e.id) > 0) {
+    if (db.count("SELECT COUNT(*) FROM iam_entitlements WHERE id=?", e.id) > 0) {
       return iam_sql::conflict("an entitlement with this id exists");
     }
     auto& q =
@@ -313,7 +313,7 @@ Result<PageOf<EntitlementRow>> SqliteIamStore::list_entitlements(const ListQuery
 
 Status SqliteIamStore::update_entitlement(const EntitlementRow& e, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
-    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_entitlements WHERE id=?", e.id) == 0) {
+    if (db.count("SELECT COUNT(*) FROM iam_entitlements WHERE id=?", e.id) == 0) {
       return Error::not_found("not_found", "entitlement not found");
     }
     if (auto s = check_entitlement_refs(db, e); !s) return s;

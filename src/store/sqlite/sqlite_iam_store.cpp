@@ -115,7 +115,7 @@ bool org_name_taken(SqliteDb& db, const std::string& name, const std::string& ex
 }
 
 bool org_exists(SqliteDb& db, const std::string& id) {
-  return iam_sql::count(db, "SELECT COUNT(*) FROM iam_orgs WHERE id=?", id) > 0;
+  return db.count("SELECT COUNT(*) FROM iam_orgs WHERE id=?", id) > 0;
 }
 
 void bind_user(Statement& q, const UserRow& u) {
@@ -148,15 +148,6 @@ void write_audit(SqliteDb& db, const AuditRow& a) {
       .bind(7, a.object_id)
       .bind(8, a.org_id)
       .run();
-}
-
-std::int64_t count(SqliteDb& db, std::string_view sql, const std::string& key) {
-  auto& q = db.prepare(sql);
-  q.bind(1, key);
-  q.step();
-  const auto n = q.integer(0);
-  q.reset();
-  return n;
 }
 
 Error conflict(std::string message) { return Error{409, "conflict", std::move(message)}; }
@@ -227,9 +218,9 @@ Status SqliteIamStore::update_org(const OrgRow& org, const AuditRow& audit) {
 Status SqliteIamStore::delete_org(const std::string& id, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (!org_exists(db, id)) return Error::not_found("not_found", "org not found");
-    const auto held = iam_sql::count(db, "SELECT COUNT(*) FROM iam_users WHERE org_id=?", id) +
-                      iam_sql::count(db, "SELECT COUNT(*) FROM iam_objects WHERE org_id=?", id) +
-                      iam_sql::count(db, "SELECT COUNT(*) FROM iam_entitlements WHERE org_id=?", id);
+    const auto held = db.count("SELECT COUNT(*) FROM iam_users WHERE org_id=?", id) +
+                      db.count("SELECT COUNT(*) FROM iam_objects WHERE org_id=?", id) +
+                      db.count("SELECT COUNT(*) FROM iam_entitlements WHERE org_id=?", id);
     if (held > 0) return iam_sql::conflict("the org still holds users or resources; delete them first");
     db.prepare("DELETE FROM iam_orgs WHERE id=?").bind(1, id).run();
     iam_sql::write_audit(db, audit);
@@ -245,7 +236,7 @@ Status SqliteIamStore::create_user(const UserRow& user, const AuditRow& audit) {
     if (username_taken(db, user.username, user.id)) {
       return iam_sql::conflict("the username '" + user.username + "' is taken");
     }
-    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_users WHERE id=?", user.id) > 0) {
+    if (db.count("SELECT COUNT(*) FROM iam_users WHERE id=?", user.id) > 0) {
       return iam_sql::conflict("a user with this id exists");
     }
     auto& q = db.prepare(std::string("INSERT INTO iam_users(") + kUserColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?,?)");
@@ -299,7 +290,7 @@ Status write_user(SqliteDb& db, const UserRow& user, const AuditRow& audit) {
 
 Status SqliteIamStore::update_user(const UserRow& user, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
-    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_users WHERE id=?", user.id) == 0) {
+    if (db.count("SELECT COUNT(*) FROM iam_users WHERE id=?", user.id) == 0) {
       return Error::not_found("not_found", "user not found");
     }
     return write_user(db, user, audit);
@@ -326,7 +317,7 @@ Status SqliteIamStore::set_user_password(const std::string& id, const std::strin
                                          std::int64_t credentials_changed_at, Millis updated_at,
                                          const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
-    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_users WHERE id=?", id) == 0) {
+    if (db.count("SELECT COUNT(*) FROM iam_users WHERE id=?", id) == 0) {
       return Error::not_found("not_found", "user not found");
     }
     db.prepare(
@@ -344,7 +335,7 @@ Status SqliteIamStore::set_user_password(const std::string& id, const std::strin
 
 Status SqliteIamStore::delete_user(const std::string& id, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
-    if (iam_sql::count(db, "SELECT COUNT(*) FROM iam_users WHERE id=?", id) == 0) {
+    if (db.count("SELECT COUNT(*) FROM iam_users WHERE id=?", id) == 0) {
       return Error::not_found("not_found", "user not found");
     }
     db.prepare("DELETE FROM iam_entitlements WHERE subject_type='user' AND subject_id=?").bind(1, id).run();

@@ -75,7 +75,6 @@ Result<T> read(SqliteDb& db, F&& fn) {
 }
 
 void write_audit(SqliteDb& db, const AuditRow& audit);
-std::int64_t count(SqliteDb& db, std::string_view sql, const std::string& key);
 Error conflict(std::string message);
 
 }  // namespace iam_sql

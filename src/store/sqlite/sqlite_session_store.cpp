@@ -48,15 +48,6 @@ SessionRecord read_row(Statement& q) {
   return r;
 }
 
-std::int64_t count(SqliteDb& db, std::string_view sql, const std::string& key) {
-  auto& q = db.prepare(sql);
-  q.bind(1, key);
-  q.step();
-  const auto n = q.integer(0);
-  q.reset();
-  return n;
-}
-
 std::optional<SessionRecord> get_unlocked(SqliteDb& db, const std::string& id) {
   auto& q = db.prepare(std::string("SELECT ") + kColumns + " FROM sessions WHERE id=?");
   q.bind(1, id);
@@ -81,8 +72,8 @@ Result<ReserveOutcome> SqliteSessionStore::reserve(const SessionRecord& s, const
       if (*verdict == ExistingSession::kReturnAsIs) return ReserveOutcome{*existing, true};
     }
     const auto count_live = [&db](const char* column, const std::string& value) {
-      return count(
-          db, std::string("SELECT COUNT(*) FROM sessions WHERE ") + column + "=? AND state IN ('reserved','active')",
+      return db.count(
+          std::string("SELECT COUNT(*) FROM sessions WHERE ") + column + "=? AND state IN ('reserved','active')",
           value);
     };
     if (auto refusal = limit_refusal(s, limits, count_live)) return *refusal;
