@@ -46,7 +46,26 @@ class SessionStoreTest : public testing::StoreFixture {
     return l;
   }
 
+  // The session stores of `n` more gateways on the same data, one connection each (on PostgreSQL, what several
+  // gateways on one database are); their providers live as long as the test. Empty after a failure to open.
+  std::vector<std::unique_ptr<SessionStore>> other_gateways(int n) {
+    std::vector<std::unique_ptr<SessionStore>> stores;
+    for (int g = 0; g < n; ++g) {
+      auto p = open_another(1);
+      if (!p.ok()) {
+        ADD_FAILURE() << p.error().message;
+        return {};
+      }
+      stores.push_back(p.value()->sessions().value());
+      other_providers_.push_back(std::move(p.value()));
+    }
+    return stores;
+  }
+
   std::unique_ptr<SessionStore> store;
+
+ private:
+  std::vector<std::unique_ptr<StoreProvider>> other_providers_;
 };
 WEBSTREAM_STORE_BACKENDS(SessionStoreTest);
 
@@ -151,14 +170,8 @@ TEST_P(SessionStoreTest, SixteenGatewaysReservingAtOnceNeverExceedALimit) {
   constexpr int kGateways = 16;
   constexpr int kEach = 10;
   constexpr std::int64_t kOrgMax = 12;
-  std::vector<std::unique_ptr<StoreProvider>> gateways;
-  std::vector<std::unique_ptr<SessionStore>> stores;
-  for (int g = 0; g < kGateways; ++g) {
-    auto p = open_another(1);
-    ASSERT_TRUE(p.ok()) << p.error().message;
-    stores.push_back(p.value()->sessions().value());
-    gateways.push_back(std::move(p.value()));
-  }
+  const auto stores = other_gateways(kGateways);
+  ASSERT_EQ(stores.size(), static_cast<std::size_t>(kGateways));
   for (int round = 0; round < 4; ++round) {
     std::atomic<int> granted{0};
     std::atomic<int> refused{0};
@@ -211,14 +224,8 @@ TEST_P(SessionStoreTest, SixteenGatewaysReservingAtOnceNeverExceedALimit) {
 // 16 users on 16 gateways select the same X-Session-ID at once (20 rounds): one gets it, every other one a conflict.
 TEST_P(SessionStoreTest, UsersRacingForOneSessionIdGetOneSessionAndConflicts) {
   constexpr int kGateways = 16;
-  std::vector<std::unique_ptr<StoreProvider>> gateways;
-  std::vector<std::unique_ptr<SessionStore>> stores;
-  for (int g = 0; g < kGateways; ++g) {
-    auto p = open_another(1);
-    ASSERT_TRUE(p.ok()) << p.error().message;
-    stores.push_back(p.value()->sessions().value());
-    gateways.push_back(std::move(p.value()));
-  }
+  const auto stores = other_gateways(kGateways);
+  ASSERT_EQ(stores.size(), static_cast<std::size_t>(kGateways));
   for (int round = 0; round < 20; ++round) {
     const std::string id = "shared-" + std::to_string(round);
     std::atomic<int> granted{0};
