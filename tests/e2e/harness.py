@@ -256,8 +256,34 @@ def _stop_process(proc, collector, sig, grace):
     return proc.returncode, collector.text("stdout"), collector.text("stderr"), killed
 
 
-class GatewayProcess:
-    """One run of `webstream -gw --config PATH`."""
+class _ChildProcess:
+    """What a started binary (GatewayProcess, SimProcess) has in common: `proc` (the Popen, None before start()),
+    `output` (its _OutputCollector) and `result` (exit_code, stdout, stderr) once stopped."""
+
+    proc = None
+    output = None
+    result = None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, grace=STOP_GRACE):
+        """Stops the process (`sig`, SIGTERM by default, then SIGKILL after `grace` s); the first stop's
+        (exit_code, stdout, stderr) is kept and returned by every later one. None if it was never started."""
+        if self.proc is None:
+            return None
+        if self.result is None:
+            code, out, err, _ = _stop_process(self.proc, self.output, sig, grace)
+            self.result = (code, out, err)
+        return self.result
+
+    def kill(self):
+        """SIGKILL: the process gets no chance to clean up (a gateway's or a sim's hosts vanish at once)."""
+        return self.stop(signal.SIGKILL, grace=5)
+
+
+class GatewayProcess(_ChildProcess):
+    """One run of `webstream -gw --config PATH`; stop() sends SIGTERM (graceful shutdown)."""
 
     def __init__(self, config_path, port, env=None, binary=None, extra_args=None, log_dir=None, name="gateway",
                  mode_arg="-gw"):
@@ -308,21 +334,6 @@ class GatewayProcess:
             time.sleep(0.05)
         raise RuntimeError("gateway did not answer /gateway/health within %.0f s\nstdout:\n%s\nstderr:\n%s" % (
             timeout, self.output.text("stdout")[-4000:], self.output.text("stderr")[-4000:]))
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, sig=signal.SIGTERM, grace=STOP_GRACE):
-        """Stops the gateway (SIGTERM, then SIGKILL after `grace` s). Returns (exit_code, stdout, stderr)."""
-        if self.proc is None:
-            return None
-        if self.result is None:
-            code, out, err, _ = _stop_process(self.proc, self.output, sig, grace)
-            self.result = (code, out, err)
-        return self.result
-
-    def kill(self):
-        return self.stop(signal.SIGKILL, grace=5)
 
     def stdout_lines(self):
         return self.output.lines("stdout") if self.output else []
@@ -440,8 +451,10 @@ def config_check(config_path, *extra, env=None):
     """`webstream config check [EXTRA…] --config CONFIG_PATH` run once: (exit_code, stdout, stderr)."""
     return run_gateway_once(["config", "check"] + list(extra), config_path=config_path, env=env)
 
-class SimProcess:
-    """One run of webstream-sim. Events (JSON lines with "event") are parsed as they arrive."""
+class SimProcess(_ChildProcess):
+    """One run of webstream-sim. Events (JSON lines with "event") are parsed as they arrive. stop() sends SIGTERM:
+    the sim closes its WebSockets, unregisters its hosts and checks out; kill() makes the hosts vanish without
+    unregistering."""
 
     def __init__(self, gateway_url=None, hosts=1, streamers=0, args=None, env=None, binary=None, log_dir=None,
                  name="sim"):
@@ -524,24 +537,6 @@ class SimProcess:
         if status != 200:
             raise AssertionError("/sim/status answered %d: %r" % (status, answer))
         return answer
-
-    # --- process
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, sig=signal.SIGTERM, grace=STOP_GRACE):
-        """Stops the sim (SIGTERM: it closes WebSockets, unregisters, checks out). Returns
-        (exit_code, stdout, stderr)."""
-        if self.proc is None:
-            return None
-        if self.result is None:
-            code, out, err, _ = _stop_process(self.proc, self.output, sig, grace)
-            self.result = (code, out, err)
-        return self.result
-
-    def kill(self):
-        """SIGKILL: the hosts vanish without unregistering."""
-        return self.stop(signal.SIGKILL, grace=5)
 
 
 def _event_name(line):
