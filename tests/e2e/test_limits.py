@@ -3,8 +3,8 @@ import socket
 import time
 import unittest
 
-from harness import Gateway, http_request, parse_response, raw_exchange
-from test_mcp import FakeEngine, keys_xml, READ_KEY
+from harness import http_request, parse_response, raw_exchange
+from test_mcp import McpGatewayFixture, READ_KEY
 
 HEAD = (b"POST /iam/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n")
@@ -22,18 +22,7 @@ def status_of(data):
     return parse_response(data).status if data else 0
 
 
-class ChunkedLimits(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.engine = FakeEngine()
-        cls.gw = Gateway(extra_xml='  <mcp metricsEngineUrl="http://127.0.0.1:%d" />\n%s' % (cls.engine.port, keys_xml()))
-        cls.gw.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.gw.cleanup()
-        cls.engine.stop()
-
+class ChunkedLimits(McpGatewayFixture, unittest.TestCase):
     def test_megabytes_of_trailer_lines_are_431_and_memory_stays_flat(self):
         pid = self.gw.process.proc.pid
         body = b'{"username":"a","password":"b"}'

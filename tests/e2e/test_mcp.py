@@ -48,7 +48,10 @@ def keys_xml():
             '    <add name="writer" key="%s" access="readwrite" />\n  </mcpApiKeys>' % (READ_KEY, RW_KEY))
 
 
-class McpProxy(unittest.TestCase):
+class McpGatewayFixture:
+    """A class fixture (mix in before unittest.TestCase): `engine`, a FakeEngine, and `gw`, a Gateway whose MCP
+    routes go to it with the two keys of keys_xml(); started once for the class."""
+
     @classmethod
     def setUpClass(cls):
         cls.engine = FakeEngine()
@@ -59,6 +62,9 @@ class McpProxy(unittest.TestCase):
     def tearDownClass(cls):
         cls.gw.cleanup()
         cls.engine.stop()
+
+
+class McpProxy(McpGatewayFixture, unittest.TestCase):
 
     def test_missing_or_unknown_key_is_401(self):
         self.assertEqual(self.gw.request("GET", "/mcp/api/metrics").status, 401)
