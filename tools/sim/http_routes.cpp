@@ -45,6 +45,21 @@ net::awaitable<void> sleep_ms(int ms) {
   (void)ec;
 }
 
+// An endpoint that answers as its knob says: never (hanging), or after the knob's delay with `failing(status)`
+// in failing mode and `normal()` otherwise. The knob is a copy, so a change while it waits applies to the next
+// request only.
+template <class Failing, class Normal>
+net::awaitable<RouteOutcome> answer_per_knob(const EndpointKnob knob, const Failing& failing, const Normal& normal) {
+  RouteOutcome out;
+  if (knob.mode == ResponseMode::kHanging) {
+    out.hang = true;
+    co_return out;
+  }
+  co_await sleep_ms(knob.delay_ms);
+  out.response = knob.mode == ResponseMode::kFailing ? failing(static_cast<unsigned>(knob.failing_status)) : normal();
+  co_return out;
+}
+
 // Parses a POST body as a JSON object (an empty body is {}).
 Result<json::object> body_object(const Request& req) {
   if (req.body().empty()) return json::object{};
@@ -190,32 +205,21 @@ net::awaitable<RouteOutcome> handle_http(Host& host, const Request& req) {
   const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
   const bool post = req.method() == http::verb::post;
 
+  // The lambdas are named locals, not temporaries inside the co_await (the GCC 12 coroutine pitfall,
+  // docs/dev/CONTRIBUTING.md).
   if (path == "/health" && get) {
     ++s.stats.health_requests;
-    const EndpointKnob knob = s.health;
-    if (knob.mode == ResponseMode::kHanging) {
-      out.hang = true;
-      co_return out;
-    }
-    co_await sleep_ms(knob.delay_ms);
-    out.response = knob.mode == ResponseMode::kFailing
-                       ? text_response(static_cast<unsigned>(knob.failing_status), "FAILING", req.version())
-                       : text_response(200, "OK", req.version());
-    co_return out;
+    const auto failing = [&](unsigned status) { return text_response(status, "FAILING", req.version()); };
+    const auto normal = [&] { return text_response(200, "OK", req.version()); };
+    co_return co_await answer_per_knob(s.health, failing, normal);
   }
   if (path == "/getConnection" && get) {
     ++s.stats.get_connection_requests;
-    const EndpointKnob knob = s.get_connection;
-    if (knob.mode == ResponseMode::kHanging) {
-      out.hang = true;
-      co_return out;
-    }
-    co_await sleep_ms(knob.delay_ms);
-    out.response = knob.mode == ResponseMode::kFailing
-                       ? error_response(static_cast<unsigned>(knob.failing_status), "sim_failing",
-                                        "failing on purpose (/sim/getconnection)", req.version())
-                       : streamer_details(host, req, s);
-    co_return out;
+    const auto failing = [&](unsigned status) {
+      return error_response(status, "sim_failing", "failing on purpose (/sim/getconnection)", req.version());
+    };
+    const auto normal = [&] { return streamer_details(host, req, s); };
+    co_return co_await answer_per_knob(s.get_connection, failing, normal);
   }
   if (path == "/sim/stats" && get) {
     out.response = json_response(200, stats_json(s), req.version());
