@@ -92,7 +92,7 @@ class BuiltinIam final : public IamParts {
 
     auto* authenticator = authenticator_.get();
     auto* feed = feed_.get();
-    // -am: the routes are registered apart, then put behind the service gate (iam/service_gate.hpp).
+    // -am: the routes are registered apart, then put behind the service gate (iam/api/service_gate.hpp).
     http::Router staging;
     http::Router& routes = service_ ? staging : ctx_.router;
     hashing_ = std::make_unique<runtime::BoundedPool>(iam::login_hashing_options(std::thread::hardware_concurrency()));
@@ -186,7 +186,7 @@ class BuiltinIam final : public IamParts {
   std::unique_ptr<iam::LoginLimiter> limiter_;
   std::unique_ptr<iam::LoginService> login_;
   std::unique_ptr<iam::EntitlementService> entitlements_;
-  // Logins' argon2id (iam/auth_api.hpp). Last: destroyed (its threads joined) before what its jobs use.
+  // Logins' argon2id (iam/api/auth_api.hpp). Last: destroyed (its threads joined) before what its jobs use.
   std::unique_ptr<runtime::BoundedPool> hashing_;
 };
 

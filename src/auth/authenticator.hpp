@@ -94,7 +94,7 @@ class Authenticator {
   std::int64_t not_before(const std::string& user_id) const;
 
   // Revocations learned from elsewhere — a remote access-management service's feed, in standalone/external
-  // mode (iam/revocation_poller.hpp). Memory only (the service keeps the record), idempotent, never block:
+  // mode (iam/remote/revocation_poller.hpp). Memory only (the service keeps the record), idempotent, never block:
   // a token id refused until `expires_at` (+ leeway)…
   void revoke_token_id(const std::string& jti, std::int64_t expires_at);
   // …and every token of `user_id` issued before `not_before` refused (the larger cutoff wins). Drops the

@@ -1,5 +1,5 @@
 #pragma once
-// Error and Result<T>: errors are values inside the gateway (see STYLE.md rule 2).
+// Error and Result<T>: errors are values inside the gateway (docs/dev/CONTRIBUTING.md, "Code style").
 // An Error carries the HTTP status it maps to, the contract's snake_case code and a human message;
 // http/error_response turns it into {"error":{"code","message"}} in one place.
 #include <cassert>

@@ -1,7 +1,7 @@
 #pragma once
-// One connection, one straight-line coroutine (STYLE.md rule 5): optional TLS handshake, then requests
-// read with the limits of CONTRACT §11, routed, answered; a WebSocket upgrade hands the stream over to
-// the route's upgrade handler.
+// One connection, one straight-line coroutine (docs/architecture.md, "One connection"): optional TLS
+// handshake, then requests read with the limits of CONTRACT §11, routed, answered; a WebSocket upgrade hands
+// the stream over to the route's upgrade handler.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>

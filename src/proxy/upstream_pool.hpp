@@ -7,8 +7,9 @@
 // backend has already closed (FIN or unexpected bytes waiting) is detected with a non-blocking MSG_PEEK on
 // take() and discarded, so most stale connections never see a request.
 //
-// Thread rules: meant for one thread per io_context (DESIGN.md); a small mutex still guards the map so an
-// io_context run by several threads stays correct. The mutex is never held across I/O or a co_await.
+// Thread rules: meant for one thread per io_context (docs/architecture.md, runtime::Workers); a small mutex
+// still guards the map so an io_context run by several threads stays correct. The mutex is never held across
+// I/O or a co_await.
 // Connections are handed out exclusively: the taker owns it until it put()s it back.
 #include <boost/asio/execution_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// Workers: one io_context per thread (DESIGN.md: "one process, N worker threads"). Connections are handed
+// Workers: one io_context per thread (docs/dev/design.md: "One process, N worker threads"). Connections are handed
 // to workers round-robin at accept; everything a connection does then runs on its worker's thread, so
 // per-connection state needs no locks.
 #include <boost/asio/executor_work_guard.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 // StoreFixture: the one store test suite's fixture. Each test runs once per backend ("sqlite",
 // "postgresql") on a fresh, empty store: SQLite in a temp file, PostgreSQL in a new database of the binary's
-// throwaway server (postgres/testing/pg_test_server.hpp). A test that cannot get its store FAILS with the
+// throwaway server (store/postgres/testing/pg_test_server.hpp). A test that cannot get its store FAILS with the
 // reason (the PostgreSQL server must start; CI installs it).
 //
 //   class MyStoreTest : public StoreFixture {};
