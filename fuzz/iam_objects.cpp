@@ -69,12 +69,12 @@ struct World {
   };
   Answer call(const std::string& method, const std::string& path, const std::string& body) {
     auto match = router.match(method, path, http::ListenerKind::kPublic, false);
-    if (!match.route) return Answer{match.status, "", false};
+    if (!match.route) return Answer{.status = match.status, .body = "", .routed = false};
     http::Request req{http::bhttp::string_to_verb(method), path, 11};
     req.set(http::bhttp::field::content_type, "application/json");
     req.body() = body;
     req.prepare_payload();
-    http::RequestContext ctx{req, {}, {}, {}, {}, {}, false, http::ListenerKind::kPublic, nullptr};
+    http::RequestContext ctx{.req = req, .listener = http::ListenerKind::kPublic};
     ctx.path = path;
     ctx.raw_target = path;
     ctx.params = match.params;

@@ -29,8 +29,9 @@ struct FuzzKey {
     FUZZ_CHECK(sodium_init() >= 0, "sodium_init");
     unsigned char seed[crypto_sign_SEEDBYTES] = {'w', 'e', 'b', 's', 't', 'r', 'e', 'a', 'm', '-', 'f', 'u', 'z', 'z'};
     crypto_sign_seed_keypair(pk, sk, seed);
-    ring =
-        licence::KeyRing({licence::TrustedKey{"fuzz-key", std::string(reinterpret_cast<char*>(pk), sizeof pk), false}});
+    ring = licence::KeyRing({licence::TrustedKey{.key_id = "fuzz-key",
+                                                 .public_key = std::string(reinterpret_cast<char*>(pk), sizeof pk),
+                                                 .development = false}});
   }
 };
 const FuzzKey& key() {

@@ -93,8 +93,12 @@ unsigned post_login(World& w, std::string_view body, std::string& answer) {
   req.set(http::bhttp::field::content_type, "application/json");
   req.body() = std::string(body);
   req.prepare_payload();
-  http::RequestContext ctx{
-      req, "/iam/auth/login", "/iam/auth/login", "", {}, "192.0.2.1", true, http::ListenerKind::kPublic, nullptr};
+  http::RequestContext ctx{.req = req,
+                           .path = "/iam/auth/login",
+                           .raw_target = "/iam/auth/login",
+                           .remote_ip = "192.0.2.1",
+                           .tls = true,
+                           .listener = http::ListenerKind::kPublic};
   boost::asio::io_context io;
   auto future = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
   io.run();

@@ -110,13 +110,13 @@ Status Gateway::start() {
   impl_->server = std::make_unique<http::Server>(impl_->router, c.gateway.limits, *impl_->workers, !https);
 
   // Components (IAM, registry, sessions, proxy, licence, MCP) and their routes.
-  WiringContext wiring{c,
-                       impl_->mode == Mode::kAccessManagement,
-                       *impl_->stores,
-                       *impl_->workers,
-                       *impl_->blocking,
-                       impl_->router,
-                       &impl_->server->lifecycle()};
+  WiringContext wiring{.config = c,
+                       .access_management_only = impl_->mode == Mode::kAccessManagement,
+                       .stores = *impl_->stores,
+                       .workers = *impl_->workers,
+                       .blocking = *impl_->blocking,
+                       .router = impl_->router,
+                       .lifecycle = &impl_->server->lifecycle()};
   auto components = build_components(wiring);
   if (!components) return components.error();
   impl_->stores->startup_complete();  // PostgreSQL: the next gateway starting may bootstrap-check now

@@ -119,7 +119,13 @@ class GatewayOpenApiTest : public ::testing::Test {
     ASSERT_TRUE(stores) << stores.error().message;
     stores_ = std::move(stores.value());
     register_base_routes(router_);
-    WiringContext ctx{config_, false, *stores_, workers_, blocking_, router_, &lifecycle_};
+    WiringContext ctx{.config = config_,
+                      .access_management_only = false,
+                      .stores = *stores_,
+                      .workers = workers_,
+                      .blocking = blocking_,
+                      .router = router_,
+                      .lifecycle = &lifecycle_};
     auto components = build_components(ctx);
     ASSERT_TRUE(components) << components.error().message;
     components_ = std::move(components.value());

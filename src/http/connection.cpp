@@ -312,7 +312,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
       }
     }
 
-    RequestContext ctx{req, {}, {}, {}, {}, {}, false, ListenerKind::kPublic, nullptr};
+    RequestContext ctx{.req = req};
     ctx.path = std::string(url->path());
     ctx.raw_target = target;
     ctx.query = std::string(url->encoded_query());

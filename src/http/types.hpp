@@ -25,16 +25,18 @@ enum class ListenerKind { kPublic, kInternal };
 
 struct RequestContext {
   Request& req;
-  std::string path;                 // the target's path, percent-decoded, without the query
-  std::string raw_target;           // the target exactly as received
-  std::string query;                // raw query string without '?', "" if none
-  std::vector<std::string> params;  // values of {} segments in the matched route, in order
-  std::string remote_ip;
+  // Initialise by field name (`RequestContext ctx{.req = req, .remote_ip = ip}`): every field but `req` has a
+  // default, so a field left out is empty.
+  std::string path{};                 // the target's path, percent-decoded, without the query
+  std::string raw_target{};           // the target exactly as received
+  std::string query{};                // raw query string without '?', "" if none
+  std::vector<std::string> params{};  // values of {} segments in the matched route, in order
+  std::string remote_ip{};
   bool tls = false;
   ListenerKind listener = ListenerKind::kPublic;
   // Set only by in-process dispatch (the MCP proxy's /mcp/iam/*): the caller is this service principal and
   // no token is read. A client can never set it.
-  std::shared_ptr<const core::Principal> preauthenticated;
+  std::shared_ptr<const core::Principal> preauthenticated{};
   // Set on a WebSocket upgrade: work that takes the connection over and outlives the request (a detached
   // relay) holds it, so the connection still counts against the listener's caps.
   std::shared_ptr<void> connection_ticket{};

@@ -189,7 +189,7 @@ TEST_F(AuthenticatorTest, BadTokensAreRefused) {
 TEST_F(AuthenticatorTest, BearerHeaderParsing) {
   const auto jwt = token_for("u-1");
   http::Request req;
-  http::RequestContext ctx{req, {}, {}, {}, {}, {}, false, http::ListenerKind::kPublic, nullptr};
+  http::RequestContext ctx{.req = req, .listener = http::ListenerKind::kPublic};
   expect_401(auth_->authenticate_bearer(ctx), "no header");
   req.set("Authorization", "Basic dXNlcjpwYXNz");
   expect_401(auth_->authenticate_bearer(ctx), "basic");
@@ -207,7 +207,7 @@ TEST_F(AuthenticatorTest, BearerHeaderParsing) {
 
 TEST_F(AuthenticatorTest, PreauthenticatedServicePrincipal) {
   http::Request req;
-  http::RequestContext ctx{req, {}, {}, {}, {}, {}, false, http::ListenerKind::kPublic, nullptr};
+  http::RequestContext ctx{.req = req, .listener = http::ListenerKind::kPublic};
   ctx.preauthenticated = std::make_shared<const core::Principal>(service_principal("ops-agent"));
   auto p = auth_->authenticate_bearer(ctx);
   ASSERT_TRUE(p.ok());

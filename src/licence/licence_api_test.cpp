@@ -68,7 +68,11 @@ class LicenceApiTest : public ::testing::Test {
     auto match = router.match("POST", path, http::ListenerKind::kInternal, false);
     EXPECT_NE(match.route, nullptr);
     if (match.route == nullptr) return {};
-    http::RequestContext ctx{req, path, path, "", {}, "127.0.0.1", false, http::ListenerKind::kInternal, nullptr};
+    http::RequestContext ctx{.req = req,
+                             .path = path,
+                             .raw_target = path,
+                             .remote_ip = "127.0.0.1",
+                             .listener = http::ListenerKind::kInternal};
     net::io_context io;
     http::Response res;
     net::co_spawn(io, match.route->handler(ctx), [&res](std::exception_ptr e, http::Response r) {

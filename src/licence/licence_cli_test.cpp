@@ -67,7 +67,7 @@ TEST(LicenceCli, IssueThenShow) {
   // `show` trusts only the built-in keys, so verify with a ring holding the test key.
   auto signing = parse_signing_key(read(key));
   ASSERT_TRUE(signing.ok());
-  KeyRing ring({TrustedKey{"cli-test", signing->public_key, false}});
+  KeyRing ring({TrustedKey{.key_id = "cli-test", .public_key = signing->public_key, .development = false}});
   LicenceCheck c = check_licence_file(out, ring, SystemClock::instance().now_ms());
   ASSERT_EQ(c.state, LicenceState::kValid) << c.detail;
   EXPECT_EQ(c.licence->id, "lic-cli");

@@ -19,7 +19,7 @@ inline Millis kExpiresAt = *parse_utc_timestamp("2024-01-01T00:00:00Z");
 struct TestKeys {
   SigningKey key = generate_signing_key("test-1");
   SigningKey other = generate_signing_key("test-1");  // same id, different key: a forged signature
-  KeyRing ring{{TrustedKey{"test-1", key.public_key, false}}};
+  KeyRing ring{{TrustedKey{.key_id = "test-1", .public_key = key.public_key, .development = false}}};
 };
 
 inline Licence licence_fields(std::int64_t max, Millis not_before = kNotBefore, Millis expires_at = kExpiresAt) {

@@ -84,7 +84,7 @@ Result<std::unique_ptr<SeatRegistry>> SeatRegistry::open(store::LicenceStore& st
   const Millis now = clock.now_ms();
   auto seats = store.active_seats(r->stale_before(now));
   if (!seats) return seats.error();
-  for (auto& s : seats.value()) r->seats_[s.guid] = Seat{s.last_seen, false};
+  for (auto& s : seats.value()) r->seats_[s.guid] = Seat{.last_seen = s.last_seen, .dirty = false};
   r->active_.store(static_cast<std::int64_t>(seats->size()));
   if (!seats->empty()) {
     log::info("licence seats restored from the store", {{"activeStreamers", static_cast<long long>(seats->size())}});
@@ -188,7 +188,7 @@ std::vector<Result<CheckinAnswer>> SeatRegistry::checkin_many(const std::vector<
           const store::SeatClaim& c = claimed.value()[k];
           active = c.active;
           if (c.granted) {
-            seats_[claims[k]] = Seat{now, false};
+            seats_[claims[k]] = Seat{.last_seen = now, .dirty = false};
             answers[claim_index[k]].emplace(CheckinAnswer{c.active, max});
           } else {
             answers[claim_index[k]].emplace(

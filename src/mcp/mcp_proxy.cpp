@@ -96,7 +96,7 @@ net::awaitable<http::Response> iam(http::RequestContext& ctx, const Shared& s) {
   principal->username = "mcp:" + key->name;
   principal->roles = {"admin"};
   principal->service = true;
-  http::RequestContext inner{ctx.req, {}, {}, {}, {}, {}, false, http::ListenerKind::kPublic, nullptr};
+  http::RequestContext inner{.req = ctx.req, .listener = http::ListenerKind::kPublic};
   inner.path = iam_path;
   inner.raw_target = "/iam/" + rest->forwarded_rest + (ctx.query.empty() ? "" : "?" + ctx.query);
   inner.query = ctx.query;

@@ -32,9 +32,12 @@ Answer call(std::string_view method, std::string_view path, std::string if_none_
   }
   http::Request req{bhttp::string_to_verb(method), std::string(path), 11};
   if (!if_none_match.empty()) req.set(bhttp::field::if_none_match, if_none_match);
-  http::RequestContext ctx{
-      req,    std::string(path), std::string(path), {}, match.params, "127.0.0.1", false, http::ListenerKind::kPublic,
-      nullptr};
+  http::RequestContext ctx{.req = req,
+                           .path = std::string(path),
+                           .raw_target = std::string(path),
+                           .params = match.params,
+                           .remote_ip = "127.0.0.1",
+                           .listener = http::ListenerKind::kPublic};
   boost::asio::io_context io;
   boost::asio::co_spawn(io, match.route->handler(ctx), [&](std::exception_ptr e, http::Response res) {
     if (!e) answer.response = std::move(res);

@@ -13,7 +13,7 @@ TEST(BackendKeys, NoKeysConfiguredAllowsEveryoneAsNoName) {
 }
 
 TEST(BackendKeys, MatchingKeyGivesItsName) {
-  std::vector<config::NamedKey> keys = {{"eu", "key-eu-abcdef", false}, {"us", "key-us-abcdef", false}};
+  std::vector<config::NamedKey> keys = {{.name = "eu", .key = "key-eu-abcdef"}, {.name = "us", .key = "key-us-abcdef"}};
   EXPECT_EQ(check_backend_key("key-us-abcdef", keys).value(), "us");
   EXPECT_EQ(check_backend_key("key-eu-abcdef", keys).value(), "eu");
   for (const char* bad : {"", "key-us-abcde", "key-us-abcdefg", "KEY-US-ABCDEF", "eu"}) {
@@ -26,12 +26,12 @@ TEST(BackendKeys, MatchingKeyGivesItsName) {
 }
 
 TEST(BackendKeys, AnEmptyConfiguredKeyNeverMatches) {
-  std::vector<config::NamedKey> keys = {{"blank", "", false}};
+  std::vector<config::NamedKey> keys = {{.name = "blank", .key = ""}};
   EXPECT_FALSE(check_backend_key("", keys));
 }
 
 TEST(BackendKeys, FixedKeysSource) {
-  auto source = fixed_keys({{"a", "k", false}});
+  auto source = fixed_keys({{.name = "a", .key = "k"}});
   ASSERT_TRUE(source());
   EXPECT_EQ(source()->size(), 1u);
 }

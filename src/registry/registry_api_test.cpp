@@ -42,7 +42,11 @@ class RegistryApiTest : public ::testing::Test {
     if (!key.empty()) req.set("X-Backend-Key", key);
     req.body() = body;
     req.prepare_payload();
-    http::RequestContext ctx{req, path, path, "", {}, "127.0.0.1", false, http::ListenerKind::kInternal, nullptr};
+    http::RequestContext ctx{.req = req,
+                             .path = path,
+                             .raw_target = path,
+                             .remote_ip = "127.0.0.1",
+                             .listener = http::ListenerKind::kInternal};
     boost::asio::io_context io;
     auto future = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
     io.run();
@@ -181,7 +185,7 @@ TEST_F(RegistryApiTest, MaxSessionsBoundsAreInclusive) {
 }
 
 TEST_F(RegistryApiTest, KeysAreRequiredWhenConfigured) {
-  set_keys({{"hosts-eu", "secret-eu-0123456789", false}, {"hosts-us", "secret-us-0123456789", false}});
+  set_keys({{.name = "hosts-eu", .key = "secret-eu-0123456789"}, {.name = "hosts-us", .key = "secret-us-0123456789"}});
   const std::string body = R"({"serverUrl":"http://h:1","maxSessions":5})";
   auto none = post("/gateway/register", body);
   EXPECT_EQ(none.status, 401u);
@@ -216,7 +220,7 @@ TEST_F(RegistryApiTest, KeysAreRequiredWhenConfigured) {
 TEST_F(RegistryApiTest, KeysReloadAtRunTime) {
   const std::string body = R"({"serverUrl":"http://h:1"})";
   EXPECT_EQ(post("/gateway/heartbeat", body).status, 200u);
-  set_keys({{"k", "0123456789abcdef", false}});
+  set_keys({{.name = "k", .key = "0123456789abcdef"}});
   EXPECT_EQ(post("/gateway/heartbeat", body).status, 401u);
   EXPECT_EQ(post("/gateway/heartbeat", body, "0123456789abcdef").status, 200u);
   set_keys({});

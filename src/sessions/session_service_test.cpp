@@ -46,7 +46,7 @@ class FakeRouting : public BackendRouting {
     return e;
   }
   std::optional<BackendLocation> locate(const std::string& id) override {
-    return BackendLocation{id, "http://127.0.0.1:1", true};
+    return BackendLocation{.id = id, .server_url = "http://127.0.0.1:1", .healthy = true};
   }
   void add_pinned(const std::string& id, int delta) override { pinned[id] += delta; }
   void remember_affinity(const std::string& key, const std::string& id) override { affinity[key] = id; }

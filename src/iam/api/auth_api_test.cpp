@@ -58,7 +58,12 @@ class AuthApiTest : public ::testing::Test {
     if (!bearer.empty()) req.set("Authorization", "Bearer " + bearer);
     req.body() = body;
     req.prepare_payload();
-    http::RequestContext ctx{req, path, path, "", {}, "192.0.2.1", true, http::ListenerKind::kPublic, nullptr};
+    http::RequestContext ctx{.req = req,
+                             .path = path,
+                             .raw_target = path,
+                             .remote_ip = "192.0.2.1",
+                             .tls = true,
+                             .listener = http::ListenerKind::kPublic};
     boost::asio::io_context io;
     auto future = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
     io.run();

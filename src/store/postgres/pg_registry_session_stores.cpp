@@ -160,7 +160,7 @@ Result<ReserveOutcome> PgSessionStore::reserve(const SessionRecord& s, const Res
       auto row = read_session(existing, 0, skew);
       auto verdict = admit_existing(row, s);
       if (!verdict) return verdict.error();
-      if (*verdict == ExistingSession::kReturnAsIs) return ReserveOutcome{row, true};
+      if (*verdict == ExistingSession::kReturnAsIs) return ReserveOutcome{.session = row, .existing = true};
     }
     const auto count = [&c](const char* column, const std::string& value) { return count_live(c, column, value); };
     if (auto refusal = limit_refusal(s, limits, count)) return *refusal;
@@ -191,7 +191,7 @@ Result<ReserveOutcome> PgSessionStore::reserve(const SessionRecord& s, const Res
     written.state = kReserved;
     written.last_activity_at = s.created_at;
     written.ended_at = 0;
-    return ReserveOutcome{written, false};
+    return ReserveOutcome{.session = written, .existing = false};
   });
 }
 

@@ -69,7 +69,7 @@ Result<ReserveOutcome> SqliteSessionStore::reserve(const SessionRecord& s, const
     if (auto existing = get_unlocked(db, s.id)) {
       auto verdict = admit_existing(*existing, s);
       if (!verdict) return verdict.error();
-      if (*verdict == ExistingSession::kReturnAsIs) return ReserveOutcome{*existing, true};
+      if (*verdict == ExistingSession::kReturnAsIs) return ReserveOutcome{.session = *existing, .existing = true};
     }
     const auto count_live = [&db](const char* column, const std::string& value) {
       return db.count(
@@ -94,7 +94,7 @@ Result<ReserveOutcome> SqliteSessionStore::reserve(const SessionRecord& s, const
     written.state = kReserved;
     written.last_activity_at = s.created_at;
     written.ended_at = 0;
-    return ReserveOutcome{written, false};
+    return ReserveOutcome{.session = written, .existing = false};
   });
 }
 

@@ -74,7 +74,7 @@ class ApiFixture : public ::testing::Test {
     if (!who.empty()) req.set("X-Test-As", who);
     req.body() = body;
     req.prepare_payload();
-    http::RequestContext ctx{req, {}, {}, {}, {}, {}, false, http::ListenerKind::kPublic, nullptr};
+    http::RequestContext ctx{.req = req, .listener = http::ListenerKind::kPublic};
     ctx.path = path;
     ctx.raw_target = target;
     ctx.query = q == std::string::npos ? "" : target.substr(q + 1);
