@@ -41,9 +41,7 @@ class FakeRouting : public BackendRouting {
     for (const auto& id : backends) {
       if (std::find(exclude.begin(), exclude.end(), id) == exclude.end()) return PickedBackend{id, capacity, 0};
     }
-    Error e{503, "no_backend_available", "none"};
-    e.retry_after = 5;
-    return e;
+    return store::no_backend_available();
   }
   std::optional<BackendLocation> locate(const std::string& id) override {
     return BackendLocation{.id = id, .server_url = "http://127.0.0.1:1", .healthy = true};
