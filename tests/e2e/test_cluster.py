@@ -7,7 +7,8 @@ starts itself (pg_server.py) and the real simulator. Each bullet of §12 that a 
   licence seats, with the requests spread over the three gateways and fired together, several rounds;
 - login lockout counted wherever the failures were made;
 - revocation everywhere: a logout on one gateway is refused by the others within 2 s;
-- a gateway killed with SIGKILL leaks nothing: its session's slot is freed by the usual expiry rules.
+- a gateway killed with SIGKILL leaks nothing: its session's slot is freed by the usual expiry rules (the
+  gateway killed is one the test starts for itself, so the tests do not depend on their order).
 """
 import json
 import threading
@@ -51,9 +52,9 @@ class ThreeGateways(unittest.TestCase):
     def setUpClass(cls):
         cls.pg = PgServer().start()
         conninfo = cls.pg.create_database()
-        storage = "  <storage provider=\"postgresql\" connection=%s />" % quoteattr(conninfo)
-        cls.gws = [Gateway(health=FAST, heartbeat_interval=1, storage_xml=storage, extra_gateway_xml=SESSIONS_XML)
-                   for _ in range(3)]
+        cls.storage_xml = "  <storage provider=\"postgresql\" connection=%s />" % quoteattr(conninfo)
+        cls.gws = [Gateway(health=FAST, heartbeat_interval=1, storage_xml=cls.storage_xml,
+                           extra_gateway_xml=SESSIONS_XML) for _ in range(3)]
         cls.gws[0].start()  # the first start bootstraps the database; the others find it
         for gw in cls.gws[1:]:
             gw.start()
@@ -187,11 +188,16 @@ class ThreeGateways(unittest.TestCase):
                        timeout=2.5, message="gateway %d refusing the logged-out token" % i)
         self.assertLess(time.time() - start, 2.5)
 
-    def test_zz_a_killed_gateway_leaks_no_slot(self):
-        # Runs last in this class (unittest orders by name): it kills one of the three gateways.
+    def test_a_killed_gateway_leaks_no_slot(self):
+        # The gateway this test kills is a fourth one of its own on the same database, so the three the other
+        # tests use stay up whatever order the tests run in.
+        victim = Gateway(health=FAST, heartbeat_interval=1, storage_xml=self.storage_xml,
+                         extra_gateway_xml=SESSIONS_XML)
+        self.addCleanup(victim.cleanup)
+        victim.start()
         self.wait_backend_everywhere()
+        wait_healthy_backends(victim, 1)
         user = self.user(policy=self.policy2)
-        victim = self.gws[2]
         for sid in ("kill-1", "kill-2"):
             status, _, r = self.select(victim, user, sid)
             self.assertEqual(status, 200, r.text)
@@ -201,9 +207,14 @@ class ThreeGateways(unittest.TestCase):
         victim.process.kill()
         capture.close()
         # The dead gateway's sessions expire by the usual rules (reservationTimeout / disconnectGrace of 4 s,
-        # plus the 15 s after which a gateway that stopped renewing its liveness row is dead): the slot frees.
+        # plus the 15 s after which a gateway that stopped renewing its liveness row is dead): both slots free.
         wait_until(lambda: self.select(self.gw(0), user, "kill-3")[0] == 200, timeout=40, interval=1,
                    message="the killed gateway's sessions freeing their slots")
+        wait_until(lambda: self.select(self.gw(1), user, "kill-4")[0] == 200, timeout=40, interval=1,
+                   message="the killed gateway's second session freeing its slot")
+        # Leave the backend's slots as the other tests expect them.
+        for i, sid in ((0, "kill-3"), (1, "kill-4")):
+            self.assertEqual(self.release(self.gw(i), user, sid)[0], 200)
 
 
 if __name__ == "__main__":
