@@ -186,9 +186,11 @@ net::awaitable<void> answer_and_close(Stream& stream, SocketDeadline& dog, bool&
 }
 
 // The request loop over an established (and, for TLS, handshaken) stream. `holder` owns the stream so an
-// upgrade can take it over.
+// upgrade can take it over: then `taken` is set and the holder keeps only a moved-from stream, which must not
+// be touched (a moved-from TLS stream has no state at all: reaching through it crashed the gateway).
 template <class Stream>
-net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, ConnectionEnv env, bool tls) {
+net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, ConnectionEnv env, bool tls,
+                                  bool& taken) {
   Stream& stream = std::get<Stream>(holder);
   tcp::socket& socket = beast::get_lowest_layer(stream).socket();
   const auto& limits = *env.limits;
@@ -340,6 +342,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
           buffer = beast::flat_buffer();
           scratch = std::string();
           ctx.connection_ticket = env.ticket;
+          taken = true;
           co_await match.route->upgrade(ctx, std::move(holder));
           co_return;
         }
@@ -386,8 +389,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::string remote_ip,
   socket.set_option(tcp::no_delay(true));
   if (!tls) {
     ClientStream holder{std::in_place_type<PlainStream>, std::move(socket)};
-    co_await request_loop<PlainStream>(holder, std::move(remote_ip), env, false);
-    if (auto* s = std::get_if<PlainStream>(&holder); s && s->socket().is_open()) co_await shutdown_stream(*s);
+    bool taken = false;
+    co_await request_loop<PlainStream>(holder, std::move(remote_ip), env, false, taken);
+    if (auto* s = std::get_if<PlainStream>(&holder); !taken && s && s->socket().is_open()) co_await shutdown_stream(*s);
     co_return;
   }
   ClientStream holder{std::in_place_type<TlsStream>, std::move(socket), *tls};
@@ -396,8 +400,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::string remote_ip,
   auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, kNoThrow);
   if (ec) co_return;  // a failed handshake (TLS 1.0/1.1, bad client hello, timeout): nothing to answer
   beast::get_lowest_layer(stream).expires_never();
-  co_await request_loop<TlsStream>(holder, std::move(remote_ip), env, true);
-  if (auto* s = std::get_if<TlsStream>(&holder); s && beast::get_lowest_layer(*s).socket().is_open()) {
+  bool taken = false;
+  co_await request_loop<TlsStream>(holder, std::move(remote_ip), env, true, taken);
+  if (auto* s = std::get_if<TlsStream>(&holder); !taken && s && beast::get_lowest_layer(*s).socket().is_open()) {
     co_await shutdown_stream(*s);
   }
 }

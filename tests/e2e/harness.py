@@ -31,6 +31,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -697,11 +698,28 @@ def _header_list(headers):
     return [tuple(h) for h in headers]
 
 
+def _connect(host, port, timeout, tls=False, rcvbuf=None):
+    """A TCP connection, over TLS when asked (certificate not verified)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((host, port))
+        if tls:
+            sock = ssl._create_unverified_context().wrap_socket(sock, server_hostname="localhost")
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def http_request(port, method, path, headers=None, body=None, host=LOCALHOST, timeout=10, host_header=True,
-                 content_length=True):
+                 content_length=True, tls=False):
     """One HTTP/1.1 request on a new connection. `headers`: dict or list of (name, value) pairs (duplicates and
-    any case kept as given). `body`: bytes, str, or a dict/list sent as JSON. Returns an HttpResponse whose
-    headers are a list of (name, value)."""
+    any case kept as given). `body`: bytes, str, or a dict/list sent as JSON. `tls`: over TLS, the server's
+    certificate not verified (tests make their own). Returns an HttpResponse whose headers are a list of
+    (name, value)."""
     hdrs = _header_list(headers)
     payload = _encode_body(body, hdrs)
     names = {k.lower() for k, _ in hdrs}
@@ -713,7 +731,7 @@ def http_request(port, method, path, headers=None, body=None, host=LOCALHOST, ti
     if "connection" not in names:
         hdrs.append(("Connection", "close"))
     head = "%s %s HTTP/1.1\r\n" % (method, path) + "".join("%s: %s\r\n" % (k, v) for k, v in hdrs) + "\r\n"
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    with _connect(host, port, timeout, tls) as sock:
         try:
             sock.sendall(head.encode("latin-1") + payload)
         except (BrokenPipeError, ConnectionResetError) as send_error:
@@ -756,12 +774,12 @@ class _NoSocket:
         return b""
 
 
-def json_request(port, method, path, body=None, headers=None, token=None, timeout=10):
+def json_request(port, method, path, body=None, headers=None, token=None, timeout=10, tls=False):
     """http_request with an optional Bearer token; returns (status, parsed JSON or None, HttpResponse)."""
     hdrs = _header_list(headers)
     if token:
         hdrs.append(("Authorization", "Bearer " + token))
-    r = http_request(port, method, path, headers=hdrs, body=body, timeout=timeout)
+    r = http_request(port, method, path, headers=hdrs, body=body, timeout=timeout, tls=tls)
     try:
         parsed = r.json() if r.body else None
     except ValueError:
@@ -864,16 +882,12 @@ class WebSocket:
 
     @classmethod
     def connect(cls, port, path, headers=None, host=LOCALHOST, timeout=10, host_header=None, origin=None,
-                rcvbuf=None):
-        """Opens a TCP connection and performs the handshake. Raises WebSocketHandshakeError if the answer is
-        not a 101 with the right Sec-WebSocket-Accept. `rcvbuf` sets SO_RCVBUF (small values make a slow
-        reader)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        sock.settimeout(timeout)
+                rcvbuf=None, tls=False):
+        """Opens a TCP connection (over TLS if `tls`) and performs the handshake. Raises
+        WebSocketHandshakeError if the answer is not a 101 with the right Sec-WebSocket-Accept. `rcvbuf` sets
+        SO_RCVBUF (small values make a slow reader)."""
+        sock = _connect(host, port, timeout, tls, rcvbuf)
         try:
-            sock.connect((host, port))
             key = base64.b64encode(os.urandom(16)).decode("ascii")
             hdrs = [("Host", host_header or "%s:%d" % (host, port)), ("Upgrade", "websocket"),
                     ("Connection", "Upgrade"), ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]

@@ -10,8 +10,9 @@ import tempfile
 import time
 import unittest
 
-from harness import (Gateway, GatewayProcess, SimProcess, free_port, http_request, json_lines, port_accepts,
-                     run_gateway_once, wait_until, write_config)
+from harness import (ADMIN_PASSWORD, ADMIN_USER, Gateway, GatewayProcess, SimProcess, WebSocket, free_port,
+                     http_request, json_lines, json_request, parse_capture_header, port_accepts, run_gateway_once,
+                     wait_until, write_config)
 
 SECRET = "Pfx-Secret-123!"
 
@@ -110,6 +111,69 @@ class Https(HttpsBase):
         p = subprocess.run(["curl", "-sk", "https://127.0.0.1:%d/gateway/health" % self.https_port],
                            capture_output=True, timeout=10)
         self.assertEqual(p.stdout, b"OK")
+
+
+class WebSocketOverHttps(HttpsBase):
+    """A browser's WebSockets over the HTTPS listener (wss://): the relay takes over a TLS stream. Before this
+    test existed, every successful wss upgrade crashed the gateway (the request loop reached through the TLS
+    stream the relay had taken)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = SimProcess(cls.gw.url, hosts=1, args=["--heartbeat-interval", "1", "--fps", "50",
+                                                        "--frame-bytes", "4096"])
+        cls.sim.start()
+
+        def post(path, body, token):
+            status, data, r = json_request(cls.https_port, "POST", path, body=body, token=token, tls=True)
+            if status not in (200, 201):
+                raise AssertionError("POST %s answered %d: %s" % (path, status, r.text[:300]))
+            return data
+        admin = post("/iam/auth/login", {"username": ADMIN_USER, "password": ADMIN_PASSWORD}, None)["token"]
+        app = post("/iam/apps", {"name": "tls-app", "exe": "notepad.exe", "args": ""}, admin)
+        ws = post("/iam/workspaces", {"name": "tls-ws", "type": "desktop", "apps": [app["id"]]}, admin)
+        user = post("/iam/users", {"username": "tlsuser", "password": "User-Pa55word!", "roles": ["user"]}, admin)
+        post("/iam/entitlements", {"subjectType": "user", "subjectId": user["id"], "workspaceId": ws["id"],
+                                   "appIds": []}, admin)
+        cls.token = post("/iam/auth/login", {"username": "tlsuser", "password": "User-Pa55word!"}, None)["token"]
+        answers = []
+
+        def selected():  # the simulated host registers and turns healthy first
+            answers.append(json_request(cls.https_port, "POST", "/gateway/session/select", tls=True,
+                                        body={"workspaceId": ws["id"]}, token=cls.token,
+                                        headers={"X-Session-ID": "tls-1"}))
+            return answers[-1][0] == 200
+        wait_until(selected, timeout=20, message="a session selected over HTTPS")
+        cls.sel = answers[-1][1]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+        super().tearDownClass()
+
+    def test_capture_and_control_over_wss_and_the_gateway_keeps_serving(self):
+        for attempt in range(2):  # a second upgrade after the first relay ended: the gateway is still there
+            capture = WebSocket.connect(self.https_port, "/capture?sessionId=tls-1&token=" + self.sel["connectToken"],
+                                        tls=True)
+            try:
+                counters = [parse_capture_header(capture.recv_data(timeout=10).data)["counter"] for _ in range(5)]
+                self.assertEqual(counters, sorted(counters), "capture frames in order")
+            finally:
+                capture.close(1000)
+            control = WebSocket.connect(self.https_port, "/control?sessionId=tls-1&token=" + self.sel["connectToken"],
+                                        tls=True)
+            try:
+                control.send_ping(b"p-%d" % attempt)  # passed through; the session host answers it
+                m = control.recv(timeout=10, control=True)
+                while m.kind != "pong":
+                    m = control.recv(timeout=10, control=True)
+                self.assertEqual(m.data, b"p-%d" % attempt)
+            finally:
+                control.close(1000)
+            self.assertTrue(self.gw.process.running(), "the gateway is still running after a wss relay")
+            data, _, _ = https_get(self.https_port, "/gateway/health")
+            self.assertEqual(status_of(data), 200)
 
 
 class HttpsReload(HttpsBase):
