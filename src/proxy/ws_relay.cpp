@@ -328,7 +328,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
 
   void pump(Direction& d) {
     for (int turn = 0; turn < kReadsPerTurn; ++turn) {
-      if (finished_ || d.reading || d.writing || d.source_ended) return;
+      // After the sender's close frame nothing more is read from it (the closing timer bounds the rest).
+      if (finished_ || d.reading || d.writing || d.source_ended || d.from.close_received) return;
       if (source_is_tls(d)) return read_tls(d);
       std::uint8_t* buffer = scratch();
       std::memcpy(buffer, d.held.data(), d.held_len);
@@ -588,6 +589,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
     boost::system::error_code ignored;
     if constexpr (kTls) {
       if (socket_of(client_).is_open() && client_peer_.close_received && !client_gone_) {
+        socket_of(client_).cancel(ignored);  // a read still pending must not run beside the shutdown
         beast::get_lowest_layer(client_).expires_after(options_.close_timeout);
         client_.async_shutdown([self = this->shared_from_this()](boost::system::error_code) {
           boost::system::error_code ignored_too;
