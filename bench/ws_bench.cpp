@@ -6,11 +6,14 @@
 //       reads as fast as it can: prints MB/s and messages/s over all connections.
 //   ws_bench idle    --url ws://…/control?… --connections 1000 --seconds 10
 //       opens and holds connections (for RSS per idle WebSocket measured by the caller), prints how many opened.
+// wss:// URLs go over TLS (certificate not verified: the benchmark's own self-signed one).
 // Extra request headers: --header "Name: value" (repeatable). Output: one JSON line on stdout.
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -28,8 +31,12 @@ using tcp = net::ip::tcp;
 using namespace std::chrono;
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 
+using PlainWs = ws::stream<beast::tcp_stream>;
+using TlsWs = ws::stream<beast::ssl_stream<beast::tcp_stream>>;
+
 struct Options {
   std::string mode;
+  bool tls = false;
   std::string host = "127.0.0.1";
   std::string port = "80";
   std::string target = "/";
@@ -48,7 +55,8 @@ struct Stats {
   int failed = 0;
 };
 
-net::awaitable<bool> open(ws::stream<beast::tcp_stream>& s, const Options& o) {
+template <class Ws>
+net::awaitable<bool> open(Ws& s, const Options& o) {
   auto ex = co_await net::this_coro::executor;
   tcp::resolver resolver(ex);
   auto [rec, results] = co_await resolver.async_resolve(o.host, o.port, kNoThrow);
@@ -56,6 +64,11 @@ net::awaitable<bool> open(ws::stream<beast::tcp_stream>& s, const Options& o) {
   beast::get_lowest_layer(s).expires_after(seconds(10));
   auto [cec, ep] = co_await beast::get_lowest_layer(s).async_connect(results, kNoThrow);
   if (cec) co_return false;
+  if constexpr (std::is_same_v<Ws, TlsWs>) {
+    SSL_set_tlsext_host_name(s.next_layer().native_handle(), o.host.c_str());
+    auto [tec] = co_await s.next_layer().async_handshake(net::ssl::stream_base::client, kNoThrow);
+    if (tec) co_return false;
+  }
   beast::get_lowest_layer(s).expires_never();
   s.set_option(ws::stream_base::timeout::suggested(beast::role_type::client));
   s.set_option(ws::stream_base::decorator([&o](ws::request_type& req) {
@@ -66,12 +79,27 @@ net::awaitable<bool> open(ws::stream<beast::tcp_stream>& s, const Options& o) {
   co_return !hec;
 }
 
+net::ssl::context& tls_context() {
+  static net::ssl::context ctx(net::ssl::context::tls_client);  // no verification: the bench's own certificate
+  return ctx;
+}
+
+template <class Ws>
+Ws make_stream(const net::any_io_executor& ex) {
+  if constexpr (std::is_same_v<Ws, TlsWs>) {
+    return Ws(ex, tls_context());
+  } else {
+    return Ws(ex);
+  }
+}
+
 // Connection `index` of `o.connections` sends at phase index/connections of the period: the connections
 // together send at an even o.rate × connections messages/s. (Started in step, every connection sent in the
 // same instant, and the round trip measured how long the proxy and the host took to drain a burst of
 // `connections` messages, not one message's trip; the figures then swung by 3x between identical runs.)
+template <class Ws>
 net::awaitable<void> run_echo(const Options& o, Stats& st, steady_clock::time_point end, int index) {
-  ws::stream<beast::tcp_stream> s(co_await net::this_coro::executor);
+  Ws s = make_stream<Ws>(co_await net::this_coro::executor);
   if (!co_await open(s, o)) {
     ++st.failed;
     co_return;
@@ -100,8 +128,9 @@ net::awaitable<void> run_echo(const Options& o, Stats& st, steady_clock::time_po
   co_await s.async_close(ws::close_code::normal, kNoThrow);
 }
 
+template <class Ws>
 net::awaitable<void> run_capture(const Options& o, Stats& st, steady_clock::time_point end) {
-  ws::stream<beast::tcp_stream> s(co_await net::this_coro::executor);
+  Ws s = make_stream<Ws>(co_await net::this_coro::executor);
   if (!co_await open(s, o)) {
     ++st.failed;
     co_return;
@@ -118,8 +147,9 @@ net::awaitable<void> run_capture(const Options& o, Stats& st, steady_clock::time
   beast::get_lowest_layer(s).close();
 }
 
+template <class Ws>
 net::awaitable<void> run_idle(const Options& o, Stats& st, steady_clock::time_point end) {
-  ws::stream<beast::tcp_stream> s(co_await net::this_coro::executor);
+  Ws s = make_stream<Ws>(co_await net::this_coro::executor);
   if (!co_await open(s, o)) {
     ++st.failed;
     co_return;
@@ -165,7 +195,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.host = std::string(parsed->host());
-  o.port = parsed->has_port() ? std::string(parsed->port()) : "80";
+  o.tls = parsed->scheme() == "wss";
+  o.port = parsed->has_port() ? std::string(parsed->port()) : (o.tls ? "443" : "80");
   o.target = std::string(parsed->encoded_path().empty() ? "/" : parsed->encoded_path());
   if (parsed->has_query()) o.target += "?" + std::string(parsed->encoded_query());
 
@@ -174,12 +205,21 @@ int main(int argc, char** argv) {
   const auto start = steady_clock::now();
   const auto end = start + seconds(o.seconds);
   for (int i = 0; i < o.connections; ++i) {
-    if (o.mode == "echo")
-      net::co_spawn(io, run_echo(o, st, end, i), net::detached);
-    else if (o.mode == "capture")
-      net::co_spawn(io, run_capture(o, st, end), net::detached);
-    else
-      net::co_spawn(io, run_idle(o, st, end), net::detached);
+    if (o.tls) {
+      if (o.mode == "echo")
+        net::co_spawn(io, run_echo<TlsWs>(o, st, end, i), net::detached);
+      else if (o.mode == "capture")
+        net::co_spawn(io, run_capture<TlsWs>(o, st, end), net::detached);
+      else
+        net::co_spawn(io, run_idle<TlsWs>(o, st, end), net::detached);
+    } else {
+      if (o.mode == "echo")
+        net::co_spawn(io, run_echo<PlainWs>(o, st, end, i), net::detached);
+      else if (o.mode == "capture")
+        net::co_spawn(io, run_capture<PlainWs>(o, st, end), net::detached);
+      else
+        net::co_spawn(io, run_idle<PlainWs>(o, st, end), net::detached);
+    }
   }
   io.run();
   const double elapsed = duration<double>(steady_clock::now() - start).count();
@@ -190,9 +230,10 @@ int main(int argc, char** argv) {
   };
   std::printf(
       "{\"mode\":\"%s\",\"connections\":%d,\"opened\":%d,\"failed\":%d,\"seconds\":%.2f,\"messages\":%llu,"
-      "\"MBps\":%.2f,\"rtt_samples\":%zu,\"rtt_p50_us\":%lld,\"rtt_p99_us\":%lld,\"rtt_max_us\":%lld}\n",
+      "\"MBps\":%.2f,\"rtt_samples\":%zu,\"rtt_p50_us\":%lld,\"rtt_p99_us\":%lld,\"rtt_p999_us\":%lld,"
+      "\"rtt_max_us\":%lld}\n",
       o.mode.c_str(), o.connections, st.opened, st.failed, elapsed, static_cast<unsigned long long>(st.messages),
-      st.bytes / elapsed / 1e6, st.rtts_us.size(), pct(0.5), pct(0.99),
+      st.bytes / elapsed / 1e6, st.rtts_us.size(), pct(0.5), pct(0.99), pct(0.999),
       st.rtts_us.empty() ? 0LL : (long long)st.rtts_us.back());
   return st.failed > 0 && st.opened == 0 ? 1 : 0;
 }
