@@ -33,7 +33,8 @@ const char* const kUsageText =
     "         Verifies FILE with the keys built into this binary and prints it. Exit 0 only when valid.\n"
     "  keygen --out-private FILE [--key-id ID] [--print-public]\n"
     "         Makes a production Ed25519 key pair. FILE (mode 0600) must not exist. Keep it off the\n"
-    "         repository; build the gateway with -DWEBSTREAM_LICENCE_PUBLIC_KEYS=\"ID:PUBLIC_KEY\".\n";
+    "         repository; put the public key's line (--print-public) in a keys file and build the gateway\n"
+    "         with -DWEBSTREAM_LICENCE_TRUSTED_KEYS_FILE=KEYS_FILE (scripts/package.sh --keys KEYS_FILE).\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "webstream license: %s\n%s", message.c_str(), kUsageText);
