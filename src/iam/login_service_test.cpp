@@ -4,22 +4,16 @@
 
 #include <chrono>
 
-#include "auth/testing/fake_user_directory.hpp"
-#include "core/testing/fake_clock.hpp"
 #include "iam/testing/fast_hasher.hpp"
-#include "store/sqlite/sqlite_login_failure_store.hpp"
-#include "store/sqlite/sqlite_token_store.hpp"
+#include "iam/testing/login_stores.hpp"
 
 namespace webstream::iam {
 namespace {
 
 // Everything a login needs, over one in-memory database; restart() rebuilds the in-memory parts.
-class LoginServiceTest : public ::testing::Test {
+class LoginServiceTest : public ::testing::Test, protected testing::LoginStores {
  protected:
-  LoginServiceTest()
-      : db_(store::SqliteDb::open(":memory:").value()), revoked_(store::SqliteTokenStore::open(*db_).value()),
-        failures_(store::SqliteLoginFailureStore::open(*db_).value()), ring_(KeyRing::ephemeral()),
-        tokens_(*ring_, clock_, TokenOptions{"webstream", 3600, 60}) {
+  LoginServiceTest() : LoginStores(3600) {
     add_user("u-alice", "alice", "alice-password-1");
     add_user("u-bob", "bob", "bob-password-12");
     restart();
@@ -51,13 +45,6 @@ class LoginServiceTest : public ::testing::Test {
     EXPECT_EQ(r.error().code, code) << why;
   }
 
-  webstream::testing::FakeClock clock_;
-  std::unique_ptr<store::SqliteDb> db_;
-  std::unique_ptr<store::SqliteTokenStore> revoked_;
-  std::unique_ptr<store::SqliteLoginFailureStore> failures_;
-  auth::fakes::FakeUserDirectory users_;
-  std::unique_ptr<KeyRing> ring_;
-  TokenService tokens_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<LoginLimiter> limiter_;
   std::unique_ptr<LoginService> login_;

@@ -12,25 +12,19 @@
 #include <future>
 #include <thread>
 
-#include "auth/testing/fake_user_directory.hpp"
 #include "core/encoding.hpp"
-#include "core/testing/fake_clock.hpp"
 #include "iam/testing/fast_hasher.hpp"
-#include "store/sqlite/sqlite_login_failure_store.hpp"
-#include "store/sqlite/sqlite_token_store.hpp"
+#include "iam/testing/login_stores.hpp"
 
 namespace webstream::iam {
 namespace {
 
 namespace json = boost::json;
 
-class AuthApiTest : public ::testing::Test {
+class AuthApiTest : public ::testing::Test, protected testing::LoginStores {
  protected:
   AuthApiTest()
-      : db_(store::SqliteDb::open(":memory:").value()), revoked_(store::SqliteTokenStore::open(*db_).value()),
-        failures_(store::SqliteLoginFailureStore::open(*db_).value()), ring_(KeyRing::ephemeral()),
-        tokens_(*ring_, clock_, TokenOptions{"webstream", 1800, 60}),
-        authenticator_(tokens_, users_, *revoked_, clock_), limiter_(clock_),
+      : LoginStores(1800), authenticator_(tokens_, users_, *revoked_, clock_), limiter_(clock_),
         login_(users_, testing::fast_hasher(), tokens_, authenticator_, limiter_, *failures_, clock_) {
     auth::UserRecord u;
     u.id = "u-admin";
@@ -85,13 +79,6 @@ class AuthApiTest : public ::testing::Test {
     return a.status == 200 ? std::string(a.body.at("token").as_string()) : "";
   }
 
-  webstream::testing::FakeClock clock_;
-  std::unique_ptr<store::SqliteDb> db_;
-  std::unique_ptr<store::SqliteTokenStore> revoked_;
-  std::unique_ptr<store::SqliteLoginFailureStore> failures_;
-  auth::fakes::FakeUserDirectory users_;
-  std::unique_ptr<KeyRing> ring_;
-  TokenService tokens_;
   auth::Authenticator authenticator_;
   LoginLimiter limiter_;
   LoginService login_;
