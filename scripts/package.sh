@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian 12 package build/webstream_<version>_amd64.deb (docs/operator-guide.md "Installing the
-# package"): the release build of `webstream` (CMake preset `package`: the release preset's flags, no tests,
-# no licence test key), the configuration and units of packaging/, debhelper, then lintian (errors fail).
+# package"): the release build of `webstream` (CMake preset `package`: RelWithDebInfo, the ci preset's flags,
+# no tests, no licence test key), the configuration and units of packaging/, debhelper, then lintian (errors
+# fail).
 #
 # Usage: scripts/package.sh [--keys FILE]
 #   --keys FILE   the production licence public keys the binary trusts ("KEY_ID PUBLIC_KEY" per line,
@@ -20,7 +21,7 @@ while (($#)); do
       shift 2
       ;;
     -h | --help)
-      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) echo "package.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
