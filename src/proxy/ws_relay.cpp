@@ -478,7 +478,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
       at = data.size() - written;
     }
     const std::size_t tail_from = written > data.size() ? written - data.size() : 0;
-    std::memcpy(d.pending.get() + at, tail.data() + tail_from, tail.size() - tail_from);
+    if (tail.size() > tail_from) std::memcpy(d.pending.get() + at, tail.data() + tail_from, tail.size() - tail_from);
     d.writing = true;
     auto on_written = [self = this->shared_from_this(), &d](boost::system::error_code ec, std::size_t) {
       d.writing = false;

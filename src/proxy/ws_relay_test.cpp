@@ -465,7 +465,8 @@ TEST(WsRelay, BackendClosesWhileTheBrowserIsMidMessage) {
     ws_frame::apply_mask(rest, kRawKey, 10);
     co_await browser.write(rest);
     co_await browser.write(raw_frame(true, ws_frame::kClose, std::string("\x0f\xa3", 2)));
-    EXPECT_TRUE(co_await eventually([&] { return gateway.closed == 1; }));
+    // The outcome is handed over after on_close: wait for it, not for on_close.
+    EXPECT_TRUE(co_await eventually([&] { return gateway.outcomes.size() == 1; }));
   };
   ASSERT_TRUE(run(ioc, task()));
   ASSERT_EQ(gateway.outcomes.size(), 1u);
@@ -483,7 +484,7 @@ TEST(WsRelay, HalfClosedBrowserEndsTheRelayAndTheBackendGets1001) {
     co_await browser.write(raw_frame(true, ws_frame::kText, "last words"));
     boost::system::error_code ignored;
     browser.socket.shutdown(tcp::socket::shutdown_send, ignored);  // no close frame, half closed
-    EXPECT_TRUE(co_await eventually([&] { return gateway.closed == 1 && backend.close_in.has_value(); }));
+    EXPECT_TRUE(co_await eventually([&] { return gateway.outcomes.size() == 1 && backend.close_in.has_value(); }));
   };
   ASSERT_TRUE(run(ioc, task()));
   ASSERT_TRUE(backend.close_in.has_value());
@@ -503,7 +504,7 @@ TEST(WsRelay, AnUnmaskedBrowserFrameIs1002AndTheBackendIsTold1001) {
     auto close = co_await browser.frame();
     EXPECT_TRUE(close && close->first == ws_frame::kClose && close_code_of(close->second) == 1002);
     co_await browser.write(raw_frame(true, ws_frame::kClose, std::string("\x03\xea", 2)));
-    EXPECT_TRUE(co_await eventually([&] { return gateway.closed == 1 && backend.close_in.has_value(); }));
+    EXPECT_TRUE(co_await eventually([&] { return gateway.outcomes.size() == 1 && backend.close_in.has_value(); }));
   };
   ASSERT_TRUE(run(ioc, task()));
   ASSERT_TRUE(backend.close_in.has_value());
