@@ -18,6 +18,14 @@ FrameScanner::Result FrameScanner::scan(std::span<const std::uint8_t> bytes) {
   auto advance = [&] {
     if (!discarding_) r.forward = pos;
   };
+  // A violation is reported once (the first, unless already discarding); from then on nothing is forwarded.
+  auto refuse = [&](const ws_frame::ProtocolError& error) {
+    if (!discarding_) {
+      r.violation = error.close_code;
+      r.why = error.reason;
+    }
+    discarding_ = true;
+  };
   while (pos < n) {
     if (payload_left_ > 0) {  // inside a data frame's payload: it passes as it comes
       const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, n - pos));
@@ -37,12 +45,8 @@ FrameScanner::Result FrameScanner::scan(std::span<const std::uint8_t> bytes) {
       break;
     }
     if (const auto* error = std::get_if<ws_frame::ProtocolError>(&parsed)) {
-      if (!discarding_) {
-        r.violation = error->close_code;
-        r.why = error->reason;
-      }
-      discarding_ = true;
-      unparseable_ = true;
+      refuse(*error);
+      unparseable_ = true;  // framing is lost
       return r;
     }
     const auto& h = std::get<ws_frame::Header>(parsed);
@@ -59,11 +63,7 @@ FrameScanner::Result FrameScanner::scan(std::span<const std::uint8_t> bytes) {
         if (h.masked) ws_frame::apply_mask(std::span(payload.data(), len), h.mask_key, 0);
         const auto close = ws_frame::parse_close_payload(std::span<const std::uint8_t>(payload.data(), len));
         if (const auto* error = std::get_if<ws_frame::ProtocolError>(&close)) {
-          if (!discarding_) {
-            r.violation = error->close_code;
-            r.why = error->reason;
-          }
-          discarding_ = true;
+          refuse(*error);
           unparseable_ = true;
           return r;
         }
@@ -84,11 +84,7 @@ FrameScanner::Result FrameScanner::scan(std::span<const std::uint8_t> bytes) {
     const auto admitted = message_.admit(h, max_message_bytes_);
     if (const auto* error = std::get_if<ws_frame::ProtocolError>(&admitted)) {
       // The frame is well formed, so framing holds: skip its payload and keep parsing for the close answer.
-      if (!discarding_) {
-        r.violation = error->close_code;
-        r.why = error->reason;
-      }
-      discarding_ = true;
+      refuse(*error);
       message_ = {};
     } else if (h.fin && !discarding_) {
       ++messages_;
