@@ -18,7 +18,9 @@
 #include "runtime/blocking_pool.hpp"
 #include "runtime/workers.hpp"
 #include "sessions/expiry_sweeper.hpp"
+#include "sessions/presence_keeper.hpp"
 #include "sessions/session_service.hpp"
+#include "store/presence_store.hpp"
 #include "store/registry_store.hpp"
 #include "store/session_store.hpp"
 
@@ -44,8 +46,10 @@ struct Components {
   std::unique_ptr<RegistryRouting> routing;
 
   std::unique_ptr<store::SessionStore> session_store;
+  std::unique_ptr<store::PresenceStore> presence_store;  // a shared store only
   std::unique_ptr<sessions::SessionService> sessions;
   std::unique_ptr<sessions::ExpirySweeper> sweeper;
+  std::unique_ptr<sessions::PresenceKeeper> presence_keeper;  // a shared store only
 
   std::unique_ptr<proxy::HttpForwarder> forwarder;
   std::unique_ptr<proxy::AssertionCache> assertions;

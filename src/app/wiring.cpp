@@ -1,6 +1,9 @@
 #include "app/wiring.hpp"
 
+#include <unistd.h>
+
 #include "app/components.hpp"
+#include "core/ids.hpp"
 #include "edge/admin_routes.hpp"
 #include "edge/proxy_routes.hpp"
 #include "mcp/mcp_proxy.hpp"
@@ -56,7 +59,21 @@ Status build_sessions(WiringContext& ctx, Components& c) {
   c.sessions->set_background_writer(
       [blocking](std::function<void()> work) { boost::asio::post(blocking->executor(), std::move(work)); });
   c.sessions->set_shared_store(ctx.stores.shared());
+  if (ctx.stores.shared()) {
+    // Liveness and WebSocket presence (CONTRACT §12): a new id per process, so a restart is a new gateway.
+    auto presence = ctx.stores.presence();
+    if (!presence) return presence.error();
+    c.presence_store = std::move(presence.value());
+    char host[256] = {};
+    (void)gethostname(host, sizeof(host) - 1);
+    c.sessions->set_presence(c.presence_store.get(), random_id("gw-"),
+                             std::string(host) + ":" + std::to_string(getpid()));
+  }
   if (auto loaded = c.sessions->load(); !loaded) return loaded;
+  if (c.presence_store) {
+    if (auto renewed = c.sessions->renew_presence(); !renewed) return renewed;  // alive before it serves
+    c.presence_keeper = std::make_unique<sessions::PresenceKeeper>(*c.sessions);
+  }
   // Revocation reaches every session: a logout of its selecting token, or its user disabled, deleted or
   // changing password, ends it (and so its WebSockets) within a sweep (CONTRACT §11a).
   c.sessions->set_revocation_check(c.iam->still_valid());
@@ -176,6 +193,7 @@ void start_components(Components& c) {
   if (c.prober) c.prober->start();
   if (c.registry_flush) c.registry_flush->start();
   if (c.sweeper) c.sweeper->start(c.workers->at(0).get_executor());
+  if (c.presence_keeper) c.presence_keeper->start();
   if (c.licence) c.licence->start(c.workers->at(0).get_executor());
   if (c.iam) c.iam->start(c.workers->at(0).get_executor());
 }
@@ -213,6 +231,7 @@ void stop_components_accepting(Components& c) {
 
 void stop_components(Components& c) {
   if (c.prober) c.prober->stop();
+  if (c.presence_keeper) c.presence_keeper->stop();
   if (c.registry_flush) c.registry_flush->stop();
   if (c.licence) c.licence->stop();
   if (c.iam) c.iam->stop();

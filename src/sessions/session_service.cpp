@@ -68,10 +68,6 @@ std::shared_ptr<LiveSession> SessionService::restore_locked(store::SessionRecord
   return slot;
 }
 
-Millis SessionService::touch_period_ms() const {
-  return std::clamp<Millis>(static_cast<Millis>(config_.disconnect_grace_s) * 1000 / 3, 500, 30'000);
-}
-
 bool SessionService::knows(const std::string& session_id) const {
   std::shared_lock lock(mutex_);
   return live_.count(session_id) > 0;
@@ -92,29 +88,48 @@ std::shared_ptr<LiveSession> SessionService::adopt(const std::string& session_id
   return restore_locked(std::move(*stored));
 }
 
-Status SessionService::sync_with_store() {
-  if (!shared_) return Status::success();
-  const Millis now = clock_.now_ms();
-  // Open WebSockets here: their activity goes to the store before another gateway could think them idle.
-  std::vector<std::string> relaying;
+void SessionService::set_presence(store::PresenceStore* presence, std::string gateway_id, std::string label) {
+  presence_ = presence;
+  gateway_id_ = std::move(gateway_id);
+  gateway_label_ = std::move(label);
+}
+
+Status SessionService::renew_presence() {
+  if (!presence_) return Status::success();
+  std::vector<std::string> holding;
   {
     std::shared_lock lock(mutex_);
     for (const auto& [id, s] : live_) {
-      if (s->open_websockets.load() > 0 && now - s->last_touched.load() >= touch_period_ms()) relaying.push_back(id);
+      if (s->open_websockets.load() > 0) holding.push_back(id);
     }
   }
-  for (const auto& id : relaying) {
-    if (store_.touch(id, now)) {
-      std::shared_lock lock(mutex_);
-      if (auto it = live_.find(id); it != live_.end()) {
-        it->second->last_activity.store(now);
-        it->second->last_touched.store(now);
-      }
-    }
+  auto renewed = presence_->renew(gateway_id_, gateway_label_, holding);
+  if (!renewed) return renewed.error();
+  for (const auto& dead : *renewed) {
+    log::warn("gateway declared dead", {{"gatewayId", dead.id}, {"label", dead.label}, {"sessions", dead.sessions}});
+  }
+  return Status::success();
+}
+
+void SessionService::leave_presence() {
+  if (!presence_) return;
+  if (auto s = presence_->leave(gateway_id_, clock_.now_ms()); !s) {
+    log::warn("gateway liveness row not removed at stop", {{"error", s.error().message}});
+  }
+}
+
+Status SessionService::sync_with_store() {
+  if (!shared_) return Status::success();
+  // Presence first: a session is never read as idle while a WebSocket of it is open on a live gateway.
+  std::unordered_map<std::string, store::SessionPresence> others;
+  if (presence_) {
+    auto read = presence_->others(gateway_id_);
+    if (!read) return read.error();  // an outage: keep every session as it is (open relays go on)
+    others = std::move(read.value());
   }
   const Millis read_at = clock_.now_ms();
   auto rows = store_.live_sessions();
-  if (!rows) return rows.error();  // an outage: keep every session as it is (open relays go on)
+  if (!rows) return rows.error();
   std::unordered_map<std::string, store::SessionRecord> stored;
   for (auto& r : *rows) stored.emplace(r.id, std::move(r));
   std::vector<std::string> gone;
@@ -122,12 +137,13 @@ Status SessionService::sync_with_store() {
     std::unique_lock lock(mutex_);
     for (auto& [id, r] : stored) {
       auto it = live_.find(id);
-      if (it == live_.end()) {
-        restore_locked(r);
-      } else {
-        LiveSession& s = *it->second;
-        if (r.state == store::kActive) s.active.store(true);
-        if (r.last_activity_at > s.last_activity.load()) s.last_activity.store(r.last_activity_at);
+      const auto live = it == live_.end() ? restore_locked(r) : it->second;
+      LiveSession& s = *live;
+      if (r.state == store::kActive) s.active.store(true);
+      if (r.last_activity_at > s.last_activity.load()) s.last_activity.store(r.last_activity_at);
+      // Held by a gateway that died and is not declared yet: its grace runs from that death.
+      if (auto p = others.find(id); p != others.end() && p->second.dead_at > s.last_activity.load()) {
+        s.last_activity.store(p->second.dead_at);
       }
     }
     for (const auto& [id, s] : live_) {
@@ -137,7 +153,8 @@ Status SessionService::sync_with_store() {
   }
   // Released, expired or ended through another gateway: its WebSockets here close too.
   for (const auto& id : gone) forget(id);
-  stored_live_ = std::move(stored);
+  std::erase_if(others, [](const auto& entry) { return !entry.second.held; });
+  held_elsewhere_ = std::move(others);
   return Status::success();
 }
 
@@ -361,16 +378,24 @@ void SessionService::mark_used(const std::shared_ptr<LiveSession>& s) {
 }
 
 void SessionService::websocket_opened(const std::shared_ptr<LiveSession>& s) {
-  s->open_websockets.fetch_add(1);
+  const bool first = s->open_websockets.fetch_add(1) == 0;
   mark_used(s);
+  // Its first WebSocket here: this gateway holds the session's presence (the next renewal writes it again if
+  // this write loses a race with a close).
+  if (first && presence_) writer_([this, id = s->record.id] { (void)presence_->hold(gateway_id_, id); });
 }
 
 void SessionService::websocket_closed(const std::shared_ptr<LiveSession>& s) {
-  s->open_websockets.fetch_sub(1);
+  const bool last = s->open_websockets.fetch_sub(1) == 1;
   const auto now = clock_.now_ms();
   s->last_activity.store(now);
-  // Persisted so that a restarted gateway counts the disconnect grace from the real last activity.
-  writer_([this, id = s->record.id, now] { (void)store_.touch(id, now); });
+  // Persisted so that a restarted gateway, or another one, counts the disconnect grace from the real last
+  // activity; the last WebSocket here also gives up this gateway's presence (one transaction).
+  if (last && presence_) {
+    writer_([this, id = s->record.id, now] { (void)presence_->let_go(gateway_id_, id, now); });
+  } else {
+    writer_([this, id = s->record.id, now] { (void)store_.touch(id, now); });
+  }
 }
 
 bool SessionService::is_due(const LiveSession& s, Millis now) const {
@@ -408,6 +433,7 @@ std::size_t SessionService::expire_due() {
       }
       if (stored->state == store::kActive) s->active.store(true);
       if (stored->last_activity_at > s->last_activity.load()) s->last_activity.store(stored->last_activity_at);
+      if (held_elsewhere_.count(id)) return true;  // a live gateway relays it
       return !is_due(*s, now);
     });
   }

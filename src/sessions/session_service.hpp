@@ -24,6 +24,7 @@
 #include "core/principal.hpp"
 #include "sessions/backend_routing.hpp"
 #include "sessions/entitlement_resolver.hpp"
+#include "store/presence_store.hpp"
 #include "store/session_store.hpp"
 
 namespace webstream::sessions {
@@ -49,9 +50,7 @@ struct LiveSession {
   core::Principal selector;
   std::atomic<int> open_websockets{0};
   std::atomic<Millis> last_activity{0};
-  std::atomic<Millis> last_touched{0};
-  Millis in_memory_since =
-      0;  // when this gateway took it into memory (set once, before it is shared)  // shared store: when this gateway last wrote its relays' activity
+  Millis in_memory_since = 0;  // when this gateway took it into memory (set once, before it is shared)
   std::atomic<bool> active{false};
 };
 
@@ -109,12 +108,21 @@ class SessionService {
 
   // Several gateways on one store (CONTRACT §12): call once, before load(). Then every gateway knows every
   // live session (sync_with_store adopts those selected elsewhere, so a session works through any gateway
-  // and one whose gateway died still expires), forgets those released, expired or ended elsewhere, and
-  // writes its open WebSockets' activity to the store often enough (a third of disconnectGrace, at most
-  // 30 s) that no other gateway expires a session this one still relays. An expiry is decided only on the
-  // store's latest activity, whichever gateway wrote it.
+  // and one whose gateway died still expires) and forgets those released, expired or ended elsewhere. An
+  // expiry is decided on the store's latest activity, whichever gateway wrote it, and on presence: a session
+  // whose WebSockets another live gateway holds never expires here; one held by a gateway that died starts
+  // its disconnectGrace at that gateway's death (store/presence_store.hpp).
   void set_shared_store(bool shared) { shared_ = shared; }
   bool shared_store() const { return shared_; }
+  // Shared store: where this gateway's presence goes, under `gateway_id` (`label`: host and pid, for
+  // operators). Call once, before anything else runs. Without it a shared-store gateway trusts activity alone.
+  void set_presence(store::PresenceStore* presence, std::string gateway_id, std::string label);
+  const std::string& gateway_id() const { return gateway_id_; }
+  // Renews this gateway's liveness row with the sessions it holds WebSockets of, and declares the dead
+  // gateways (logged). Every kGatewayRenewPeriod, from a store worker thread (PresenceKeeper). Blocks.
+  Status renew_presence();
+  // A clean stop: this gateway's presence goes (its sessions' grace starts now). Blocks.
+  void leave_presence();
   // One round of the above (the sweeper runs it before each expiry pass when the store is shared). Blocks.
   Status sync_with_store();
   // The stored live session `session_id` of `user_id`, taken into memory if it was selected through another
@@ -156,8 +164,12 @@ class SessionService {
   std::function<bool(const core::Principal&)> still_valid_;
   Millis last_entitlement_check_ = 0;  // end_revoked's; only the sweeper touches it
   bool shared_ = false;
-  // Shared store: the store's view at the last sync, which expire_due() trusts over its own memory.
-  std::unordered_map<std::string, store::SessionRecord> stored_live_;  // only the sweeper touches it
+  store::PresenceStore* presence_ = nullptr;
+  std::string gateway_id_;
+  std::string gateway_label_;
+  // Shared store: sessions another live gateway holds WebSockets of, at the last sync (only the sweeper
+  // touches it); expire_due() never expires them.
+  std::unordered_map<std::string, store::SessionPresence> held_elsewhere_;
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<LiveSession>> live_;  // GUARDED_BY(mutex_)

@@ -210,16 +210,97 @@ TEST_F(SessionServiceTest, LiveCountsSplitReservedFromActiveForMetrics) {
   EXPECT_EQ(service_->live_count(), 2u);
 }
 
+// The presence rules of store/presence_store.hpp on the test's fake clock (the real store, on PostgreSQL's
+// clock, is tested in store/postgres/pg_presence_store_test.cpp): a gateway is dead kGatewayDeadAfter after
+// its last renewal; declaring it moves its sessions' last activity to its death.
+class ModelPresence : public store::PresenceStore {
+ public:
+  ModelPresence(store::SessionStore& sessions, const Clock& clock) : sessions_(sessions), clock_(clock) {}
+  Result<std::vector<store::DeadGateway>> renew(const std::string& gw, const std::string& label,
+                                                const std::vector<std::string>& holding) override {
+    auto& g = gateways_[gw];
+    g.label = label;
+    g.renewed_at = clock_.now_ms();
+    g.holding = std::set<std::string>(holding.begin(), holding.end());
+    std::vector<store::DeadGateway> dead;
+    for (auto it = gateways_.begin(); it != gateways_.end();) {
+      if (it->second.renewed_at < clock_.now_ms() - kDeadMs) {
+        for (const auto& id : it->second.holding) (void)sessions_.touch(id, it->second.renewed_at + kDeadMs);
+        dead.push_back({.id = it->first,
+                        .label = it->second.label,
+                        .sessions = static_cast<std::int64_t>(it->second.holding.size())});
+        it = gateways_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return dead;
+  }
+  Status hold(const std::string& gw, const std::string& id) override {
+    gateways_[gw].holding.insert(id);
+    return Status::success();
+  }
+  Status let_go(const std::string& gw, const std::string& id, Millis at) override {
+    gateways_[gw].holding.erase(id);
+    return sessions_.touch(id, at);
+  }
+  Result<std::unordered_map<std::string, store::SessionPresence>> others(const std::string& gw) override {
+    std::unordered_map<std::string, store::SessionPresence> out;
+    for (const auto& [id, g] : gateways_) {
+      if (id == gw) continue;
+      const bool alive = g.renewed_at >= clock_.now_ms() - kDeadMs;
+      for (const auto& s : g.holding) {
+        auto& p = out[s];
+        if (alive) p.held = true;
+        if (!alive) p.dead_at = std::max(p.dead_at, g.renewed_at + kDeadMs);
+      }
+    }
+    return out;
+  }
+  Status leave(const std::string& gw, Millis at) override {
+    for (const auto& id : gateways_[gw].holding) (void)sessions_.touch(id, at);
+    gateways_.erase(gw);
+    return Status::success();
+  }
+
+ private:
+  static constexpr Millis kDeadMs = std::chrono::milliseconds(store::kGatewayDeadAfter).count();
+  struct Gw {
+    std::string label;
+    Millis renewed_at = 0;
+    std::set<std::string> holding;
+  };
+  store::SessionStore& sessions_;
+  const Clock& clock_;
+  std::map<std::string, Gw> gateways_;
+};
+
 // Two gateways on one store: `service_` is gateway A, `other` gateway B, both in shared-store mode.
 class SharedStoreTest : public SessionServiceTest {
  protected:
   void SetUp() override {
     SessionServiceTest::SetUp();
+    presence_ = std::make_unique<ModelPresence>(*store_, clock_);
     service_->set_shared_store(true);
+    service_->set_presence(presence_.get(), "gw-a", "a");
     other_ = std::make_unique<SessionService>(config_, *store_, resolver_, other_routing_, clock_);
     other_->set_shared_store(true);
+    other_->set_presence(presence_.get(), "gw-b", "b");
     ASSERT_TRUE(other_->load());
   }
+  // One renewal period on both gateways (or on A alone once B is dead), each syncing.
+  void period(bool b_alive) {
+    clock_.advance_s(static_cast<int>(store::kGatewayRenewPeriod.count()));
+    ASSERT_TRUE(service_->renew_presence());
+    if (b_alive) {
+      ASSERT_TRUE(other_->renew_presence());
+    }
+    ASSERT_TRUE(service_->sync_with_store());
+    if (b_alive) {
+      ASSERT_TRUE(other_->sync_with_store());
+    }
+  }
+  std::unique_ptr<ModelPresence> presence_;
   FakeRouting other_routing_;
   std::unique_ptr<SessionService> other_;
 };
@@ -243,16 +324,57 @@ TEST_F(SharedStoreTest, AWebSocketOnOneGatewayKeepsTheOtherFromExpiringTheSessio
   ASSERT_TRUE(other_->sync_with_store());  // B knows it now, as every gateway does
   auto on_b = other_->lookup("s-1", "u-1");
   ASSERT_TRUE(on_b);
-  other_->websocket_opened(on_b);
-  for (int i = 0; i < 40; ++i) {  // 400 s: longer than disconnectGrace (300 s), with a WebSocket open on B
-    clock_.advance_s(10);
-    ASSERT_TRUE(other_->sync_with_store());  // B writes its relay's activity
-    ASSERT_TRUE(service_->sync_with_store());
-    EXPECT_EQ(service_->expire_due(), 0u) << "A expired a session B relays, at " << (i + 1) * 10 << " s";
+  other_->websocket_opened(on_b);  // B holds its presence (the background writer runs inline here)
+  for (int i = 0; i < 80; ++i) {   // 400 s: longer than disconnectGrace (300 s), with a WebSocket open on B
+    period(true);
+    EXPECT_EQ(service_->expire_due(), 0u) << "A expired a session B relays, at " << (i + 1) * 5 << " s";
   }
-  // B dies (no more activity written): A expires the session after the grace.
-  clock_.advance_s(301);
-  ASSERT_TRUE(service_->sync_with_store());
+  // B dies at its last renewal: A counts it dead 15 s later, and the grace runs from then.
+  const Millis died = clock_.now_ms() + 15'000;
+  while (clock_.now_ms() < died + 300'000 - 5'000) {
+    period(false);
+    ASSERT_EQ(service_->expire_due(), 0u) << "expired " << (clock_.now_ms() - died) / 1000 << " s after B's death";
+  }
+  period(false);
+  period(false);
+  EXPECT_EQ(service_->expire_due(), 1u);
+}
+
+TEST_F(SharedStoreTest, ClosingTheLastWebSocketStartsTheGraceOnEveryGateway) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  ASSERT_TRUE(other_->sync_with_store());
+  auto on_b = other_->lookup("s-1", "u-1");
+  ASSERT_TRUE(on_b);
+  other_->websocket_opened(on_b);
+  other_->websocket_opened(on_b);
+  period(true);
+  other_->websocket_closed(on_b);  // one still open: still held
+  for (int i = 0; i < 70; ++i) period(true);
+  EXPECT_EQ(service_->expire_due(), 0u);
+  other_->websocket_closed(on_b);  // the last: presence gone, activity written now
+  const Millis closed = clock_.now_ms();
+  while (clock_.now_ms() < closed + 300'000 - 5'000) {
+    period(true);
+    ASSERT_EQ(service_->expire_due(), 0u);
+  }
+  period(true);
+  period(true);
+  EXPECT_EQ(service_->expire_due(), 1u);
+}
+
+TEST_F(SharedStoreTest, ALeavingGatewayHandsItsSessionsTheirGraceAtOnce) {
+  ASSERT_TRUE(service_->select(user("u-1"), "s-1", launch()));
+  ASSERT_TRUE(other_->sync_with_store());
+  other_->websocket_opened(other_->lookup("s-1", "u-1"));
+  period(true);
+  other_->leave_presence();  // a clean stop: no 15 s wait for its death
+  const Millis left = clock_.now_ms();
+  while (clock_.now_ms() < left + 300'000 - 5'000) {
+    period(false);
+    ASSERT_EQ(service_->expire_due(), 0u);
+  }
+  period(false);
+  period(false);
   EXPECT_EQ(service_->expire_due(), 1u);
 }
 

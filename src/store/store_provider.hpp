@@ -18,6 +18,7 @@
 #include "store/key_store.hpp"
 #include "store/licence_store.hpp"
 #include "store/login_failure_store.hpp"
+#include "store/presence_store.hpp"
 #include "store/registry_store.hpp"
 #include "store/revocation_log_store.hpp"
 #include "store/session_store.hpp"
@@ -56,6 +57,10 @@ class StoreProvider {
   // Whether other gateways may use the same store (PostgreSQL): then each gateway also reads what the others
   // write (the backend registry, revocations) instead of trusting its memory alone.
   virtual bool shared() const { return false; }
+  // Gateway liveness and WebSocket presence: a shared store's only (one gateway on SQLite has no one to tell).
+  virtual Result<std::unique_ptr<PresenceStore>> presence() {
+    return Error::internal("the " + name() + " store is not shared: it keeps no gateway presence");
+  }
 };
 
 // The SQLite provider on a file (":memory:" for tests).

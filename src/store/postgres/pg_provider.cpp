@@ -46,6 +46,9 @@ class PgProvider final : public StoreProvider {
   Result<std::unique_ptr<SessionStore>> sessions() override {
     return std::unique_ptr<SessionStore>(new pg::PgSessionStore(*pool_, timeline_));
   }
+  Result<std::unique_ptr<PresenceStore>> presence() override {
+    return std::unique_ptr<PresenceStore>(new pg::PgPresenceStore(*pool_, timeline_));
+  }
   Result<std::unique_ptr<LicenceStore>> licence() override {
     return std::unique_ptr<LicenceStore>(new pg::PgLicenceStore(*pool_, timeline_));
   }

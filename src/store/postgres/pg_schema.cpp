@@ -76,6 +76,13 @@ const std::vector<std::string> kMigrations = {
     "CREATE TABLE session_secret(id int PRIMARY KEY CHECK (id = 1), secret text NOT NULL);"
     "CREATE TABLE licence_seats(guid text PRIMARY KEY, first_seen bigint NOT NULL, last_seen bigint NOT NULL);"
     "CREATE INDEX licence_seats_last_seen ON licence_seats(last_seen);",
+    // 2: gateway liveness and WebSocket presence (pg_presence_store.cpp). Times in database milliseconds.
+    "CREATE TABLE gateways(id text PRIMARY KEY, label text NOT NULL, started_at bigint NOT NULL,"
+    " renewed_at bigint NOT NULL);"
+    "CREATE INDEX gateways_renewed ON gateways(renewed_at);"
+    "CREATE TABLE session_presence(gateway_id text NOT NULL, session_id text NOT NULL, since bigint NOT NULL,"
+    " PRIMARY KEY(gateway_id, session_id));"
+    "CREATE INDEX session_presence_session ON session_presence(session_id);",
 };
 
 Error migration_error(std::int64_t version, const std::string& why) {

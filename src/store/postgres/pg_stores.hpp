@@ -21,6 +21,7 @@
 #include "store/login_failure_store.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "store/postgres/pg_timeline.hpp"
+#include "store/presence_store.hpp"
 #include "store/registry_store.hpp"
 #include "store/revocation_log_store.hpp"
 #include "store/session_store.hpp"
@@ -114,6 +115,24 @@ class PgSessionStore final : public SessionStore {
   Result<std::vector<std::string>> end_for_backend(const std::string& backend_id, Millis at) override;
   std::vector<SessionRecord> recent_sessions(Millis since) override;
   Result<std::string> connect_token_secret() override;
+
+ private:
+  PgPool& pool_;
+  PgTimeline& timeline_;
+};
+
+// Liveness rows (gateways) and presence rows (session_presence), pg_presence_store.cpp. Every "alive" and
+// "dead" is decided by the database's now(); a death is folded into the sessions' last_activity_at in the
+// same transaction that deletes the dead gateway's rows.
+class PgPresenceStore final : public PresenceStore {
+ public:
+  PgPresenceStore(PgPool& pool, PgTimeline& timeline) : pool_(pool), timeline_(timeline) {}
+  Result<std::vector<DeadGateway>> renew(const std::string& gateway_id, const std::string& label,
+                                         const std::vector<std::string>& holding) override;
+  Status hold(const std::string& gateway_id, const std::string& session_id) override;
+  Status let_go(const std::string& gateway_id, const std::string& session_id, Millis at) override;
+  Result<std::unordered_map<std::string, SessionPresence>> others(const std::string& gateway_id) override;
+  Status leave(const std::string& gateway_id, Millis at) override;
 
  private:
   PgPool& pool_;
