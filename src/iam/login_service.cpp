@@ -74,27 +74,29 @@ Result<LoginResult> LoginService::finish(const Pending& pending, std::string_vie
     return found.error();
   }
   std::optional<auth::UserRecord> user = std::move(found.value());
+  std::string claim_id;  // shared store: this attempt's in-flight row
   if (shared_) {
-    const Millis since = clock_.now_ms() - limiter_.limits().window_ms;
-    auto ip_failures = failures_.failures_of(kIpScope, attempt.ip_key, since);
-    if (!ip_failures) {
+    // The store admits the attempt in one transaction, counting every gateway's failures and attempts in
+    // flight; the password is checked after that transaction, never under its lock.
+    const Millis now = clock_.now_ms();
+    const auto& limits = limiter_.limits();
+    auto claim = failures_.claim_attempt(user ? attempt.user_key : std::string(), attempt.ip_key,
+                                         now - limits.window_ms, limits.max_user_failures, limits.max_ip_failures, now);
+    if (!claim) {
       limiter_.abandoned(attempt);
-      return ip_failures.error();
+      return claim.error();
     }
-    limiter_.replace_failures(LimitScope::kIp, attempt.ip_key, *ip_failures);
-    if (user) {
-      auto user_failures = failures_.failures_of(kUserScope, attempt.user_key, since);
-      if (!user_failures) {
-        limiter_.abandoned(attempt);
-        return user_failures.error();
-      }
-      limiter_.replace_failures(LimitScope::kUser, attempt.user_key, *user_failures);
-    }
-    if (auto locked = limiter_.lockout(attempt)) {
+    limiter_.replace_failures(LimitScope::kIp, attempt.ip_key, claim->ip_failures);
+    if (user) limiter_.replace_failures(LimitScope::kUser, attempt.user_key, claim->user_failures);
+    if (!claim->admitted) {
       limiter_.abandoned(attempt);
       locked_attempts_.inc();
-      return *locked;
+      if (auto locked = limiter_.lockout(attempt)) return *locked;
+      // Not locked yet, but the attempts in flight on the gateways fill the limit: whether it locks is
+      // known within a hash's time.
+      return Error{429, "locked_out", "too many failed sign-ins: try again later", 1};
     }
+    claim_id = claim->id;
   }
   bool password_ok = false;
   if (user && !user->password_hash.empty()) {
@@ -103,8 +105,13 @@ Result<LoginResult> LoginService::finish(const Pending& pending, std::string_vie
     passwords_.dummy_verify(password);
   }
   if (!password_ok || user->disabled) {
-    record_failure(attempt, user);
+    record_failure(attempt, user, claim_id);
     return invalid_credentials();
+  }
+  if (!claim_id.empty()) {
+    if (auto s = failures_.settle_attempt(claim_id, attempt.user_key, attempt.ip_key, false, clock_.now_ms()); !s) {
+      log::warn("could not clear login failures", {{"userId", user->id}, {"error", s.error().message}});
+    }
   }
 
   if (limiter_.succeeded(attempt)) {
@@ -122,7 +129,8 @@ Result<LoginResult> LoginService::finish(const Pending& pending, std::string_vie
   return out;
 }
 
-void LoginService::record_failure(const LoginLimiter::Attempt& attempt, const std::optional<auth::UserRecord>& user) {
+void LoginService::record_failure(const LoginLimiter::Attempt& attempt, const std::optional<auth::UserRecord>& user,
+                                  const std::string& claim_id) {
   const auto outcome = limiter_.failed(attempt);
   failed_.inc();
   if (outcome.user_locked) user_lockouts_.inc();
@@ -132,8 +140,13 @@ void LoginService::record_failure(const LoginLimiter::Attempt& attempt, const st
   std::vector<store::LoginFailureRow> rows;
   rows.push_back(store::LoginFailureRow{kIpScope, attempt.ip_key, now});
   if (user) rows.push_back(store::LoginFailureRow{kUserScope, attempt.user_key, now});
-  if (auto s = failures_.record_failures(rows); !s) {
-    log::warn("could not persist a login failure", {{"error", s.error().message}});
+  // Shared store: the failure ends the attempt's in-flight row in the same transaction.
+  const Status persisted =
+      claim_id.empty()
+          ? failures_.record_failures(rows)
+          : failures_.settle_attempt(claim_id, user ? attempt.user_key : std::string(), attempt.ip_key, true, now);
+  if (!persisted) {
+    log::warn("could not persist a login failure", {{"error", persisted.error().message}});
   }
   const Millis window = limiter_.limits().window_ms;
   if (now - last_prune_ms_.load(std::memory_order_relaxed) >= window) {

@@ -58,10 +58,11 @@ class LoginService {
   // Restores the failures of the last window into the limiter and prunes older rows. Blocks.
   Status load();
   // Several gateways on one store (CONTRACT §12: "5 failures per username and 50 per IP, wherever they were
-  // made"): finish() first reads the address's failures, and the username's when the user exists (unknown
-  // names are never written to the store), as every gateway recorded them, and refuses with 429 when they
-  // lock it. Attempts in flight on other gateways are not seen: N gateways may each let one more guess
-  // through while another's is being hashed.
+  // made", exact under any concurrency): before the password is checked, the store admits the attempt in one
+  // transaction (LoginFailureStore::claim_attempt: the username's and the address's failures, as every
+  // gateway recorded them, plus the attempts in flight on every gateway) or refuses it with 429; the
+  // password check runs after that transaction, and its outcome settles the attempt. Unknown names are never
+  // written to the store (only the address counts there).
   void set_shared_store(bool shared) { shared_ = shared; }
 
   // 200 → the token and the user; 401 invalid_credentials; 429 locked_out (retry_after set). Blocks.
@@ -81,7 +82,9 @@ class LoginService {
   void abandon(const Pending& pending);
 
  private:
-  void record_failure(const LoginLimiter::Attempt& attempt, const std::optional<auth::UserRecord>& user);
+  // `claim_id`: the attempt's in-flight row on a shared store ("" otherwise).
+  void record_failure(const LoginLimiter::Attempt& attempt, const std::optional<auth::UserRecord>& user,
+                      const std::string& claim_id);
 
   auth::UserDirectory& users_;
   const PasswordHasher& passwords_;

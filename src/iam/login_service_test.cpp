@@ -6,6 +6,8 @@
 
 #include "iam/testing/fast_hasher.hpp"
 #include "iam/testing/login_stores.hpp"
+#include "store/postgres/testing/pg_test_server.hpp"
+#include "store/store_provider.hpp"
 
 namespace webstream::iam {
 namespace {
@@ -120,21 +122,46 @@ TEST_F(LoginServiceTest, AStoreOutageAnswers503AndCountsTowardsNoLockout) {
 }
 
 TEST_F(LoginServiceTest, OnASharedStoreFailuresMadeThroughAnotherGatewayCount) {
-  // A second gateway: its own limiter and service over the same failure store.
+  // Two gateways on one real PostgreSQL (the store admits each attempt: LoginFailureStore::claim_attempt),
+  // each with its own limiter and service.
+  auto server = store::pg::testing::PgTestServer::shared();
+  ASSERT_TRUE(server.ok()) << "cannot start the test PostgreSQL: " << server.error().message;
+  auto db = (*server)->create_database();
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  auto pg_here = store::open_postgres_provider(*db, clock_, 2);
+  ASSERT_TRUE(pg_here.ok()) << pg_here.error().message;
+  (*pg_here)->startup_complete();
+  auto pg_there = store::open_postgres_provider(*db, clock_, 2);
+  ASSERT_TRUE(pg_there.ok()) << pg_there.error().message;
+  (*pg_there)->startup_complete();
+  auto failures_here = (*pg_here)->login_failures().value();
+  auto failures_there = (*pg_there)->login_failures().value();
+  LoginService here(users_, testing::fast_hasher(), tokens_, *authenticator_, *limiter_, *failures_here, clock_);
   auth::Authenticator other_auth(tokens_, users_, *revoked_, clock_);
   ASSERT_TRUE(other_auth.load().ok());
   LoginLimiter other_limiter(clock_);
-  LoginService other(users_, testing::fast_hasher(), tokens_, other_auth, other_limiter, *failures_, clock_);
+  LoginService other(users_, testing::fast_hasher(), tokens_, other_auth, other_limiter, *failures_there, clock_);
   other.set_shared_store(true);
-  login_->set_shared_store(true);
-  for (int i = 0; i < 3; ++i) expect_error(login("alice", "wrong"), 401, "invalid_credentials", "here");
+  here.set_shared_store(true);
+  for (int i = 0; i < 3; ++i)
+    expect_error(here.login("alice", "wrong", "198.51.100.1"), 401, "invalid_credentials", "here");
   for (int i = 0; i < 2; ++i) {
     expect_error(other.login("alice", "wrong", "198.51.100.2"), 401, "invalid_credentials", "there");
   }
   // Five failures in all, on two gateways: both refuse even the right password.
   expect_error(other.login("alice", "alice-password-1", "198.51.100.3"), 429, "locked_out", "there");
-  expect_error(login("alice", "alice-password-1"), 429, "locked_out", "here");
+  expect_error(here.login("alice", "alice-password-1", "198.51.100.1"), 429, "locked_out", "here");
   EXPECT_TRUE(other.login("bob", "bob-password-12", "198.51.100.3").ok());
+  // An attempt admitted on one gateway and still being checked counts on the other (in flight): with 4
+  // failures and one attempt in flight, bob is refused before his password is looked at.
+  for (int i = 0; i < 4; ++i)
+    expect_error(here.login("bob", "wrong", "198.51.100.4"), 401, "invalid_credentials", "bob");
+  auto claimed = failures_here->claim_attempt(LoginLimiter::key_for(LimitScope::kUser, "bob"),
+                                              LoginLimiter::key_for(LimitScope::kIp, "198.51.100.9"),
+                                              clock_.now_ms() - 15 * 60 * 1000, 5, 50, clock_.now_ms());
+  ASSERT_TRUE(claimed.ok() && claimed->admitted);  // the fifth guess, in flight on this gateway
+  auto refused = other.login("bob", "bob-password-12", "198.51.100.5");
+  expect_error(refused, 429, "locked_out", "bob while a guess is in flight");
 }
 
 TEST_F(LoginServiceTest, LockoutSurvivesARestart) {

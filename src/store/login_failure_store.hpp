@@ -14,6 +14,17 @@
 
 namespace webstream::store {
 
+// A login attempt as several gateways' store admitted it (LoginFailureStore::claim_attempt).
+struct AttemptClaim {
+  bool admitted = false;
+  std::string id;                     // its in-flight row, when admitted
+  std::vector<Millis> user_failures;  // the username's failures in the window, every gateway's, oldest first
+  std::vector<Millis> ip_failures;    // the address's
+};
+
+// An attempt in flight counts for this long at most (a gateway killed while hashing leaves its row behind).
+inline constexpr Millis kLoginAttemptInFlightMs = 30'000;
+
 struct LoginFailureRow {
   std::string scope;  // "user" | "ip"
   std::string key;    // digest (hex)
@@ -34,6 +45,24 @@ class LoginFailureStore {
   virtual Result<std::vector<Millis>> failures_of(const std::string& scope, const std::string& key, Millis since) = 0;
   // Deletes failures with at < before; returns how many.
   virtual Result<std::int64_t> prune_failures(Millis before) = 0;
+
+  // Several gateways on one store (CONTRACT §12: lockout exact under any concurrency). In ONE transaction,
+  // under the username's and the address's locks: counts their failures since `since` plus the attempts in
+  // flight on every gateway; at `max_user` (username) or `max_ip` (address) the attempt is refused
+  // (admitted false), else it is recorded as in flight. `user_key` empty: the name is no user's (only the
+  // address counts; an unknown name is never written). The caller checks the password AFTER this returns
+  // (never under the lock), then calls settle_attempt() exactly once. Stores of one gateway (SQLite) do not
+  // support it (that gateway counts its attempts in flight in memory): 500.
+  virtual Result<AttemptClaim> claim_attempt(const std::string& user_key, const std::string& ip_key, Millis since,
+                                             int max_user, int max_ip, Millis at) {
+    return Error::internal("this store does not admit login attempts for several gateways");
+  }
+  // The claimed attempt `id` is over at `at`: failed, it becomes a failure of its address (and username) in
+  // the same transaction; else it only stops being in flight.
+  virtual Status settle_attempt(const std::string& id, const std::string& user_key, const std::string& ip_key,
+                                bool failed, Millis at) {
+    return Error::internal("this store does not admit login attempts for several gateways");
+  }
 };
 
 }  // namespace webstream::store

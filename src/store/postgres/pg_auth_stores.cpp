@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "core/encoding.hpp"
+#include "core/ids.hpp"
 #include "store/postgres/pg_stores.hpp"
 
 namespace webstream::store::pg {
@@ -178,6 +179,68 @@ Result<std::vector<LoginFailureRow>> PgLoginFailureStore::failures_since(Millis 
     for (int i = 0; i < r.rows(); ++i)
       out.push_back(LoginFailureRow{r.text(i, 0), r.text(i, 1), r.integer(i, 2) - skew});
     return out;
+  });
+}
+
+namespace {
+
+std::vector<Millis> failure_times(PgConnection& c, const char* scope, const std::string& key, Millis since_db,
+                                  Millis skew) {
+  auto r = c.exec("SELECT at FROM login_failures WHERE scope = $1 AND key = $2 AND at >= $3 ORDER BY at, id",
+                  Params().add(scope).add(key).add(since_db));
+  std::vector<Millis> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.integer(i, 0) - skew);
+  return out;
+}
+
+}  // namespace
+
+Result<AttemptClaim> PgLoginFailureStore::claim_attempt(const std::string& user_key, const std::string& ip_key,
+                                                        Millis since, int max_user, int max_ip, Millis at) {
+  const std::string id = random_id("la-");  // the same on a retry: the rolled-back insert is gone
+  return pool_.transaction([&](PgConnection& c) -> Result<AttemptClaim> {
+    const Millis skew = timeline_.skew(c);
+    // Always the username before the address: two attempts never wait on each other in a cycle. Held to
+    // COMMIT, so no other gateway counts either scope until this attempt is in flight or refused.
+    if (!user_key.empty()) {
+      c.exec("SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockLogin).add("user:" + user_key));
+    }
+    c.exec("SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockLogin).add("ip:" + ip_key));
+    c.exec("DELETE FROM login_attempts WHERE started_at < $1", Params().add(at + skew - kLoginAttemptInFlightMs));
+    AttemptClaim claim;
+    claim.ip_failures = failure_times(c, "ip", ip_key, since + skew, skew);
+    const std::int64_t ip_in_flight =
+        c.exec("SELECT COUNT(*) FROM login_attempts WHERE ip_key=$1", Params().add(ip_key)).integer(0, 0);
+    bool admitted = static_cast<std::int64_t>(claim.ip_failures.size()) + ip_in_flight < max_ip;
+    if (!user_key.empty()) {
+      claim.user_failures = failure_times(c, "user", user_key, since + skew, skew);
+      const std::int64_t user_in_flight =
+          c.exec("SELECT COUNT(*) FROM login_attempts WHERE user_key=$1", Params().add(user_key)).integer(0, 0);
+      admitted = admitted && static_cast<std::int64_t>(claim.user_failures.size()) + user_in_flight < max_user;
+    }
+    if (admitted) {
+      c.exec("INSERT INTO login_attempts(id, user_key, ip_key, started_at) VALUES($1,$2,$3,$4)",
+             Params().add(id).add(user_key).add(ip_key).add(at + skew));
+      claim.id = id;
+    }
+    claim.admitted = admitted;
+    return claim;
+  });
+}
+
+Status PgLoginFailureStore::settle_attempt(const std::string& id, const std::string& user_key,
+                                           const std::string& ip_key, bool failed, Millis at) {
+  return pool_.transaction([&](PgConnection& c) -> Status {
+    const Millis skew = timeline_.skew(c);
+    c.exec("DELETE FROM login_attempts WHERE id=$1", Params().add(id));
+    if (failed) {
+      c.exec("INSERT INTO login_failures(scope, key, at) VALUES('ip',$1,$2)", Params().add(ip_key).add(at + skew));
+      if (!user_key.empty()) {
+        c.exec("INSERT INTO login_failures(scope, key, at) VALUES('user',$1,$2)",
+               Params().add(user_key).add(at + skew));
+      }
+    }
+    return Status::success();
   });
 }
 

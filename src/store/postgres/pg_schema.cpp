@@ -83,6 +83,12 @@ const std::vector<std::string> kMigrations = {
     "CREATE TABLE session_presence(gateway_id text NOT NULL, session_id text NOT NULL, since bigint NOT NULL,"
     " PRIMARY KEY(gateway_id, session_id));"
     "CREATE INDEX session_presence_session ON session_presence(session_id);",
+    // 3: login attempts in flight (PgLoginFailureStore::claim_attempt), started_at in database milliseconds.
+    "CREATE TABLE login_attempts(id text PRIMARY KEY, user_key text NOT NULL, ip_key text NOT NULL,"
+    " started_at bigint NOT NULL);"
+    "CREATE INDEX login_attempts_user ON login_attempts(user_key);"
+    "CREATE INDEX login_attempts_ip ON login_attempts(ip_key);"
+    "CREATE INDEX login_attempts_started ON login_attempts(started_at);",
 };
 
 Error migration_error(std::int64_t version, const std::string& why) {

@@ -9,7 +9,8 @@
 //   sessions: the session id, then user, org and backend (kLockSession/kLockUser/kLockOrg/kLockBackend, in
 //   that order: the id so that two users racing for one X-Session-ID get one session and one conflict);
 //   licence seats: one lock for the licence (kLockLicence);
-//   revocation log: writers exclusive, readers shared (kLockRevocations), see PgRevocationLogStore.
+//   revocation log: writers exclusive, readers shared (kLockRevocations), see PgRevocationLogStore;
+//   login attempts: the username, then the address (kLockLogin), see PgLoginFailureStore::claim_attempt.
 // Instants the gateway passes are put on the database's clock by PgTimeline (pg_timeline.hpp).
 // A transaction that hits a serialization failure or a deadlock is retried by the pool; every write here
 // is idempotent for that (upserts, deletes, inserts guarded by the lock and a re-read).
@@ -38,6 +39,7 @@ inline constexpr int kLockLicence = 104;
 inline constexpr int kLockRevocations = 105;
 inline constexpr int kLockServerUrl = 106;
 inline constexpr int kLockSession = 108;
+inline constexpr int kLockLogin = 109;
 
 class PgKeyStore final : public KeyStore {
  public:
@@ -85,6 +87,10 @@ class PgLoginFailureStore final : public LoginFailureStore {
   Result<std::vector<LoginFailureRow>> failures_since(Millis since) override;
   Result<std::vector<Millis>> failures_of(const std::string& scope, const std::string& key, Millis since) override;
   Result<std::int64_t> prune_failures(Millis before) override;
+  Result<AttemptClaim> claim_attempt(const std::string& user_key, const std::string& ip_key, Millis since, int max_user,
+                                     int max_ip, Millis at) override;
+  Status settle_attempt(const std::string& id, const std::string& user_key, const std::string& ip_key, bool failed,
+                        Millis at) override;
 
  private:
   PgPool& pool_;
