@@ -273,7 +273,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
          RelayOutcome outcome, std::string leftover)
       : client_(std::move(client)), backend_(std::move(backend)), options_(options), hooks_(std::move(hooks)),
         done_(std::move(done)), outcome_(std::move(outcome)), leftover_(std::move(leftover)), metrics_(relay_metrics()),
-        timer_(backend_.get_executor()), client_peer_{false, false, &outcome_.client_close, ws_frame::kCloseGoingAway},
+        timer_(options_.timers->make_timer(backend_.get_executor())), client_peer_{false, false, &outcome_.client_close,
+                                                                                   ws_frame::kCloseGoingAway},
         backend_peer_{false, false, &outcome_.backend_close, ws_frame::kCloseInternal},
         up_(true, options.max_message_bytes, client_peer_, backend_peer_, metrics_.bytes_to_backend,
             metrics_.messages_to_backend, outcome_.bytes_to_backend, outcome_.messages_to_backend),
@@ -569,7 +570,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
 
   void finish() {
     finished_ = true;
-    timer_.cancel();
+    timer_->cancel();
     boost::system::error_code ignored;
     backend_.shutdown(tcp::socket::shutdown_both, ignored);
     backend_.close(ignored);
@@ -606,15 +607,15 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
   // bounds how long the closing handshakes may take, then drops both connections. ---------------------------
 
   void watch() {
-    timer_.expires_after(closing_ ? options_.close_timeout * 2 : options_.auth_check_interval);
-    timer_.async_wait([self = this->shared_from_this()](boost::system::error_code) { self->on_watch(); });
+    timer_->wait_after(closing_ ? options_.close_timeout * 2 : options_.auth_check_interval,
+                       [self = this->shared_from_this()](boost::system::error_code ec) { self->on_watch(ec); });
   }
 
-  void on_watch() {
+  void on_watch(boost::system::error_code ec) {
     if (finished_) return;
     if (closing_) {
-      if (timer_.expiry() > std::chrono::steady_clock::now()) return watch();  // woken early (stop again)
-      return finish();                                                         // the peers never finished closing
+      if (ec == net::error::operation_aborted) return watch();  // woken early (stop again)
+      return finish();                                          // the peers never finished closing
     }
     if (stop_code_ == 0 && hooks_.still_authorised && !hooks_.still_authorised()) {
       stop_code_ = ws_frame::kClosePolicy;  // 1008
@@ -635,7 +636,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
     if (finished_ || stop_code_ != 0) return;
     stop_code_ = code == 0 ? ws_frame::kCloseNormal : code;
     closing_ = false;  // on_watch (woken now) starts the closing with this code
-    timer_.cancel();
+    timer_->cancel();
   }
 
   ClientType client_;
@@ -646,7 +647,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
   RelayOutcome outcome_;
   std::string leftover_;
   RelayMetrics& metrics_;
-  net::steady_timer timer_;
+  std::unique_ptr<runtime::CallbackTimer> timer_;  // the watchdog's, on options_.timers (the clock seam)
   Peer client_peer_;
   Peer backend_peer_;
   Direction up_;

@@ -31,7 +31,8 @@
 //   other side 1009 for a message over the limit (else as if the sender had gone: 1001 or 1011), nothing of
 //   the bad frame is passed on, and the sender is drained (not reset) until it answers, so it reads the close.
 //   The gateway's own close frames go only at a frame boundary of what it writes to that side. still_authorised()
-//   is asked every auth_check_interval; false → both sides get 1008. stop(code) (handed to on_open, e.g. for
+//   is asked every auth_check_interval (the watchdog: a timer on RelayOptions::timers, the clock seam, so a
+//   test drives it with FakeTimers); false → both sides get 1008. stop(code) (handed to on_open, e.g. for
 //   graceful shutdown with 1001) closes both sides with `code`. Once any close has started, both closing
 //   handshakes must end within 2 × close_timeout or both connections are dropped.
 // Dead peers: TCP keep-alive on both sockets (probes after idle_timeout/2 of silence, dropped after about
@@ -54,6 +55,7 @@
 #include "http/router.hpp"
 #include "http/types.hpp"
 #include "proxy/header_policy.hpp"
+#include "runtime/timers.hpp"
 
 namespace webstream::proxy {
 
@@ -71,6 +73,9 @@ struct RelayOptions {
   std::chrono::milliseconds idle_timeout{60000};        // a dead peer is found within about this (TCP keep-alive)
   std::chrono::milliseconds auth_check_interval{1000};  // how often still_authorised() is asked
   std::size_t max_message_bytes = 16 * 1024 * 1024;     // CONTRACT §11; over → close 1009
+  // The watchdog's timer (auth checks, the closing bound); tests pass runtime::testing::FakeTimers. Must outlive
+  // every relay started with these options.
+  runtime::Timers* timers = &runtime::SteadyTimers::instance();
 
   static RelayOptions from_limits(const config::LimitsConfig& limits);
 };

@@ -11,9 +11,11 @@
 #include <optional>
 #include <span>
 
+#include "core/testing/fake_clock.hpp"
 #include "observability/metrics.hpp"
 #include "proxy/testing/ws_fixtures.hpp"
 #include "proxy/ws_frame.hpp"
+#include "runtime/testing/fake_timers.hpp"
 
 namespace webstream::proxy {
 namespace {
@@ -242,13 +244,40 @@ TEST(WsRelay, BackendDropIsClose1011) {
   EXPECT_EQ(gateway.outcomes[0].client_close, 1011);
 }
 
+// The watchdog's tests run it on FakeTimers: the test moves a fake clock past the interval instead of waiting
+// for it, and runs the sockets' real I/O on its own thread (drive()) while fake time stands still.
+struct FakeTime {
+  webstream::testing::FakeClock clock;
+  runtime::testing::FakeTimers timers{clock};
+  RelayOptions options(std::chrono::milliseconds auth_check_interval) {
+    RelayOptions o = fast_options();
+    o.auth_check_interval = auth_check_interval;
+    o.timers = &timers;
+    return o;
+  }
+};
+
+// Runs `ioc` on this thread until `condition` holds, or fails after 10 s of real time (the sockets need it).
+template <class Condition>
+bool drive(net::io_context& ioc, Condition condition) {
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+  ioc.restart();
+  while (!condition()) {
+    if (SteadyClock::now() >= deadline) return condition();
+    ioc.run_one_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 TEST(WsRelay, LostAuthorisationIsClose1008OnBothSides) {
   net::io_context ioc;
+  FakeTime time;  // after ioc: its waits go before the io_context
   WsBackend backend(ioc, WsBackend::Mode::kEcho);
-  Gateway gateway(ioc, target_for(backend), fast_options());
-  double waited_ms = 0;
-  auto task = [&]() -> net::awaitable<void> {
-    ClientWs ws(ioc);
+  Gateway gateway(ioc, target_for(backend), time.options(std::chrono::seconds(1)));
+  ClientWs ws(ioc);
+  bool echoed = false;
+  std::optional<Received> after_echo;
+  auto browser = [&]() -> net::awaitable<void> {
     websocket::response_type res;
     {
       auto r_ = co_await open_client(ws, gateway.port(), res);
@@ -262,19 +291,69 @@ TEST(WsRelay, LostAuthorisationIsClose1008OnBothSides) {
       auto r_ = co_await read_message(ws);
       EXPECT_EQ(r_.data, "still here");
     }
-    gateway.authorised = false;
-    const auto start = SteadyClock::now();
-    auto r = co_await read_message(ws);
-    waited_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
-    EXPECT_EQ(r.ec, websocket::error::closed);
-    EXPECT_EQ(ws.reason().code, 1008);
-    EXPECT_TRUE(co_await eventually([&] { return gateway.closed == 1 && backend.close_in.has_value(); }));
+    echoed = true;
+    after_echo = co_await read_message(ws);
   };
-  ASSERT_TRUE(run(ioc, task()));
-  EXPECT_LT(waited_ms, 1000);  // checked every 50 ms here
-  ASSERT_TRUE(backend.close_in.has_value());
+  net::co_spawn(ioc, browser(), net::detached);
+  ASSERT_TRUE(drive(ioc, [&] { return echoed; }));
+  EXPECT_EQ(time.timers.pending(), 1u);  // the watchdog's wait
+  const Millis opened_at = time.clock.now_ms();
+
+  // Authorised: asked once per interval, the relay stays open.
+  time.timers.run_until(opened_at + 3000, ioc);
+  EXPECT_EQ(gateway.auth_checks, 3);
+  EXPECT_EQ(gateway.closed, 0);
+  EXPECT_FALSE(after_echo.has_value());
+
+  // Revoked: not asked again before the next interval ends, then both sides get 1008.
+  gateway.authorised = false;
+  time.timers.run_until(opened_at + 3999, ioc);
+  EXPECT_EQ(gateway.auth_checks, 3);
+  EXPECT_EQ(gateway.closed, 0);
+  time.timers.run_until(opened_at + 4000, ioc);
+  EXPECT_EQ(gateway.auth_checks, 4);
+  ASSERT_TRUE(drive(
+      ioc, [&] { return after_echo.has_value() && backend.close_in.has_value() && gateway.outcomes.size() == 1; }));
+  EXPECT_EQ(after_echo->ec, websocket::error::closed);
+  EXPECT_EQ(ws.reason().code, 1008);
   EXPECT_EQ(backend.close_in->code, 1008);
   EXPECT_EQ(gateway.closed, 1);
+  EXPECT_EQ(gateway.outcomes[0].client_close, 1008);
+  EXPECT_EQ(gateway.outcomes[0].backend_close, 1008);
+  EXPECT_EQ(time.timers.pending(), 0u);  // the relay is over: no watchdog left
+  EXPECT_EQ(time.clock.now_ms(), opened_at + 4000);
+}
+
+TEST(WsRelay, APeerThatNeverFinishesClosingIsDroppedTwoCloseTimeoutsLater) {
+  net::io_context ioc;
+  FakeTime time;                                    // after ioc: its waits go before the io_context
+  WsBackend backend(ioc, WsBackend::Mode::kStall);  // never reads, so never answers the close
+  RelayOptions options = time.options(std::chrono::seconds(1));
+  options.close_timeout = std::chrono::seconds(5);
+  Gateway gateway(ioc, target_for(backend), options);
+  ClientWs ws(ioc);
+  std::optional<Received> after_stop;
+  auto browser = [&]() -> net::awaitable<void> {
+    websocket::response_type res;
+    auto ec = co_await open_client(ws, gateway.port(), res);
+    EXPECT_FALSE(ec);
+    after_stop = co_await read_message(ws);  // answers the close, then waits for the TCP close
+  };
+  net::co_spawn(ioc, browser(), net::detached);
+  ASSERT_TRUE(drive(ioc, [&] { return gateway.stop.has_value(); }));
+  (*gateway.stop)(1001);
+  // The stop wakes the watchdog, which sends both close frames; the browser answers, the backend does not.
+  ASSERT_TRUE(drive(ioc, [&] { return ws.reason().code == 1001; }));
+  const Millis closing_at = time.clock.now_ms();
+  time.timers.run_until(closing_at + 9999, ioc);
+  EXPECT_EQ(gateway.closed, 0);  // still waiting for the backend's close
+  time.timers.run_until(closing_at + 10000, ioc);
+  ASSERT_TRUE(drive(ioc, [&] { return gateway.outcomes.size() == 1 && after_stop.has_value(); }));
+  EXPECT_EQ(after_stop->ec, websocket::error::closed);
+  EXPECT_EQ(gateway.closed, 1);
+  EXPECT_EQ(gateway.outcomes[0].client_close, 1001);
+  EXPECT_EQ(gateway.outcomes[0].backend_close, 1001);
+  EXPECT_EQ(time.timers.pending(), 0u);
 }
 
 TEST(WsRelay, StopClosesBothSidesWithTheGivenCode) {

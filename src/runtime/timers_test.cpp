@@ -68,6 +68,54 @@ TEST(FakeTimersTest, ACancelledWaitEndsAborted) {
   EXPECT_EQ(clock.now_ms(), 0);
 }
 
+// A callback timer's wait, recorded like a coroutine's.
+CallbackTimer::Handler record(const Clock& clock, Wait& out) {
+  return [&clock, &out](boost::system::error_code ec) {
+    out.result = ec;
+    out.ended_at = clock.now_ms();
+  };
+}
+
+TEST(FakeTimersTest, ACallbackTimerFiresAtItsDeadlineAndReArmingOrCancellingEndsTheWaitAborted) {
+  webstream::testing::FakeClock clock(0);
+  testing::FakeTimers timers(clock);
+  net::io_context io;
+  auto timer = timers.make_timer(io.get_executor());
+  Wait first, second, third;
+  timer->wait_after(100ms, record(clock, first));
+  EXPECT_FALSE(first.result.has_value());          // never called from inside wait_after()
+  timer->wait_after(40ms, record(clock, second));  // re-armed: the first wait ends aborted, at once
+  io.poll();
+  ASSERT_TRUE(first.result.has_value());
+  EXPECT_EQ(*first.result, net::error::operation_aborted);
+  EXPECT_EQ(timers.pending(), 1u);
+  timers.run_until(39, io);
+  EXPECT_FALSE(second.result.has_value());
+  timers.run_until(100, io);
+  ASSERT_TRUE(second.result.has_value());
+  EXPECT_FALSE(*second.result);
+  EXPECT_EQ(second.ended_at, 40);
+  timer->wait_after(10ms, record(clock, third));
+  timer->cancel();
+  EXPECT_FALSE(third.result.has_value());  // never called from inside cancel()
+  io.restart();                            // the last poll ran out of work, which stops an io_context
+  io.poll();
+  ASSERT_TRUE(third.result.has_value());
+  EXPECT_EQ(*third.result, net::error::operation_aborted);
+  EXPECT_EQ(timers.pending(), 0u);
+  EXPECT_EQ(clock.now_ms(), 100);
+}
+
+TEST(SteadyTimersTest, ACallbackTimerFires) {
+  net::io_context io;
+  auto timer = SteadyTimers::instance().make_timer(io.get_executor());
+  Wait w;
+  timer->wait_after(1ms, record(SystemClock::instance(), w));
+  io.run();  // returns once the wait has ended
+  ASSERT_TRUE(w.result.has_value());
+  EXPECT_FALSE(*w.result);
+}
+
 TEST(SteadyTimersTest, AShortWaitEnds) {
   net::io_context io;
   Wait w;

@@ -156,6 +156,7 @@ class Gateway {
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
   bool authorised = true;         // what still_authorised() answers
+  int auth_checks = 0;            // how often still_authorised() was asked
   std::optional<RelayStop> stop;  // handed over by on_open
   int opened = 0;
   int closed = 0;
@@ -173,7 +174,10 @@ class Gateway {
 
   RelayHooks hooks() {
     RelayHooks h;
-    h.still_authorised = [this] { return authorised; };
+    h.still_authorised = [this] {
+      ++auth_checks;
+      return authorised;
+    };
     h.on_open = [this](RelayStop s) {
       ++opened;
       stop = std::move(s);

@@ -9,7 +9,8 @@
 //   timers.run_until(clock.now_ms() + 400, io);  // fires every wait due by then, in deadline order
 //
 // run_until() steps the clock from one deadline to the next and polls `io` after each, so a loop that
-// re-arms with a shorter delay inside the window runs as often as it would in real time.
+// re-arms with a shorter delay inside the window runs as often as it would in real time. Callback timers
+// (make_timer(), e.g. the relay's watchdog) are waits of the same kind: they fire in the same order.
 //
 // Thread rules: single-threaded — the io_context must be run only by the thread that calls run_until().
 #include <boost/asio/as_tuple.hpp>
@@ -60,6 +61,10 @@ class FakeTimers final : public Timers {
     io.poll();
   }
 
+  std::unique_ptr<CallbackTimer> make_timer(boost::asio::any_io_executor executor) override {
+    return std::make_unique<FakeCallbackTimer>(*this, std::move(executor));
+  }
+
   // Waits not yet ended (for tests that check a loop is idle or gone).
   std::size_t pending() const {
     return static_cast<std::size_t>(std::count_if(waiters_.begin(), waiters_.end(), [](auto& w) { return !w->fired; }));
@@ -73,6 +78,35 @@ class FakeTimers final : public Timers {
     boost::asio::steady_timer wake;  // never expires: cancelled to wake the waiter
     Millis deadline;
     bool fired = false;
+  };
+
+  // Each wait_after() is a Waiter like a coroutine's wait; its handler runs when run_until() fires it or when it
+  // is cancelled (re-armed, cancel(), or the timer destroyed), as a steady_timer's would.
+  class FakeCallbackTimer final : public CallbackTimer {
+   public:
+    FakeCallbackTimer(FakeTimers& timers, boost::asio::any_io_executor executor)
+        : timers_(timers), executor_(std::move(executor)) {}
+    ~FakeCallbackTimer() override { cancel(); }
+    void wait_after(std::chrono::milliseconds delay, Handler handler) override {
+      cancel();
+      auto waiter = std::make_shared<Waiter>(executor_, timers_.clock_.now_ms() + delay.count());
+      timers_.waiters_.push_back(waiter);
+      pending_ = waiter;
+      // The handler owns the Waiter and erases it from the list; it never touches this timer, which may be gone.
+      waiter->wake.async_wait([&timers = timers_, waiter, handler = std::move(handler)](boost::system::error_code ec) {
+        std::erase(timers.waiters_, waiter);
+        handler(waiter->fired ? boost::system::error_code{} : ec);
+      });
+    }
+    void cancel() override {
+      if (auto waiter = pending_.lock(); waiter && !waiter->fired) waiter->wake.cancel();
+      pending_.reset();
+    }
+
+   private:
+    FakeTimers& timers_;
+    boost::asio::any_io_executor executor_;
+    std::weak_ptr<Waiter> pending_;
   };
 
   std::optional<Millis> next_deadline() const {
