@@ -20,6 +20,7 @@
 #include "sessions/expiry_sweeper.hpp"
 #include "sessions/presence_keeper.hpp"
 #include "sessions/session_service.hpp"
+#include "store/change_feed.hpp"
 #include "store/presence_store.hpp"
 #include "store/registry_store.hpp"
 #include "store/session_store.hpp"
@@ -55,6 +56,9 @@ struct Components {
   std::unique_ptr<proxy::AssertionCache> assertions;
 
   std::unique_ptr<LicenceParts> licence;
+
+  // Last: its callback uses the parts above (a shared store only).
+  std::unique_ptr<store::ChangeFeed> change_feed;
 };
 
 }  // namespace webstream::app

@@ -73,10 +73,13 @@ class BuiltinIam final : public IamParts {
     if (auto s = authenticator_->load(); !s) return s;
     if (shared && !service_) {
       auto* a = authenticator_.get();
+      // Woken by the change feed (revocations_changed); its own period is a safety net behind the feed's.
       follower_ = std::make_unique<iam::RevocationFollower>(
           *revocation_log_,
           iam::RevocationTargets{[a](const std::string& jti, std::int64_t exp) { a->revoke_token_id(jti, exp); },
-                                 [a](const std::string& user, std::int64_t nb) { a->apply_cutoff(user, nb); }});
+                                 [a](const std::string& user, std::int64_t nb) { a->apply_cutoff(user, nb); }},
+          iam::RevocationFollower::Options{
+              .period = std::chrono::seconds(5), .overlap_ms = 2000, .page_entries = 10000});
     }
     passwords_ = std::make_unique<iam::PasswordHasher>();
     limiter_ = std::make_unique<iam::LoginLimiter>(clock);
@@ -164,6 +167,9 @@ class BuiltinIam final : public IamParts {
   }
   void stop() override {
     if (follower_) follower_->stop();
+  }
+  void revocations_changed() override {
+    if (follower_) follower_->wake();
   }
 
  private:

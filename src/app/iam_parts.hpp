@@ -36,6 +36,9 @@ class IamParts {
                          unsigned status) = 0;
   virtual void start(boost::asio::any_io_executor executor) = 0;
   virtual void stop() = 0;
+  // Several gateways on one store: another gateway recorded a revocation (a change notification). The
+  // builtin IAM reads the revocation log at once; other modes have nothing to read. Never blocks.
+  virtual void revocations_changed() {}
 };
 
 // builtin mode, and `webstream -am`: builds the IAM over the store, bootstraps an empty store (org default,

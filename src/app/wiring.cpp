@@ -14,6 +14,7 @@
 #include "registry/registry_api.hpp"
 #include "registry/registry_metrics.hpp"
 #include "sessions/sessions_api.hpp"
+#include "store/postgres/pg_change_listener.hpp"
 
 namespace webstream::app {
 
@@ -175,6 +176,7 @@ Result<std::unique_ptr<Components>> build_components(WiringContext& ctx) {
   if (!iam) return iam.error();
   c->iam = std::move(iam.value());
   register_store_collector(ctx.stores);
+  store::pg::register_change_feed_metrics();
   if (ctx.access_management_only) return c;  // webstream -am serves the IAM only
 
   if (auto s = build_registry(ctx, *c); !s) return s.error();
@@ -186,6 +188,11 @@ Result<std::unique_ptr<Components>> build_components(WiringContext& ctx) {
   c->licence = std::move(licence.value());
   portal::register_portal_routes(ctx.router);
   register_collectors(*c);
+  if (ctx.stores.shared()) {
+    auto feed = ctx.stores.change_feed();
+    if (!feed) return feed.error();
+    c->change_feed = std::move(feed.value());
+  }
   return c;
 }
 
@@ -196,6 +203,20 @@ void start_components(Components& c) {
   if (c.presence_keeper) c.presence_keeper->start();
   if (c.licence) c.licence->start(c.workers->at(0).get_executor());
   if (c.iam) c.iam->start(c.workers->at(0).get_executor());
+  if (c.change_feed) {
+    // What other gateways changed (store/change_feed.hpp) wakes the part that re-reads it.
+    Components* parts = &c;
+    c.change_feed->start([parts](const std::string& topic) {
+      if (topic == store::kRevocationsTopic) {
+        parts->iam->revocations_changed();
+      } else if (topic == store::kIamTopic) {
+        parts->sessions->entitlements_changed();
+        parts->sweeper->wake();
+      } else if (topic == store::kRegistryTopic) {
+        parts->registry_flush->wake();
+      }
+    });
+  }
 }
 
 void reload(Components& c, const std::string& config_path, http::TlsContextProvider* tls) {
@@ -230,6 +251,7 @@ void stop_components_accepting(Components& c) {
 }
 
 void stop_components(Components& c) {
+  if (c.change_feed) c.change_feed->stop();
   if (c.prober) c.prober->stop();
   if (c.presence_keeper) c.presence_keeper->stop();
   if (c.registry_flush) c.registry_flush->stop();

@@ -34,9 +34,6 @@ Status RevocationFollower::poll_once() {
 void RevocationFollower::start() {
   if (thread_.joinable()) return;
   thread_ = std::jthread([this](std::stop_token stop) {
-    std::mutex m;
-    std::condition_variable_any wake;
-    std::unique_lock lock(m);
     bool failing = false;
     for (;;) {
       auto s = poll_once();
@@ -46,11 +43,21 @@ void RevocationFollower::start() {
         log::info("revocation log readable again");
       }
       failing = !s;
-      // Returns early only when a stop is requested (the predicate never holds).
-      (void)wake.wait_for(lock, stop, options_.period, [] { return false; });
+      std::unique_lock lock(wake_mutex_);
+      // Returns early on a wake() or a stop request.
+      (void)wake_cv_.wait_for(lock, stop, options_.period, [this] { return woken_; });
+      woken_ = false;
       if (stop.stop_requested()) return;
     }
   });
+}
+
+void RevocationFollower::wake() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    woken_ = true;
+  }
+  wake_cv_.notify_all();
 }
 
 void RevocationFollower::stop() {

@@ -11,8 +11,14 @@
 // at once. The first round reads every relevant entry (since 0). A failed read (an outage) is retried next
 // round from the same point: nothing is skipped.
 //
-// Thread rules: start()/stop() from one thread; the follower runs on its own thread and blocks only there.
+// wake(): read now rather than at the end of the period (several gateways on PostgreSQL: a change
+// notification, store/change_feed.hpp). With such a feed the period is only a safety net.
+//
+// Thread rules: start()/stop() from one thread; wake() from any; the follower runs on its own thread and
+// blocks only there.
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <mutex>
@@ -52,12 +58,17 @@ class RevocationFollower {
 
   void start();
   void stop();
+  // Reads at once (or right after the read under way). Never blocks.
+  void wake();
 
  private:
   store::RevocationLogStore& log_;
   const RevocationTargets targets_;
   const Options options_;
   Millis since_ms_ = 0;  // only the follower's thread (or a test's poll_once) touches it
+  std::mutex wake_mutex_;
+  std::condition_variable_any wake_cv_;
+  bool woken_ = false;  // GUARDED_BY(wake_mutex_)
   std::jthread thread_;
 };
 

@@ -59,6 +59,10 @@ void FlushLoop::start() {
   });
 }
 
+void FlushLoop::wake() {
+  net::post(core_->strand, [core = core_] { core->timer.cancel(); });
+}
+
 void FlushLoop::stop() {
   net::post(core_->strand, [core = core_] {
     core->stopping = true;

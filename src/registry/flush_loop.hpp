@@ -4,7 +4,10 @@
 // `sync_from_store` (several gateways on one store) each round then reads what the other gateways wrote
 // (Registry::sync_from_store()).
 //
-// Thread rules: start()/stop() from any thread. stop() cancels the wait; it does not flush: at shutdown
+// wake(): end the current wait, so the round (flush, then read) runs now: another gateway changed the registry
+// (a change notification, store/change_feed.hpp). A wake while a round runs is absorbed by it.
+//
+// Thread rules: start()/stop()/wake() from any thread. stop() cancels the wait; it does not flush: at shutdown
 // the gateway calls Registry::flush() itself once the listeners are closed. The Registry and BlockingPool
 // must outlive the executor's last run of the loop.
 #include <boost/asio/any_io_executor.hpp>
@@ -27,6 +30,7 @@ class FlushLoop {
 
   void start();
   void stop();
+  void wake();
 
   struct Core;
 

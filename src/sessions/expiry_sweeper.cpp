@@ -17,8 +17,8 @@ void ExpirySweeper::start(net::any_io_executor executor) {
       [this, timer = timer_, stopped = stopped_]() -> net::awaitable<void> {
         while (!stopped->load()) {
           timer->expires_after(std::chrono::seconds(1));
-          auto [ec] = co_await timer->async_wait(net::as_tuple(net::use_awaitable));
-          if (ec || stopped->load()) co_return;
+          co_await timer->async_wait(net::as_tuple(net::use_awaitable));
+          if (stopped->load()) co_return;  // ec alone is a wake(): the pass runs now
           auto work = [this] {
             // A shared store: first take in what the other gateways did (an error keeps the last view).
             if (service_.shared_store()) (void)service_.sync_with_store();
@@ -28,6 +28,10 @@ void ExpirySweeper::start(net::any_io_executor executor) {
         }
       },
       net::detached);
+}
+
+void ExpirySweeper::wake() {
+  if (timer_) net::post(timer_->get_executor(), [timer = timer_] { timer->cancel(); });
 }
 
 void ExpirySweeper::stop() {

@@ -19,6 +19,8 @@ class ExpirySweeper {
   ExpirySweeper(SessionService& service, runtime::BlockingPool& blocking) : service_(service), blocking_(blocking) {}
   void start(boost::asio::any_io_executor executor);
   void stop();
+  // Ends the current wait: the next pass runs now (a change notification, store/change_feed.hpp). Any thread.
+  void wake();
 
  private:
   SessionService& service_;

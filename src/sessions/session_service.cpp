@@ -448,7 +448,8 @@ std::size_t SessionService::expire_due() {
 
 std::size_t SessionService::end_revoked(Millis entitlement_recheck) {
   const auto now = clock_.now_ms();
-  const bool check_entitlements = now - last_entitlement_check_ >= entitlement_recheck;
+  const bool check_entitlements =
+      entitlements_changed_.exchange(false) || now - last_entitlement_check_ >= entitlement_recheck;
   if (check_entitlements) last_entitlement_check_ = now;
   std::vector<std::shared_ptr<LiveSession>> sessions;
   {

@@ -103,6 +103,9 @@ class SessionService {
   // most every `entitlement_recheck` — every one whose user is no longer entitled to its workspace and app
   // (the resolver answers 403/404). Blocks (store, resolver): call from the BlockingPool. Returns how many ended.
   std::size_t end_revoked(Millis entitlement_recheck = 2000);
+  // IAM objects changed (users, roles, entitlements: a change notification): the next end_revoked() checks
+  // entitlements whatever the time since the last check. Never blocks.
+  void entitlements_changed() { entitlements_changed_.store(true); }
   // A backend unregistered: its sessions end and free their slots.
   void end_for_backend(const std::string& backend_id);
 
@@ -163,6 +166,7 @@ class SessionService {
   std::function<void(std::function<void()>)> writer_ = [](std::function<void()> work) { work(); };
   std::function<bool(const core::Principal&)> still_valid_;
   Millis last_entitlement_check_ = 0;  // end_revoked's; only the sweeper touches it
+  std::atomic<bool> entitlements_changed_{false};
   bool shared_ = false;
   store::PresenceStore* presence_ = nullptr;
   std::string gateway_id_;

@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "store/change_feed.hpp"
 #include "store/iam_store.hpp"
 #include "store/key_store.hpp"
 #include "store/licence_store.hpp"
@@ -57,6 +58,10 @@ class StoreProvider {
   // Whether other gateways may use the same store (PostgreSQL): then each gateway also reads what the others
   // write (the backend registry, revocations) instead of trusting its memory alone.
   virtual bool shared() const { return false; }
+  // What other gateways changed, as a wake-up (store/change_feed.hpp): a shared store's only.
+  virtual Result<std::unique_ptr<ChangeFeed>> change_feed() {
+    return Error::internal("the " + name() + " store is not shared: it has no change feed");
+  }
   // Gateway liveness and WebSocket presence: a shared store's only (one gateway on SQLite has no one to tell).
   virtual Result<std::unique_ptr<PresenceStore>> presence() {
     return Error::internal("the " + name() + " store is not shared: it keeps no gateway presence");

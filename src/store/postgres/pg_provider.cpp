@@ -6,6 +6,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "store/postgres/pg_change_listener.hpp"
 #include "store/postgres/pg_schema.hpp"
 #include "store/postgres/pg_stores.hpp"
 #include "store/store_provider.hpp"
@@ -15,9 +16,10 @@ namespace {
 
 class PgProvider final : public StoreProvider {
  public:
-  PgProvider(std::unique_ptr<pg::PgPool> pool, std::unique_ptr<pg::PgConnection> startup, const Clock& clock)
-      : pool_(std::move(pool)), startup_(std::move(startup)), timeline_(clock),
-        watch_([this](std::stop_token stop) { watch(stop); }) {}
+  PgProvider(std::unique_ptr<pg::PgPool> pool, std::unique_ptr<pg::PgConnection> startup, const Clock& clock,
+             std::string conninfo, std::string setting)
+      : pool_(std::move(pool)), startup_(std::move(startup)), timeline_(clock), conninfo_(std::move(conninfo)),
+        setting_(std::move(setting)), watch_([this](std::stop_token stop) { watch(stop); }) {}
   ~PgProvider() override {
     watch_.request_stop();
     watch_.join();  // before the pool it pings goes
@@ -46,6 +48,9 @@ class PgProvider final : public StoreProvider {
   Result<std::unique_ptr<SessionStore>> sessions() override {
     return std::unique_ptr<SessionStore>(new pg::PgSessionStore(*pool_, timeline_));
   }
+  Result<std::unique_ptr<ChangeFeed>> change_feed() override {
+    return std::unique_ptr<ChangeFeed>(new pg::PgChangeListener(conninfo_, setting_));
+  }
   Result<std::unique_ptr<PresenceStore>> presence() override {
     return std::unique_ptr<PresenceStore>(new pg::PgPresenceStore(*pool_, timeline_));
   }
@@ -72,6 +77,8 @@ class PgProvider final : public StoreProvider {
   std::unique_ptr<pg::PgPool> pool_;
   std::unique_ptr<pg::PgConnection> startup_;  // holds kStartupLockKey until startup_complete()
   pg::PgTimeline timeline_;
+  const std::string conninfo_;  // a secret: never logged
+  const std::string setting_;
   std::jthread watch_;  // last: starts once the members it uses exist
 };
 
@@ -96,7 +103,8 @@ Result<std::unique_ptr<StoreProvider>> open_postgres_provider(const std::string&
     e.message = setting + ": " + e.message;
     return e;
   }
-  return std::unique_ptr<StoreProvider>(new PgProvider(std::move(pool.value()), std::move(startup.value()), clock));
+  return std::unique_ptr<StoreProvider>(
+      new PgProvider(std::move(pool.value()), std::move(startup.value()), clock, conninfo, setting));
 }
 
 }  // namespace webstream::store

@@ -11,6 +11,13 @@ namespace webstream::store::pg {
 
 // ---- registry
 
+namespace {
+// The registry's change (store/change_feed.hpp): its version bumped, the gateways notified at commit.
+constexpr const char* kBumpRegistry =
+    "WITH bumped AS (UPDATE change_versions SET version = version + 1 WHERE topic = 'registry' RETURNING topic)"
+    " SELECT pg_notify('webstream_changes', topic) FROM bumped";
+}  // namespace
+
 Status PgRegistryStore::upsert(const std::vector<BackendRow>& rows) {
   if (rows.empty()) return Status::success();
   // serverUrl is the identity: lock each URL (sorted, so two batches never wait on each other in a cycle),
@@ -24,7 +31,8 @@ Status PgRegistryStore::upsert(const std::vector<BackendRow>& rows) {
     const Millis skew = timeline_.skew(c);
     const auto to_db = [skew](Millis t) { return t == 0 ? Millis{0} : t + skew; };
     std::vector<PgQuery> batch;
-    batch.reserve(sorted.size() * 3);
+    batch.reserve(sorted.size() * 3 + 1);
+    batch.push_back({kBumpRegistry, Params()});  // first: the version row before any backend's lock
     for (const BackendRow* r : sorted) {
       batch.push_back(
           {"SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockServerUrl).add(r->server_url)});
@@ -65,6 +73,7 @@ Status PgRegistryStore::upsert(const std::vector<BackendRow>& rows) {
 
 Status PgRegistryStore::remove(const std::string& id) {
   return pool_.transaction([&](PgConnection& c) -> Status {
+    c.exec(kBumpRegistry);
     c.exec("DELETE FROM backends WHERE id=$1", Params().add(id));
     return Status::success();
   });

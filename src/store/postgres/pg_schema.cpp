@@ -89,6 +89,29 @@ const std::vector<std::string> kMigrations = {
     "CREATE INDEX login_attempts_user ON login_attempts(user_key);"
     "CREATE INDEX login_attempts_ip ON login_attempts(ip_key);"
     "CREATE INDEX login_attempts_started ON login_attempts(started_at);",
+    // 4: the versioned change table (store/change_feed.hpp, pg_change_listener.cpp): every statement that
+    // changes a topic's tables bumps the topic's version in its own transaction and notifies at commit. The
+    // registry's writes bump theirs explicitly, first thing in their transaction (PgRegistryStore), so that
+    // the version row is always locked before any backend's lock.
+    "CREATE TABLE change_versions(topic text PRIMARY KEY, version bigint NOT NULL);"
+    "INSERT INTO change_versions VALUES('revocations', 0), ('iam', 0), ('registry', 0);"
+    "CREATE FUNCTION webstream_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " UPDATE change_versions SET version = version + 1 WHERE topic = TG_ARGV[0];"
+    " PERFORM pg_notify('webstream_changes', TG_ARGV[0]); RETURN NULL; END $$;"
+    "CREATE TRIGGER revocation_log_changed AFTER INSERT OR UPDATE OR DELETE ON revocation_log"
+    " FOR EACH STATEMENT EXECUTE FUNCTION webstream_changed('revocations');"
+    "CREATE TRIGGER revoked_tokens_changed AFTER INSERT OR UPDATE OR DELETE ON revoked_tokens"
+    " FOR EACH STATEMENT EXECUTE FUNCTION webstream_changed('revocations');"
+    "CREATE TRIGGER iam_orgs_changed AFTER INSERT OR UPDATE OR DELETE ON iam_orgs"
+    " FOR EACH STATEMENT EXECUTE FUNCTION webstream_changed('iam');"
+    "CREATE TRIGGER iam_users_changed AFTER INSERT OR UPDATE OR DELETE ON iam_users"
+    " FOR EACH STATEMENT EXECUTE FUNCTION webstream_changed('iam');"
+    "CREATE TRIGGER iam_objects_changed AFTER INSERT OR UPDATE OR DELETE ON iam_objects"
+    " FOR EACH STATEMENT EXECUTE FUNCTION webstream_changed('iam');"
+    "CREATE TRIGGER iam_group_members_changed AFTER INSERT OR UPDATE OR DELETE ON iam_group_members"
+    " FOR EACH STATEMENT EXECUTE FUNCTION webstream_changed('iam');"
+    "CREATE TRIGGER iam_entitlements_changed AFTER INSERT OR UPDATE OR DELETE ON iam_entitlements"
+    " FOR EACH STATEMENT EXECUTE FUNCTION webstream_changed('iam');",
 };
 
 Error migration_error(std::int64_t version, const std::string& why) {
