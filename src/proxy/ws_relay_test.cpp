@@ -594,6 +594,133 @@ TEST(WsRelay, AnUnmaskedBrowserFrameIs1002AndTheBackendIsTold1001) {
   EXPECT_EQ(gateway.outcomes[0].bytes_to_backend, 0u);  // nothing of the bad frame went on
 }
 
+// Large frames in both directions (up to 1 MiB, larger than any read), masked and unmasked, fragmented with a
+// ping inside, written by the browser in one go while the echoes come back: every byte arrives, in order, and
+// the counts agree.
+TEST(WsRelay, LargeFramesArriveByteForByte) {
+  {
+    net::io_context ioc;
+    WsBackend backend(ioc, WsBackend::Mode::kEcho);
+    Gateway gateway(ioc, target_for(backend), fast_options());
+    const std::string a = pattern(100 * 1024), b = pattern(70 * 1024 + 3), c = pattern(17 * 1024),
+                      d = pattern(200 * 1024 + 1), e = pattern(1024 * 1024);
+    auto task = [&]() -> net::awaitable<void> {
+      RawBrowser browser(ioc);
+      EXPECT_TRUE(co_await browser.open(gateway.port()));
+      std::vector<std::uint8_t> bytes;
+      auto add = [&bytes](const std::vector<std::uint8_t>& frame) {
+        bytes.insert(bytes.end(), frame.begin(), frame.end());
+      };
+      add(raw_frame(true, ws_frame::kBinary, a));
+      add(raw_frame(true, ws_frame::kText, "small one"));
+      add(raw_frame(false, ws_frame::kBinary, b));
+      add(raw_frame(true, ws_frame::kPing, "inside"));
+      add(raw_frame(false, ws_frame::kContinuation, c));
+      add(raw_frame(true, ws_frame::kContinuation, d));
+      add(raw_frame(true, ws_frame::kBinary, e));
+      std::vector<std::string> echoed;
+      auto writer = [&]() -> net::awaitable<void> { co_await browser.write(bytes); };
+      auto reader = [&]() -> net::awaitable<void> {  // at once: the echoes must not wait for the writer
+        while (echoed.size() < 4) {
+          auto frame = co_await browser.frame();
+          if (!frame) break;
+          if (frame->first == ws_frame::kPong) continue;  // the backend's answer to the ping
+          echoed.push_back(std::move(frame->second));
+        }
+      };
+      co_await (writer() && reader());
+      EXPECT_EQ(echoed.size(), 4u);
+      if (echoed.size() == 4) {
+        EXPECT_TRUE(echoed[0] == a);
+        EXPECT_EQ(echoed[1], "small one");
+        EXPECT_TRUE(echoed[2] == b + c + d);
+        EXPECT_TRUE(echoed[3] == e);
+      }
+      co_await browser.write(raw_frame(true, ws_frame::kClose, std::string("\x03\xe8", 2)));
+      auto answer = co_await browser.frame();
+      EXPECT_TRUE(answer && answer->first == ws_frame::kClose && close_code_of(answer->second) == 1000);
+      EXPECT_TRUE(co_await eventually([&] { return gateway.outcomes.size() == 1; }));
+    };
+    ASSERT_TRUE(run(ioc, task()));
+    ASSERT_EQ(gateway.outcomes.size(), 1u);
+    const auto& out = gateway.outcomes[0];
+    const std::uint64_t payload = a.size() + 9 + b.size() + c.size() + d.size() + e.size();
+    EXPECT_EQ(out.bytes_to_backend, payload);
+    EXPECT_EQ(out.bytes_to_client, payload);
+    EXPECT_EQ(out.messages_to_backend, 4u);
+    EXPECT_EQ(out.messages_to_client, 4u);
+  }
+}
+
+// The gateway's own close frame waits for the end of a large frame: authorisation is lost while the
+// browser is in the middle of a 300 KiB frame; the browser is told 1008 at once, the backend only after the
+// frame's last byte, which the browser sends in pieces after it got its close.
+TEST(WsRelay, TheGatewaysCloseWaitsForTheEndOfALargeFrame) {
+  net::io_context ioc;
+  WsBackend backend(ioc, WsBackend::Mode::kEcho);
+  Gateway gateway(ioc, target_for(backend), fast_options());
+  constexpr std::size_t kFrame = 300 * 1024;
+  auto task = [&]() -> net::awaitable<void> {
+    RawBrowser browser(ioc);
+    EXPECT_TRUE(co_await browser.open(gateway.port()));
+    co_await browser.write(raw_frame(false, ws_frame::kBinary, pattern(64 * 1024), true, kFrame));
+    gateway.authorised = false;
+    auto close = co_await browser.frame();
+    EXPECT_TRUE(close && close->first == ws_frame::kClose && close_code_of(close->second) == 1008);
+    EXPECT_FALSE(backend.close_in.has_value());  // the frame in progress has not ended
+    for (std::size_t at = 64 * 1024; at < kFrame; at += 59 * 1024) {
+      std::vector<std::uint8_t> piece(std::min<std::size_t>(59 * 1024, kFrame - at), 'p');
+      ws_frame::apply_mask(piece, kRawKey, at);
+      co_await browser.write(piece);
+      co_await net::post(ioc, net::use_awaitable);  // a turn for the relay between the pieces
+    }
+    co_await browser.write(raw_frame(true, ws_frame::kClose, std::string("\x03\xf0", 2)));
+    EXPECT_TRUE(co_await eventually([&] { return gateway.outcomes.size() == 1 && backend.close_in.has_value(); }));
+  };
+  ASSERT_TRUE(run(ioc, task()));
+  ASSERT_TRUE(backend.close_in.has_value());
+  EXPECT_EQ(backend.close_in->code, 1008);
+  ASSERT_EQ(gateway.outcomes.size(), 1u);
+  EXPECT_EQ(gateway.outcomes[0].client_close, 1008);
+  EXPECT_EQ(gateway.outcomes[0].backend_close, 1008);
+  EXPECT_EQ(gateway.outcomes[0].bytes_to_backend, kFrame);
+}
+
+// A stalled backend and a browser writing 1 MiB frames, each larger than any read: the relay holds back at most
+// one read, reads nothing more, the browser blocks; a stop still ends the relay (its closing handshakes cannot
+// finish, so after 2 × close_timeout).
+TEST(WsRelay, SlowReaderBackPressuresAWriterOfLargeFrames) {
+  net::io_context ioc;
+  WsBackend backend(ioc, WsBackend::Mode::kStall);
+  Gateway gateway(ioc, target_for(backend), fast_options());
+  int written = 0;
+  constexpr int kAttempts = 400;
+  auto task = [&]() -> net::awaitable<void> {
+    RawBrowser browser(ioc);
+    EXPECT_TRUE(co_await browser.open(gateway.port()));
+    const auto frame = raw_frame(true, ws_frame::kBinary, pattern(1024 * 1024));
+    auto writer = [&]() -> net::awaitable<void> {
+      for (int i = 0; i < kAttempts; ++i) {
+        auto [ec, n] = co_await net::async_write(browser.socket, net::buffer(frame), kNoThrow);
+        if (ec) co_return;
+        ++written;
+      }
+    };
+    // A measurement over a fixed 1.5 s (how far a browser gets against a stalled backend), not a wait.
+    co_await (writer() || sleep_for(std::chrono::milliseconds(1500)));
+    EXPECT_TRUE(gateway.stop.has_value());
+    if (gateway.stop) (*gateway.stop)(1001);
+    EXPECT_TRUE(co_await eventually([&] { return gateway.outcomes.size() == 1; }));
+  };
+  ASSERT_TRUE(run(ioc, task()));
+  std::cout << "[ measure  ] stalled backend, 1 MiB frames: the browser could write " << written
+            << " MiB before blocking\n";
+  EXPECT_GT(written, 0);
+  EXPECT_LT(written, kAttempts);
+  ASSERT_EQ(gateway.outcomes.size(), 1u);
+  EXPECT_EQ(gateway.outcomes[0].client_close, 1001);
+}
+
 TEST(WsRelay, SlowReaderBackPressuresTheWriter) {
   net::io_context ioc;
   WsBackend backend(ioc, WsBackend::Mode::kStall);

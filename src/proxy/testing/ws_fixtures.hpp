@@ -87,6 +87,7 @@ class WsBackend {
     }));
     auto [aec] = co_await ws.async_accept(req, kNoThrow);
     if (aec) co_return;
+    ws.auto_fragment(false);  // an echo is one frame however large: the relay sees frames larger than a read
     if (mode_ == Mode::kStall) {
       net::steady_timer forever(ws.get_executor(), std::chrono::hours(1));
       [[maybe_unused]] auto [tec] = co_await forever.async_wait(kNoThrow);
