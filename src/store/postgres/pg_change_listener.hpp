@@ -7,8 +7,9 @@
 // for a notification (a change committed on any gateway, this one included) or for kChangeCheckPeriod to pass;
 // either way read the versions again and call on_change for each topic whose version moved. A lost
 // connection (the database restarted, pg_terminate_backend, a network cut): reconnect after half a second,
-// then every second until it works, LISTEN again, re-read the versions and call on_change for every topic — what changed during the gap
-// is read then, whether or not its version is still different.
+// then every second until it works, calling on_change for every topic at each failed attempt (the readers
+// then poll once a second, as the version check would); once connected, LISTEN again, re-read the versions
+// and call on_change for every topic: what changed during the gap is read then.
 //
 // Metrics: webstream_store_change_notifications_total, webstream_store_change_wakeups_total{topic},
 // webstream_store_change_listen_reconnects_total, webstream_store_change_listening (1 while LISTENing).
@@ -44,6 +45,8 @@ class PgChangeListener final : public ChangeFeed {
   bool connect();
   // Reads the versions; calls on_change for those that moved (all of them when `all`). Throws PgError.
   void check(bool all);
+  // on_change for every topic (while it cannot connect: once a second).
+  void wake_all();
   // Waits for a notification or `ms`; false when the connection broke.
   bool wait(int ms, bool& notified);
 

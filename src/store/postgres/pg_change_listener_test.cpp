@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <vector>
 
 #include "core/testing/eventually.hpp"
 #include "core/testing/fake_clock.hpp"
+#include "store/postgres/pg_change_listener.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "store/postgres/testing/pg_test_server.hpp"
 #include "store/store_provider.hpp"
@@ -137,6 +139,29 @@ TEST_F(PgChangeListenerTest, ATerminatedListenerReconnectsListensAgainAndReadsWh
   const int now = count("revocations");
   revoke("jti-after");
   EXPECT_TRUE(webstream::testing::eventually([&] { return count("revocations") > now; }, 3s));
+}
+
+TEST(PgChangeListenerAlone, UnableToConnectItWakesEveryTopicEverySecondAndLogsNoSecret) {
+  const std::string secret = "host=127.0.0.1 port=1 user=u password=hunter2-listen dbname=x connect_timeout=2";
+  pg::PgChangeListener listener(secret, "storage.connection");
+  std::mutex m;
+  std::map<std::string, int> woken;
+  ::testing::internal::CaptureStdout();
+  listener.start([&](const std::string& topic) {
+    std::lock_guard lock(m);
+    ++woken[topic];
+  });
+  const bool polled = webstream::testing::eventually(
+      [&] {
+        std::lock_guard lock(m);
+        return woken["revocations"] >= 2 && woken["iam"] >= 2 && woken["registry"] >= 2;
+      },
+      6s);
+  listener.stop();
+  const std::string logged = ::testing::internal::GetCapturedStdout();
+  EXPECT_TRUE(polled) << "every topic woken at each failed connection attempt";
+  EXPECT_NE(logged.find("change listener cannot connect; retrying"), std::string::npos) << logged;
+  EXPECT_EQ(logged.find("hunter2"), std::string::npos) << logged;
 }
 
 TEST_F(PgChangeListenerTest, SqliteHasNoChangeFeed) {
