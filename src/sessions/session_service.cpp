@@ -437,13 +437,21 @@ std::size_t SessionService::expire_due() {
       return !is_due(*s, now);
     });
   }
+  std::size_t expired = 0;
   for (const auto& id : due) {
-    if (store_.set_state(id, store::kExpired, now)) {
-      forget(id);
-      log::info("session expired", {{"sessionId", id}});
+    auto changed = store_.set_state(id, store::kExpired, now);
+    if (!changed) continue;  // a store error: a later pass decides
+    if (!*changed) {
+      // Not live in the store any more, or (shared store) a live gateway holds a WebSocket of it since the last
+      // sync: one gateway forgets it; several leave it to the next sync, which knows which.
+      if (!shared_) forget(id);
+      continue;
     }
+    forget(id);
+    ++expired;
+    log::info("session expired", {{"sessionId", id}});
   }
-  return due.size();
+  return expired;
 }
 
 std::size_t SessionService::end_revoked(Millis entitlement_recheck) {

@@ -119,6 +119,20 @@ TEST_F(PgPresenceTest, ADeadGatewaysSessionsStartTheirGraceAtItsDeath) {
   EXPECT_TRUE(presence_b_->others("gw-b").value()["s-1"].held);
 }
 
+TEST_F(PgPresenceTest, NoGatewayExpiresASessionALiveGatewayHolds) {
+  ASSERT_TRUE(presence_a_->renew("gw-a", "host-a:1", {}).ok());
+  ASSERT_TRUE(presence_a_->hold("gw-a", "s-1"));  // a reconnect through A, committed after B's last read
+  auto expired = sessions_->set_state("s-1", kExpired, clock_.now_ms());
+  ASSERT_TRUE(expired.ok()) << expired.error().message;
+  EXPECT_FALSE(*expired);
+  EXPECT_EQ(sessions_->get("s-1")->state, kReserved);
+  EXPECT_TRUE(sessions_->set_state("s-1", kReleased, clock_.now_ms()).value());  // a release still ends it
+  // Held by a dead gateway: the expiry goes through.
+  ASSERT_TRUE(presence_a_->hold("gw-a", "s-2"));
+  kill_a();
+  EXPECT_TRUE(sessions_->set_state("s-2", kExpired, clock_.now_ms()).value());
+}
+
 TEST_F(PgPresenceTest, ALeavingGatewayStartsItsSessionsGraceNow) {
   ASSERT_TRUE(presence_a_->renew("gw-a", "host-a:1", {"s-1"}).ok());
   clock_.advance_s(30);

@@ -219,11 +219,19 @@ Result<bool> PgSessionStore::set_state(const std::string& id, const std::string&
     const Millis skew = timeline_.skew(c);
     const bool live = state == kReserved || state == kActive;
     // A session that stopped being live never comes back (a late background "active" write after a release).
-    return c.exec(
-                "UPDATE sessions SET state=$1, last_activity_at=GREATEST(last_activity_at, $2), ended_at=$3 "
-                "WHERE id=$4 AND state IN ('reserved','active')",
-                Params().add(state).add(at + skew).add(live ? Millis{0} : at + skew).add(id))
-               .affected() > 0;
+    // An expiry is refused while a live gateway holds a WebSocket of the session (store/presence_store.hpp):
+    // a reconnect through another gateway that committed its presence since the expiring gateway last read
+    // it wins.
+    std::string sql =
+        "UPDATE sessions SET state=$1, last_activity_at=GREATEST(last_activity_at, $2), ended_at=$3 "
+        "WHERE id=$4 AND state IN ('reserved','active')";
+    if (state == std::string(kExpired)) {
+      sql +=
+          " AND NOT EXISTS (SELECT 1 FROM session_presence p JOIN gateways g ON g.id = p.gateway_id"
+          " WHERE p.session_id = sessions.id AND g.renewed_at >= (extract(epoch FROM now()) * 1000)::bigint - " +
+          std::to_string(std::chrono::milliseconds(kGatewayDeadAfter).count()) + ")";
+    }
+    return c.exec(sql, Params().add(state).add(at + skew).add(live ? Millis{0} : at + skew).add(id)).affected() > 0;
   });
 }
 
