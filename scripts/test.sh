@@ -4,7 +4,7 @@
 # Usage: scripts/test.sh [extra ctest args, e.g. -L unit or -R registry]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-"$root/scripts/setup.sh" --browser
+"$root/scripts/setup.sh" --browser --cluster  # Chromium for the portal test; HAProxy for the cluster failover test
 preset="${WEBSTREAM_PRESET:-ci}"
 "$root/scripts/build.sh" "$preset"
 cd "$root/build/$preset"
