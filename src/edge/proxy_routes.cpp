@@ -11,6 +11,7 @@
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
 #include "proxy/header_policy.hpp"
+#include "sessions/session_id.hpp"
 #include "sessions/sessions_api.hpp"
 
 namespace webstream::edge {
@@ -19,20 +20,11 @@ namespace net = boost::asio;
 
 namespace {
 
+// The session's identity as one slice (core::SessionIdentity), its id; the assertion is added by the caller.
 proxy::Identity identity_of(const sessions::LiveSession& s) {
-  const auto& r = s.record;
   proxy::Identity id;
-  id.workspace_id = r.workspace_id;
-  id.workspace_name = r.workspace_name;
-  id.workspace_type = r.workspace_type;
-  id.app_id = r.app_id;
-  id.app_exe = r.app_exe;
-  id.app_args = r.app_args;
-  id.user_id = r.user_id;
-  id.username = r.username;
-  id.org_id = r.org_id;
-  id.policy_json = r.policy_json;
-  id.session_id = r.id;
+  static_cast<core::SessionIdentity&>(id) = s.record;
+  id.session_id = s.record.id;
   return id;
 }
 
@@ -58,18 +50,15 @@ struct Miss {
 
 Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDeps& deps, bool allow_query,
                            Miss* miss = nullptr) {
-  std::string session_id(ctx.header("X-Session-ID"));
   std::string token;
   const bool has_bearer = !ctx.header("Authorization").empty();
-  if (allow_query && !has_bearer) {
-    token = ctx.query_param("token");
-    if (session_id.empty()) session_id = ctx.query_param("sessionId");
-  }
+  const bool from_query = allow_query && !has_bearer;
+  if (from_query) token = ctx.query_param("token");
   if (!has_bearer && token.empty()) return Error{401, "unauthorized", "a Bearer token or ?token= is required"};
-  if (!sessions::is_valid_session_id(session_id)) {
-    return Error::invalid(
-        "a session id (X-Session-ID or ?sessionId=) of 1-128 characters of A-Z, a-z, 0-9, '_', '-' is required");
-  }
+  auto read_id = sessions::proxied_session_id(
+      ctx, from_query ? sessions::SessionIdQuery::kRead : sessions::SessionIdQuery::kIgnored);
+  if (!read_id) return read_id.error();
+  const std::string session_id = std::move(read_id.value());
   Caller caller;
   if (!has_bearer && token.rfind("ct.", 0) == 0) {
     caller.session = deps.sessions.lookup_by_connect_token(session_id, token);

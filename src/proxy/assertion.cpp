@@ -27,11 +27,8 @@ boost::json::object assertion_claims(const Identity& identity, std::string_view 
 }
 
 bool AssertionCache::Token::matches(const Identity& id, std::string_view backend) const {
-  const Identity& mine = identity;
-  return backend_id == backend && mine.user_id == id.user_id && mine.org_id == id.org_id &&
-         mine.workspace_id == id.workspace_id && mine.app_id == id.app_id && mine.policy_json == id.policy_json &&
-         mine.session_id == id.session_id && mine.username == id.username && mine.workspace_name == id.workspace_name &&
-         mine.workspace_type == id.workspace_type && mine.app_exe == id.app_exe && mine.app_args == id.app_args;
+  // Every identity field but the assertion itself.
+  return backend_id == backend && identity.same_as(id) && identity.session_id == id.session_id;
 }
 
 AssertionCache::AssertionCache(AssertionSigner signer, const Clock& clock, AssertionOptions options)

@@ -28,26 +28,21 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/session_identity.hpp"
 
 namespace webstream::proxy {
 
 namespace bhttp = boost::beast::http;
 
-// Who the request is for. Filled by the sessions layer from the IAM; every field is injected as a header
-// (an empty field gives an empty header, so the backend always sees the full set).
-struct Identity {
-  std::string workspace_id;    // X-Workspace-ID
-  std::string workspace_name;  // X-Workspace-Name
-  std::string workspace_type;  // X-Workspace-Type
-  std::string app_id;          // X-App-ID
-  std::string app_exe;         // X-App-Exe
-  std::string app_args;        // X-App-Args
-  std::string user_id;         // X-User-ID
-  std::string username;        // X-Username
-  std::string org_id;          // X-Org-ID
-  std::string policy_json;     // effective policy JSON text; X-Policy-JSON is base64(policy_json)
-  std::string session_id;      // X-Session-ID
-  std::string assertion;       // X-WebStream-Assertion (a JWT); omitted when empty
+// Who the request is for: the session's identity as stored (core::SessionIdentity, taken as one slice from
+// the session's record: edge/proxy_routes.cpp identity_of), its id and the signed assertion. Every field is
+// injected as a header (an empty field gives an empty header, so the backend always sees the full set):
+//   workspace_id X-Workspace-ID, workspace_name X-Workspace-Name, workspace_type X-Workspace-Type,
+//   app_id X-App-ID, app_exe X-App-Exe, app_args X-App-Args, user_id X-User-ID, username X-Username,
+//   org_id X-Org-ID, policy_json (the effective policy's JSON text) X-Policy-JSON as base64(policy_json).
+struct Identity : core::SessionIdentity {
+  std::string session_id;  // X-Session-ID
+  std::string assertion;   // X-WebStream-Assertion (a JWT); omitted when empty
 };
 
 // What the gateway saw of the client connection.

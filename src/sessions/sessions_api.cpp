@@ -1,20 +1,12 @@
 #include "sessions/sessions_api.hpp"
 
 #include "core/json_fields.hpp"
+#include "sessions/session_id.hpp"
 
 namespace webstream::sessions {
 
 namespace net = boost::asio;
 namespace jf = json_fields;
-
-bool is_valid_session_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 namespace {
 
@@ -23,11 +15,9 @@ Result<std::pair<core::Principal, std::string>> caller(const http::RequestContex
                                                        const Authenticate& authenticate) {
   auto who = authenticate(ctx);
   if (!who) return who.error();
-  const std::string session_id(ctx.header("X-Session-ID"));
-  if (!is_valid_session_id(session_id)) {
-    return Error::invalid("header 'X-Session-ID' must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-'");
-  }
-  return std::make_pair(std::move(who.value()), session_id);
+  auto session_id = session_id_from_header(ctx);
+  if (!session_id) return session_id.error();
+  return std::make_pair(std::move(who.value()), std::move(session_id.value()));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
 // The browser's session endpoints (CONTRACT §7): POST /gateway/session/select, POST /release,
-// GET /status. Each needs a valid Bearer token (401) and an X-Session-ID header (400).
+// GET /status. Each needs a valid Bearer token (401) and an X-Session-ID header (400: sessions/session_id.hpp).
 #include <functional>
 
 #include "core/principal.hpp"
@@ -11,9 +11,6 @@
 namespace webstream::sessions {
 
 using Authenticate = std::function<Result<core::Principal>(const http::RequestContext&)>;
-
-// X-Session-ID: 1–128 characters of [A-Za-z0-9_-].
-bool is_valid_session_id(std::string_view id);
 
 // The body of POST /gateway/session/select (exposed for tests and the fuzz target): 400 naming the field.
 Result<SelectRequest> parse_select(std::string_view body);

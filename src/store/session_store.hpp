@@ -8,6 +8,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/session_identity.hpp"
 
 namespace webstream::store {
 
@@ -20,18 +21,10 @@ inline constexpr const char* kEnded = "ended";
 
 inline constexpr std::size_t kConnectTokenSecretBytes = 32;
 
-struct SessionRecord {
+// A session: its identity (user, org, workspace, app, policy: core::SessionIdentity, which the proxy's
+// Identity shares) and where and how far it is.
+struct SessionRecord : core::SessionIdentity {
   std::string id;  // the browser's X-Session-ID
-  std::string user_id;
-  std::string username;
-  std::string org_id;
-  std::string workspace_id;
-  std::string workspace_name;
-  std::string workspace_type;
-  std::string app_id;
-  std::string app_exe;
-  std::string app_args;
-  std::string policy_json;  // the effective policy, serialised once at select
   std::string backend_id;
   std::string state = kReserved;
   Millis created_at = 0;
