@@ -29,7 +29,8 @@ proxy::Identity identity_of(const sessions::LiveSession& s) {
 }
 
 proxy::ForwardInfo forward_info(const http::RequestContext& ctx) {
-  return proxy::ForwardInfo{ctx.remote_ip, ctx.tls ? "https" : "http", std::string(ctx.header("Host"))};
+  return proxy::ForwardInfo{
+      .client_ip = ctx.remote_ip, .proto = ctx.tls ? "https" : "http", .host = std::string(ctx.header("Host"))};
 }
 
 // Who is calling, and which of their live sessions: from headers (Bearer + X-Session-ID) or, for a

@@ -236,14 +236,18 @@ Result<json::object> SessionService::select(const core::Principal& who, const st
   record.policy_json = json::serialize(res.policy);
   record.created_at = clock_.now_ms();
 
-  const BackendRequirements requirements{res.workspace.required_tags, res.workspace.required_capabilities};
+  const BackendRequirements requirements{.tags = res.workspace.required_tags,
+                                         .capabilities = res.workspace.required_capabilities};
   const std::string affinity_key = who.user_id + '\n' + res.workspace.id;
   std::vector<std::string> exclude;
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto picked = routing_.pick(requirements, affinity_key, exclude);
     if (!picked) return picked.error();
     record.backend_id = picked->id;
-    store::ReserveLimits limits{user_max, res.org_max_concurrent_sessions, picked->max_sessions, picked->reported_load};
+    store::ReserveLimits limits{.user_max = user_max,
+                                .org_max = res.org_max_concurrent_sessions,
+                                .backend_max = picked->max_sessions,
+                                .backend_reported_load = picked->reported_load};
     auto reserved = store_.reserve(record, limits);
     if (!reserved) {
       // The backend filled up between the snapshot and the transaction: try another one.
