@@ -35,6 +35,13 @@ RelayOptions fast_options() {
   return o;
 }
 
+// Opens `ws` through the gateway at `port`; the handshake must succeed.
+net::awaitable<void> open_ok(ClientWs& ws, std::uint16_t port) {
+  websocket::response_type res;
+  const auto ec = co_await open_client(ws, port, res);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
 std::string pattern(std::size_t size) {
   std::string s(size, '\0');
   for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>((i * 131 + 7) & 0xff);
@@ -131,11 +138,7 @@ TEST(WsRelay, SixteenMiBMessagePassesAndOneByteMoreCloses1009) {
     const std::string big = pattern(16 * 1024 * 1024);
     {
       ClientWs ws(ioc);
-      websocket::response_type res;
-      {
-        auto r_ = co_await open_client(ws, gateway.port(), res);
-        EXPECT_FALSE(r_);
-      }
+      co_await open_ok(ws, gateway.port());
       const auto start = SteadyClock::now();
       {
         auto r_ = co_await send(ws, big, false);
@@ -150,11 +153,7 @@ TEST(WsRelay, SixteenMiBMessagePassesAndOneByteMoreCloses1009) {
     }
     {
       ClientWs ws(ioc);
-      websocket::response_type res;
-      {
-        auto r_ = co_await open_client(ws, gateway.port(), res);
-        EXPECT_FALSE(r_);
-      }
+      co_await open_ok(ws, gateway.port());
       const std::string too_big = big + "x";
       ws.binary(true);
       [[maybe_unused]] auto [wec, wn] = co_await ws.async_write(net::buffer(too_big), kNoThrow);
@@ -179,11 +178,7 @@ TEST(WsRelay, CloseCodesPassBothWays) {
   auto task = [&]() -> net::awaitable<void> {
     {  // browser → backend
       ClientWs ws(ioc);
-      websocket::response_type res;
-      {
-        auto r_ = co_await open_client(ws, gateway.port(), res);
-        EXPECT_FALSE(r_);
-      }
+      co_await open_ok(ws, gateway.port());
       websocket::close_reason bye(4001);
       bye.reason = "browser bye";
       [[maybe_unused]] auto [cec] = co_await ws.async_close(bye, kNoThrow);
@@ -193,11 +188,7 @@ TEST(WsRelay, CloseCodesPassBothWays) {
     EXPECT_TRUE(co_await eventually([&] { return gateway.closed == 1; }));
     {  // backend → browser
       ClientWs ws(ioc);
-      websocket::response_type res;
-      {
-        auto r_ = co_await open_client(ws, gateway.port(), res);
-        EXPECT_FALSE(r_);
-      }
+      co_await open_ok(ws, gateway.port());
       {
         auto r_ = co_await send(ws, "close:4002", true);
         EXPECT_FALSE(r_);
@@ -225,11 +216,7 @@ TEST(WsRelay, BackendDropIsClose1011) {
   Gateway gateway(ioc, target_for(backend), fast_options());
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
-    websocket::response_type res;
-    {
-      auto r_ = co_await open_client(ws, gateway.port(), res);
-      EXPECT_FALSE(r_);
-    }
+    co_await open_ok(ws, gateway.port());
     {
       auto r_ = co_await send(ws, "die", true);
       EXPECT_FALSE(r_);
@@ -278,11 +265,7 @@ TEST(WsRelay, LostAuthorisationIsClose1008OnBothSides) {
   bool echoed = false;
   std::optional<Received> after_echo;
   auto browser = [&]() -> net::awaitable<void> {
-    websocket::response_type res;
-    {
-      auto r_ = co_await open_client(ws, gateway.port(), res);
-      EXPECT_FALSE(r_);
-    }
+    co_await open_ok(ws, gateway.port());
     {
       auto r_ = co_await send(ws, "still here", true);
       EXPECT_FALSE(r_);
@@ -334,9 +317,7 @@ TEST(WsRelay, APeerThatNeverFinishesClosingIsDroppedTwoCloseTimeoutsLater) {
   ClientWs ws(ioc);
   std::optional<Received> after_stop;
   auto browser = [&]() -> net::awaitable<void> {
-    websocket::response_type res;
-    auto ec = co_await open_client(ws, gateway.port(), res);
-    EXPECT_FALSE(ec);
+    co_await open_ok(ws, gateway.port());
     after_stop = co_await read_message(ws);  // answers the close, then waits for the TCP close
   };
   net::co_spawn(ioc, browser(), net::detached);
@@ -362,11 +343,7 @@ TEST(WsRelay, StopClosesBothSidesWithTheGivenCode) {
   Gateway gateway(ioc, target_for(backend), fast_options());
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
-    websocket::response_type res;
-    {
-      auto r_ = co_await open_client(ws, gateway.port(), res);
-      EXPECT_FALSE(r_);
-    }
+    co_await open_ok(ws, gateway.port());
     EXPECT_TRUE(gateway.stop.has_value());
     (*gateway.stop)(1001);  // graceful shutdown
     auto r = co_await read_message(ws);
@@ -388,11 +365,7 @@ TEST(WsRelay, PingsAndPongsPassThroughEvenInsideAFragmentedMessage) {
   int pongs = 0;
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
-    websocket::response_type res;
-    {
-      auto r_ = co_await open_client(ws, gateway.port(), res);
-      EXPECT_FALSE(r_);
-    }
+    co_await open_ok(ws, gateway.port());
     ws.control_callback([&](websocket::frame_type kind, beast::string_view payload) {
       if (kind == websocket::frame_type::pong && (payload == "p1" || payload == "p2")) ++pongs;
     });
@@ -729,11 +702,7 @@ TEST(WsRelay, SlowReaderBackPressuresTheWriter) {
   constexpr int kAttempts = 400;  // 400 MiB: far more than every socket buffer on the way
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
-    websocket::response_type res;
-    {
-      auto r_ = co_await open_client(ws, gateway.port(), res);
-      EXPECT_FALSE(r_);
-    }
+    co_await open_ok(ws, gateway.port());
     const std::string mib = pattern(1024 * 1024);
     auto writer = [&]() -> net::awaitable<void> {
       for (int i = 0; i < kAttempts; ++i) {
@@ -799,11 +768,7 @@ TEST(WsRelay, MetricsCountBytesMessagesAndOpenRelays) {
   std::int64_t open_during = 0;
   auto task = [&]() -> net::awaitable<void> {
     ClientWs ws(ioc);
-    websocket::response_type res;
-    {
-      auto r_ = co_await open_client(ws, gateway.port(), res);
-      EXPECT_FALSE(r_);
-    }
+    co_await open_ok(ws, gateway.port());
     open_during = open.value();
     for (int i = 0; i < 10; ++i) {
       {
@@ -838,11 +803,7 @@ TEST(WsRelay, Throughput) {
   auto task = [&]() -> net::awaitable<void> {
     {
       ClientWs ws(ioc);
-      websocket::response_type res;
-      {
-        auto r_ = co_await open_client(ws, to_sink.port(), res);
-        EXPECT_FALSE(r_);
-      }
+      co_await open_ok(ws, to_sink.port());
       const std::string chunk = pattern(64 * 1024);
       const auto start = SteadyClock::now();
       for (int i = 0; i < kBigMessages; ++i) {
@@ -857,11 +818,7 @@ TEST(WsRelay, Throughput) {
     }
     {
       ClientWs ws(ioc);
-      websocket::response_type res;
-      {
-        auto r_ = co_await open_client(ws, to_echo.port(), res);
-        EXPECT_FALSE(r_);
-      }
+      co_await open_ok(ws, to_echo.port());
       const auto start = SteadyClock::now();
       for (int i = 0; i < kRoundTrips; ++i) {
         {
