@@ -24,9 +24,7 @@ using namespace std::chrono_literals;
 class PgChangeListenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = pg::testing::PgTestServer::shared();
-    ASSERT_TRUE(server.ok()) << "cannot start the test PostgreSQL: " << server.error().message;
-    auto db = (*server)->create_database();
+    auto db = pg::testing::fresh_database();
     ASSERT_TRUE(db.ok()) << db.error().message;
     auto p = open_postgres_provider(*db, clock_, 2);
     ASSERT_TRUE(p.ok()) << p.error().message;

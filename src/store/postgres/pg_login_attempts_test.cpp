@@ -19,9 +19,7 @@ constexpr Millis kWindow = 15 * 60 * 1000;
 class PgLoginAttemptsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = pg::testing::PgTestServer::shared();
-    ASSERT_TRUE(server.ok()) << "cannot start the test PostgreSQL: " << server.error().message;
-    auto db = (*server)->create_database();
+    auto db = pg::testing::fresh_database();
     ASSERT_TRUE(db.ok()) << db.error().message;
     for (int g = 0; g < 3; ++g) {
       auto p = open_postgres_provider(*db, clock_, 4);

@@ -14,9 +14,7 @@ namespace {
 class PgPresenceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = pg::testing::PgTestServer::shared();
-    ASSERT_TRUE(server.ok()) << "cannot start the test PostgreSQL: " << server.error().message;
-    auto db = (*server)->create_database();
+    auto db = pg::testing::fresh_database();
     ASSERT_TRUE(db.ok()) << db.error().message;
     for (auto* slot : {&a_, &b_}) {
       auto p = open_postgres_provider(*db, clock_, 2);

@@ -11,9 +11,7 @@ namespace webstream::store::testing {
 
 void StoreFixture::SetUp() {
   if (postgres()) {
-    auto server = pg::testing::PgTestServer::shared();
-    ASSERT_TRUE(server.ok()) << "cannot start the test PostgreSQL: " << server.error().message;
-    auto db = (*server)->create_database();
+    auto db = pg::testing::fresh_database();
     ASSERT_TRUE(db.ok()) << db.error().message;
     location_ = *db;
   } else {

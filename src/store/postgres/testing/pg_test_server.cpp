@@ -177,4 +177,10 @@ void PgTestServer::stop() {
   dir_.clear();
 }
 
+Result<std::string> fresh_database() {
+  auto server = PgTestServer::shared();
+  if (!server) return Error::internal("cannot start the test PostgreSQL: " + server.error().message);
+  return (*server)->create_database();
+}
+
 }  // namespace webstream::store::pg::testing

@@ -50,4 +50,8 @@ class PgTestServer {
   int next_db_ = 0;
 };
 
+// A new empty database on the binary's shared server: its connection string, or why the server could not
+// start ("cannot start the test PostgreSQL: …") or the database could not be made.
+Result<std::string> fresh_database();
+
 }  // namespace webstream::store::pg::testing
