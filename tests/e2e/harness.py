@@ -89,6 +89,22 @@ def wait_until(predicate, timeout=10.0, interval=0.05, message=None):
 # ------------------------------------------------------------------------------------------------ ports
 
 
+def together(calls):
+    """Runs every call at once (a barrier releases them together); returns their results in order."""
+    results = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(i):
+        barrier.wait()
+        results[i] = calls[i]()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def free_ports(n):
     """n distinct TCP ports that were free on 127.0.0.1 a moment ago (all bound at once, then released)."""
     socks = []

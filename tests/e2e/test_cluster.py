@@ -11,14 +11,13 @@ starts itself (pg_server.py) and the real simulator. Each bullet of §12 that a 
   gateway killed is one the test starts for itself, so the tests do not depend on their order).
 """
 import json
-import threading
 import time
 import unittest
 import uuid
 from xml.sax.saxutils import quoteattr
 
 from harness import (ADMIN_PASSWORD, ADMIN_USER, Gateway, SimProcess, WebSocket, http_request, json_request, login,
-                     wait_healthy_backends, wait_until)
+                     together, wait_healthy_backends, wait_until)
 from iam_seed import Seed
 from pg_server import PgServer
 
@@ -29,22 +28,6 @@ SESSIONS_XML = '    <sessions reservationTimeout="4" disconnectGrace="4" />'
 
 def headers(user, sid):
     return {"Authorization": "Bearer " + user["token"], "X-Session-ID": sid}
-
-
-def together(calls):
-    """Runs every call at once (a barrier releases them together); returns their results in order."""
-    results = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i):
-        barrier.wait()
-        results[i] = calls[i]()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 class ThreeGateways(unittest.TestCase):

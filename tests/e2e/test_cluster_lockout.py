@@ -9,34 +9,18 @@ pool is full: that attempt never ran). Several rounds, a new user each; then a s
 one test address gets exactly the rest of the address's 50 through.
 """
 import json
-import threading
 import unittest
 import uuid
 from collections import Counter
 from xml.sax.saxutils import quoteattr
 
-from harness import Gateway, http_request
+from harness import Gateway, http_request, together
 from iam_seed import Seed
 from pg_server import PgServer
 
 PASSWORD = "User-Pa55word!"
 ROUNDS = 5
 BURST = 30
-
-
-def together(calls):
-    results = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i):
-        barrier.wait()
-        results[i] = calls[i]()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 class ExactLockoutAcrossGateways(unittest.TestCase):
