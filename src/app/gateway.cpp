@@ -34,7 +34,7 @@ struct Gateway::Impl {
   http::Router router;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<Components> components;
-  runtime::HeapTrimmer heap_trimmer;  // gives back the memory a connection storm leaves free
+  std::unique_ptr<runtime::HeapTrimmer> heap_trimmer;  // gives back the memory a connection storm leaves free
   net::io_context signal_context;
 };
 
@@ -149,7 +149,8 @@ int Gateway::run() {
   impl.server->start();
   impl.workers->start();
   start_components(*impl.components);
-  impl.heap_trimmer.start(impl.workers->at(0).get_executor());
+  impl.heap_trimmer = std::make_unique<runtime::HeapTrimmer>(*impl.blocking);
+  impl.heap_trimmer->start(impl.workers->at(0).get_executor());
   log::info(impl.mode == Mode::kGateway ? "gateway started" : "access-management service started",
             {{"http", c.gateway.internal_ip + ":" + std::to_string(impl.server->bound_port(impl.tls ? 1 : 0))},
              {"https", impl.tls ? c.gateway.public_ip + ":" + std::to_string(impl.server->bound_port(0)) : ""},
@@ -181,7 +182,7 @@ int Gateway::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   stop_components(*impl.components);
-  impl.heap_trimmer.stop();
+  impl.heap_trimmer->stop();
   impl.workers->stop_and_join(std::chrono::seconds(2));
   flush_components(*impl.components);
   impl.blocking->stop();

@@ -32,12 +32,13 @@ void HeapTrimmer::start(net::any_io_executor executor) {
                                  "Times free heap memory was given back to the kernel (malloc_trim)");
   net::co_spawn(
       executor,
-      [options = options_, timer = timer_, stopped = stopped_, &free_bytes, &trims]() -> net::awaitable<void> {
+      [this, options = options_, timer = timer_, stopped = stopped_, &free_bytes, &trims]() -> net::awaitable<void> {
         while (!stopped->load()) {
           timer->expires_after(options.interval);
           co_await timer->async_wait(net::as_tuple(net::use_awaitable));
           if (stopped->load()) co_return;
-          const HeapCheck check = trim_heap_if_above(options.threshold);
+          const HeapCheck check =
+              co_await blocking_.run([threshold = options.threshold] { return trim_heap_if_above(threshold); });
           free_bytes.set(static_cast<std::int64_t>(check.free_bytes));
           if (check.trimmed) trims.inc();
         }

@@ -56,7 +56,8 @@ TEST(HeapTrimmer, TheLoopChecksEveryIntervalAndCountsTrims) {
       "webstream_heap_trims_total", "Times free heap memory was given back to the kernel (malloc_trim)");
   const auto before = trims.value();
   boost::asio::io_context io;
-  HeapTrimmer trimmer(HeapTrimmer::Options{.interval = std::chrono::milliseconds(10), .threshold = 0});
+  BlockingPool blocking(1);
+  HeapTrimmer trimmer(blocking, HeapTrimmer::Options{.interval = std::chrono::milliseconds(10), .threshold = 0});
   trimmer.start(io.get_executor());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (trims.value() < before + 2 && std::chrono::steady_clock::now() < deadline) {
