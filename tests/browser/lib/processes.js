@@ -52,14 +52,29 @@ async function freePort() {
   return port;
 }
 
+// The lowest port the kernel hands out for outgoing connections (Linux: ip_local_port_range).
+function ephemeralLow() {
+  try {
+    const low = parseInt(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0], 10);
+    return Number.isFinite(low) ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
 // A port P with P .. P+count-1 all free a moment ago (the sim's --base-port, so a restarted sim gets the
-// same serverUrls back).
+// same serverUrls back). Picked below the ephemeral range: the tests running beside this one (ctest -j) hold
+// thousands of outgoing connections and TIME_WAIT sockets on ephemeral ports, so the neighbours of a port the
+// kernel picks there are often taken (CI failed once with 50 tries and no range found); below it only
+// listeners take ports.
 async function freePortRange(count) {
-  for (let tries = 0; tries < 50; tries += 1) {
-    const base = await freePort();
+  const low = 20000;
+  const high = ephemeralLow() - count;
+  for (let tries = 0; tries < 200; tries += 1) {
+    const base = high > low ? low + Math.floor(Math.random() * (high - low)) : await freePort();
     if (base + count > 65535) continue;
     let ok = true;
-    for (let i = 1; i < count && ok; i += 1) ok = await portFree(base + i);
+    for (let i = 0; i < count && ok; i += 1) ok = await portFree(base + i);
     if (ok) return base;
   }
   throw new Error("no range of " + count + " free ports found");
