@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "edge/websocket_observer.hpp"
 #include "http/wire.hpp"
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
@@ -264,43 +265,17 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
   proxy::RelayRequest request{ctx.req, {}, std::move(upstream->identity), forward_info(ctx)};
   request.target = proxy::BackendTarget{upstream->url.host, upstream->url.port,
                                         proxy::join_target(upstream->url.base_path, path, query)};
-  auto session = caller->session;
-  auto principal = caller->principal;
-  proxy::RelayHooks hooks;
-  hooks.still_authorised = [&deps, session, principal] {
-    // The session must still be live (the sweeper ends it on revocation or a removed entitlement), the token
-    // that selected it still good, and a JWT's user still allowed in. A WebSocket opened with the session's
-    // connect token has no principal of its own: the selector's check is what reaches it (CONTRACT §11a).
-    if (!deps.sessions.lookup(session->record.id, session->record.user_id)) return false;
-    if (!deps.sessions.selector_still_valid(*session)) return false;
-    return !principal || deps.auth.still_valid(*principal);
-  };
-  auto registration = std::make_shared<http::Lifecycle::Registration>();
-  const auto executor = co_await net::this_coro::executor;
-  hooks.on_open = [&deps, session, registration, executor](proxy::RelayStop stop) {
-    deps.sessions.websocket_opened(session);
-    // A graceful stop closes the relay with 1001 (going away), on the relay's own executor.
-    *registration = deps.lifecycle.add(executor, [stop] { stop(1001); });
-  };
-  hooks.on_close = [&deps, session, registration] {
-    registration->reset();
-    deps.sessions.websocket_closed(session);
-  };
   // The relay runs detached from this request loop: a WebSocket can stay open for hours, and the loop's
   // frame (parser, buffers, request) would otherwise stay with it (docs/proxy.md, "Memory"). The
-  // connection ticket rides along in `done`, keeping the connection counted against the listener caps.
-  auto done = [ticket = ctx.connection_ticket, path, session_id = session->record.id](proxy::RelayOutcome outcome) {
-    log::info(outcome.refused_status ? "websocket refused" : "websocket closed",
-              {{"path", path},
-               {"sessionId", session_id},
-               {"status", outcome.refused_status},
-               {"reason", outcome.refused_reason},
-               {"clientClose", outcome.client_close},
-               {"backendClose", outcome.backend_close},
-               {"bytesToBackend", outcome.bytes_to_backend},
-               {"bytesToClient", outcome.bytes_to_client}});
-  };
-  proxy::start_relay(std::move(stream), std::move(request), deps.relay_options, std::move(hooks), std::move(done));
+  // connection ticket rides along in the observer, keeping the connection counted against the listener caps.
+  auto observer =
+      std::make_shared<WebSocketObserver>(WebSocketObserver::Parts{.sessions = deps.sessions,
+                                                                   .auth = deps.auth,
+                                                                   .session = caller->session,
+                                                                   .principal = std::move(caller->principal),
+                                                                   .connection_ticket = ctx.connection_ticket,
+                                                                   .path = std::move(path)});
+  proxy::start_relay(std::move(stream), std::move(request), deps.relay_options, std::move(observer));
 }
 
 }  // namespace
@@ -314,6 +289,8 @@ void register_proxy_routes(http::Router& router, ProxyRoutesDeps deps) {
   if (!deps.store_lookups) {
     deps.store_lookups = std::make_shared<StoreLookupGate>(StoreLookupGateOptions{}, SystemClock::instance());
   }
+  // Graceful stop closes the relays with 1001: they register with the lifecycle once per thread (RelayWatch).
+  deps.relay_options.lifecycle = &deps.lifecycle;
   auto shared = std::make_shared<ProxyRoutesDeps>(std::move(deps));
   router.add("GET", "/getConnection", http::Exposure::kPublic,
              [shared](http::RequestContext& ctx) { return get_connection(ctx, *shared); });

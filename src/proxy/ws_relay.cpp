@@ -29,8 +29,10 @@
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
 #include "proxy/frame_scanner.hpp"
+#include "proxy/relay_watch.hpp"
 #include "proxy/ws_frame.hpp"
 #include "proxy/ws_handshake.hpp"
+#include "runtime/handler_slot.hpp"
 
 namespace webstream::proxy {
 namespace {
@@ -240,9 +242,10 @@ struct Direction {
   std::unique_ptr<std::uint8_t[]> pending;  // what `to`'s kernel did not take at once
   std::unique_ptr<std::uint8_t[]> tls_buffer;
   std::size_t tls_capacity = 0;
-  bool tls_grow = false;  // the last TLS read filled the buffer
-  bool reading = false;   // a wait or read on `from` is pending (or a turn is posted)
-  bool writing = false;   // a write to `to` is pending
+  bool tls_grow = false;           // the last TLS read filled the buffer
+  runtime::HandlerSlot wait_slot;  // the pending wait for `from` to be readable (an idle relay always has one)
+  bool reading = false;            // a wait or read on `from` is pending (or a turn is posted)
+  bool writing = false;            // a write to `to` is pending
   bool source_ended = false;
 };
 
@@ -264,17 +267,18 @@ void keep_alive(tcp::socket& socket, std::chrono::milliseconds idle) {
 }
 
 template <class Stream>
-class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
+class Tunnel final : public std::enable_shared_from_this<Tunnel<Stream>>,
+                     public RelayControl,
+                     public RelayWatch::Member {
   using ClientType = typename ClientSide<Stream>::type;
   static constexpr bool kTls = ClientSide<Stream>::kTls;
 
  public:
-  Tunnel(ClientType client, tcp::socket backend, const RelayOptions& options, RelayHooks hooks, RelayDone done,
+  Tunnel(ClientType client, tcp::socket backend, const RelayOptions& options, std::shared_ptr<RelayObserver> observer,
          RelayOutcome outcome, std::string leftover)
-      : client_(std::move(client)), backend_(std::move(backend)), options_(options), hooks_(std::move(hooks)),
-        done_(std::move(done)), outcome_(std::move(outcome)), leftover_(std::move(leftover)), metrics_(relay_metrics()),
-        timer_(options_.timers->make_timer(backend_.get_executor())), client_peer_{false, false, &outcome_.client_close,
-                                                                                   ws_frame::kCloseGoingAway},
+      : client_(std::move(client)), backend_(std::move(backend)), options_(options), observer_(std::move(observer)),
+        outcome_(std::move(outcome)), leftover_(std::move(leftover)),
+        metrics_(relay_metrics()), client_peer_{false, false, &outcome_.client_close, ws_frame::kCloseGoingAway},
         backend_peer_{false, false, &outcome_.backend_close, ws_frame::kCloseInternal},
         up_(true, options.max_message_bytes, client_peer_, backend_peer_, metrics_.bytes_to_backend,
             metrics_.messages_to_backend, outcome_.bytes_to_backend, outcome_.messages_to_backend),
@@ -287,6 +291,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
   // The io_context torn down with the relay still open: its handlers are destroyed, not called.
   ~Tunnel() {
     if (started_ && !finished_) metrics_.open.add(-1);
+    (void)RelayWatch::leave(*this);  // already left, unless the io_context went down first (then the watch is gone)
   }
 
   void start() {
@@ -297,12 +302,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
     keep_alive(socket_of(client_), options_.idle_timeout);
     started_ = true;
     metrics_.open.add(1);
-    if (hooks_.on_open) {
-      std::weak_ptr<Tunnel> weak = this->shared_from_this();
-      hooks_.on_open([weak](CloseCode code) {
-        if (auto self = weak.lock()) self->stop(code);
-      });
-    }
+    if (observer_) observer_->on_open(RelayStop(std::weak_ptr<RelayControl>(this->shared_from_this())));
     if (!leftover_.empty()) {  // frames the backend sent right behind its 101
       const std::string first = std::move(leftover_);
       consume(down_, std::span(reinterpret_cast<const std::uint8_t*>(first.data()), first.size()));
@@ -310,7 +310,10 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
     leftover_ = std::string();
     pump(up_);
     pump(down_);
-    watch();
+    if (!finished_) {
+      RelayWatch::of(backend_.get_executor(), *options_.timers, options_.auth_check_interval, options_.lifecycle)
+          ->join(*this, this->shared_from_this());
+    }
   }
 
  private:
@@ -351,13 +354,14 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
 
   void wait_readable(Direction& d) {
     d.reading = true;
-    source_socket(d).async_wait(tcp::socket::wait_read,
-                                [self = this->shared_from_this(), &d](boost::system::error_code ec) {
-                                  d.reading = false;
-                                  if (self->finished_ || ec == net::error::operation_aborted) return;
-                                  if (ec) return self->source_ended(d);
-                                  self->pump(d);
-                                });
+    source_socket(d).async_wait(
+        tcp::socket::wait_read,
+        runtime::bind_slot(d.wait_slot, [self = this->shared_from_this(), &d](boost::system::error_code ec) {
+          d.reading = false;
+          if (self->finished_ || ec == net::error::operation_aborted) return;
+          if (ec) return self->source_ended(d);
+          self->pump(d);
+        }));
   }
 
   void read_tls(Direction& d) {
@@ -370,7 +374,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
       std::memcpy(d.tls_buffer.get(), d.held.data(), d.held_len);
       d.reading = true;
       client_.async_read_some(net::buffer(d.tls_buffer.get() + d.held_len, d.tls_capacity - d.held_len),
-                              [self = this->shared_from_this(), &d](boost::system::error_code ec, std::size_t n) {
+                              runtime::bind_slot(d.wait_slot, [self = this->shared_from_this(), &d](
+                                                                  boost::system::error_code ec, std::size_t n) {
                                 d.reading = false;
                                 if (self->finished_ || ec == net::error::operation_aborted) return;
                                 if (ec) return self->source_ended(d);
@@ -379,7 +384,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
                                 d.held_len = 0;
                                 self->consume(d, std::span<const std::uint8_t>(d.tls_buffer.get(), size));
                                 self->pump(d);
-                              });
+                              }));
     }
   }
 
@@ -570,17 +575,16 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
 
   void finish() {
     finished_ = true;
-    timer_->cancel();
+    const auto keep = RelayWatch::leave(*this);  // may hold the last reference: released when finish() returns
     boost::system::error_code ignored;
     backend_.shutdown(tcp::socket::shutdown_both, ignored);
     backend_.close(ignored);
     close_client();
     metrics_.open.add(-1);
-    if (hooks_.on_close) hooks_.on_close();
-    hooks_ = RelayHooks();  // what they captured (the session, the principal) is not needed any more
-    if (done_) {
-      auto done = std::move(done_);
-      done(std::move(outcome_));
+    // The observer (what it holds: the session, the principal) is not needed any more once done() returned.
+    if (auto observer = std::move(observer_)) {
+      observer->on_close();
+      observer->done(std::move(outcome_));
     }
   }
 
@@ -603,59 +607,66 @@ class Tunnel : public std::enable_shared_from_this<Tunnel<Stream>> {
     socket_of(client_).close(ignored);
   }
 
-  // -- The watchdog: asks still_authorised() every interval and obeys stop(); once any close has started it
-  // bounds how long the closing handshakes may take, then drops both connections. ---------------------------
+  // -- The watchdog (RelayWatch, every auth_check_interval): asks still_authorised() and obeys stop(); once any
+  // close has started it bounds how long the closing handshakes may take, then drops both connections. --------
 
-  void watch() {
-    timer_->wait_after(closing_ ? options_.close_timeout * 2 : options_.auth_check_interval,
-                       [self = this->shared_from_this()](boost::system::error_code ec) { self->on_watch(ec); });
-  }
-
-  void on_watch(boost::system::error_code ec) {
+  void on_tick() override {
+    const auto self = this->shared_from_this();  // finish() may release the watch's reference
     if (finished_) return;
     if (closing_) {
-      if (ec == net::error::operation_aborted) return watch();  // woken early (stop again)
-      return finish();                                          // the peers never finished closing
+      if (--closing_ticks_ <= 0) finish();  // the peers never finished closing
+      return;
     }
-    if (stop_code_ == 0 && hooks_.still_authorised && !hooks_.still_authorised()) {
+    if (stop_code_ == 0 && observer_ && !observer_->still_authorised()) {
       stop_code_ = ws_frame::kClosePolicy;  // 1008
     }
-    if (stop_code_ != 0) {
-      closing_ = true;
-      request_close(down_, stop_code_);
-      request_close(up_, stop_code_);
-      if (finished_) return;
-    } else if (client_peer_.close_sent || client_peer_.close_received || backend_peer_.close_sent ||
-               backend_peer_.close_received) {
-      closing_ = true;
+    if (stop_code_ != 0) return close_for_stop();
+    if (client_peer_.close_sent || client_peer_.close_received || backend_peer_.close_sent ||
+        backend_peer_.close_received) {
+      start_closing_bound();
     }
-    watch();
   }
 
-  void stop(CloseCode code) {
+  // 2 × close_timeout from now, counted in the watch's ticks (the first may come sooner than an interval).
+  void start_closing_bound() {
+    closing_ = true;
+    const auto interval = std::max<std::chrono::milliseconds::rep>(1, options_.auth_check_interval.count());
+    closing_ticks_ = std::max<std::int64_t>(1, (options_.close_timeout.count() * 2 + interval - 1) / interval);
+  }
+
+  void close_for_stop() {
+    start_closing_bound();
+    request_close(down_, stop_code_);
+    request_close(up_, stop_code_);
+  }
+
+  void on_graceful_stop() override { stop(ws_frame::kCloseGoingAway); }  // 1001
+
+  void stop(CloseCode code) override {
     if (finished_ || stop_code_ != 0) return;
     stop_code_ = code == 0 ? ws_frame::kCloseNormal : code;
-    closing_ = false;  // on_watch (woken now) starts the closing with this code
-    timer_->cancel();
+    // Not from inside the caller's stack (a Lifecycle task, a test): the closing starts on a turn of its own.
+    net::post(backend_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->finished_) self->close_for_stop();
+    });
   }
 
   ClientType client_;
   tcp::socket backend_;
   RelayOptions options_;
-  RelayHooks hooks_;
-  RelayDone done_;
+  std::shared_ptr<RelayObserver> observer_;  // null once done() was called
   RelayOutcome outcome_;
   std::string leftover_;
   RelayMetrics& metrics_;
-  std::unique_ptr<runtime::CallbackTimer> timer_;  // the watchdog's, on options_.timers (the clock seam)
   Peer client_peer_;
   Peer backend_peer_;
   Direction up_;
   Direction down_;
   bool started_ = false;
   bool finished_ = false;
-  bool closing_ = false;
-  bool client_gone_ = false;  // the browser's connection failed or ended: no TLS close_notify
+  bool closing_ = false;            // a close has started: the closing bound runs
+  std::int64_t closing_ticks_ = 0;  // the watch's ticks left before both connections are dropped
+  bool client_gone_ = false;        // the browser's connection failed or ended: no TLS close_notify
   CloseCode stop_code_ = 0;
 };
 
@@ -671,20 +682,20 @@ struct Handshake {
 // Steps 1-4 in a coroutine whose frame is gone once the relay is open; then the tunnel takes over.
 template <class Stream>
 net::awaitable<void> open_relay(std::unique_ptr<Handshake<Stream>> hs, std::unique_ptr<RelayRequest> request,
-                                RelayOptions options, RelayHooks hooks, RelayDone done) {
+                                RelayOptions options, std::shared_ptr<RelayObserver> observer) {
   RelayOutcome outcome;
   std::string leftover;
   const bool open = co_await establish(hs->client, hs->backend, *request, options, outcome, leftover);
   request.reset();
   if (!open) {
-    if (done) done(std::move(outcome));
+    if (observer) observer->done(std::move(outcome));
     co_return;
   }
   auto client = ClientSide<Stream>::take(hs->client);
   auto backend = hs->backend.release_socket();
   hs.reset();
-  auto live = std::make_shared<Tunnel<Stream>>(std::move(client), std::move(backend), options, std::move(hooks),
-                                               std::move(done), std::move(outcome), std::move(leftover));
+  auto live = std::make_shared<Tunnel<Stream>>(std::move(client), std::move(backend), options, std::move(observer),
+                                               std::move(outcome), std::move(leftover));
   live->start();
 }
 
@@ -698,40 +709,65 @@ void log_failure(std::exception_ptr e) {
 }
 
 template <class Stream>
-void spawn_relay(Stream& client, RelayRequest&& request, const RelayOptions& options, RelayHooks&& hooks,
-                 RelayDone&& done) {
+void spawn_relay(Stream& client, RelayRequest&& request, const RelayOptions& options,
+                 std::shared_ptr<RelayObserver>&& observer) {
   const net::any_io_executor executor = client.get_executor();
   auto hs = std::make_unique<Handshake<Stream>>(std::move(client), executor);
-  net::co_spawn(executor,
-                open_relay(std::move(hs), std::make_unique<RelayRequest>(std::move(request)), options, std::move(hooks),
-                           std::move(done)),
-                log_failure);
+  net::co_spawn(
+      executor,
+      open_relay(std::move(hs), std::make_unique<RelayRequest>(std::move(request)), options, std::move(observer)),
+      log_failure);
 }
+
+// The observer of an awaited relay: passes everything to the caller's observer (if any), then completes the
+// awaiting coroutine with the outcome.
+template <class Complete>
+class AwaitedObserver final : public RelayObserver {
+ public:
+  AwaitedObserver(std::shared_ptr<RelayObserver> inner, Complete complete)
+      : inner_(std::move(inner)), complete_(std::move(complete)) {}
+  bool still_authorised() override { return !inner_ || inner_->still_authorised(); }
+  void on_open(RelayStop stop) override {
+    if (inner_) inner_->on_open(std::move(stop));
+  }
+  void on_close() override {
+    if (inner_) inner_->on_close();
+  }
+  void done(RelayOutcome outcome) override {
+    if (inner_) inner_->done(outcome);
+    complete_(std::move(outcome));
+  }
+
+ private:
+  std::shared_ptr<RelayObserver> inner_;
+  Complete complete_;
+};
 
 }  // namespace
 
-void start_relay(http::ClientStream&& client, RelayRequest request, const RelayOptions& options, RelayHooks hooks,
-                 RelayDone done) {
+void start_relay(http::ClientStream&& client, RelayRequest request, const RelayOptions& options,
+                 std::shared_ptr<RelayObserver> observer) {
   if (auto* plain = std::get_if<http::PlainStream>(&client)) {
-    spawn_relay(*plain, std::move(request), options, std::move(hooks), std::move(done));
+    spawn_relay(*plain, std::move(request), options, std::move(observer));
   } else {
-    spawn_relay(std::get<http::TlsStream>(client), std::move(request), options, std::move(hooks), std::move(done));
+    spawn_relay(std::get<http::TlsStream>(client), std::move(request), options, std::move(observer));
   }
 }
 
 net::awaitable<RelayOutcome> relay(http::ClientStream client, const http::Request& upgrade_request,
                                    const BackendTarget& target, const Identity& identity, const ForwardInfo& forward,
-                                   const RelayOptions& options, RelayHooks hooks) {
+                                   const RelayOptions& options, std::shared_ptr<RelayObserver> observer) {
   RelayRequest request{upgrade_request, target, identity, forward};
   const auto executor = co_await net::this_coro::executor;
   auto initiate = [&](auto handler) {
-    // The handler is move-only; RelayDone is a std::function, so it holds the handler through a shared_ptr.
     // Posted, so that this coroutine never resumes inside the relay's own handler.
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    start_relay(
-        std::move(client), std::move(request), options, std::move(hooks), [shared, executor](RelayOutcome outcome) {
-          net::post(executor, [shared, outcome = std::move(outcome)]() mutable { (*shared)(std::move(outcome)); });
-        });
+    auto complete = [handler = std::move(handler), executor](RelayOutcome outcome) mutable {
+      net::post(executor, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+        std::move(handler)(std::move(outcome));
+      });
+    };
+    start_relay(std::move(client), std::move(request), options,
+                std::make_shared<AwaitedObserver<decltype(complete)>>(std::move(observer), std::move(complete)));
   };
   co_return co_await net::async_initiate<decltype(net::use_awaitable), void(RelayOutcome)>(initiate,
                                                                                            net::use_awaitable);
@@ -740,16 +776,17 @@ net::awaitable<RelayOutcome> relay(http::ClientStream client, const http::Reques
 template <class Stream>
 net::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request, const BackendTarget& target,
                                    const Identity& identity, const ForwardInfo& forward, const RelayOptions& options,
-                                   RelayHooks hooks) {
+                                   std::shared_ptr<RelayObserver> observer) {
   co_return co_await relay(http::ClientStream(std::move(client)), upgrade_request, target, identity, forward, options,
-                           std::move(hooks));
+                           std::move(observer));
 }
 
 template net::awaitable<RelayOutcome> relay<http::PlainStream>(http::PlainStream, const http::Request&,
                                                                const BackendTarget&, const Identity&,
-                                                               const ForwardInfo&, const RelayOptions&, RelayHooks);
+                                                               const ForwardInfo&, const RelayOptions&,
+                                                               std::shared_ptr<RelayObserver>);
 template net::awaitable<RelayOutcome> relay<http::TlsStream>(http::TlsStream, const http::Request&,
                                                              const BackendTarget&, const Identity&, const ForwardInfo&,
-                                                             const RelayOptions&, RelayHooks);
+                                                             const RelayOptions&, std::shared_ptr<RelayObserver>);
 
 }  // namespace webstream::proxy

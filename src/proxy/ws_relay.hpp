@@ -49,9 +49,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "config/config.hpp"
+#include "http/lifecycle.hpp"
 #include "http/router.hpp"
 #include "http/types.hpp"
 #include "proxy/header_policy.hpp"
@@ -76,19 +78,11 @@ struct RelayOptions {
   // The watchdog's timer (auth checks, the closing bound); tests pass runtime::testing::FakeTimers. Must outlive
   // every relay started with these options.
   runtime::Timers* timers = &runtime::SteadyTimers::instance();
+  // Graceful stop: when it stops, every relay closes both sides with 1001 (the relays of a thread register
+  // once, through their watch: relay_watch.hpp). Null: only RelayStop (handed to on_open) stops a relay.
+  http::Lifecycle* lifecycle = nullptr;
 
   static RelayOptions from_limits(const config::LimitsConfig& limits);
-};
-
-// Ends a running relay, closing both sides with `close_code`. Call it on the relay's executor (e.g. from a
-// Lifecycle stop callback); after the relay has ended it does nothing, so it may outlive the relay.
-using RelayStop = std::function<void(std::uint16_t close_code)>;
-
-struct RelayHooks {
-  std::function<bool()> still_authorised;  // empty: always authorised
-  // Both handshakes done, relaying starts.
-  std::function<void(RelayStop stop)> on_open;
-  std::function<void()> on_close;  // relaying ended (only called after on_open)
 };
 
 // What happened, for the caller's log line (no secrets in it).
@@ -103,8 +97,45 @@ struct RelayOutcome {
   std::uint64_t messages_to_client = 0;
 };
 
-// Called once, on the relay's executor, when the relay is over (after on_close) or was refused.
-using RelayDone = std::function<void(RelayOutcome)>;
+// A running relay, as RelayStop sees it.
+class RelayControl {
+ public:
+  virtual void stop(std::uint16_t close_code) = 0;
+
+ protected:
+  ~RelayControl() = default;
+};
+
+// Ends a running relay, closing both sides with `close_code`. Call it on the relay's executor (e.g. from a
+// Lifecycle stop callback); after the relay has ended it does nothing, so it may outlive the relay. A weak
+// reference to the relay: copying it allocates nothing.
+class RelayStop {
+ public:
+  RelayStop() = default;
+  explicit RelayStop(std::weak_ptr<RelayControl> relay) : relay_(std::move(relay)) {}
+  void operator()(std::uint16_t close_code) const {
+    if (auto relay = relay_.lock()) relay->stop(close_code);
+  }
+
+ private:
+  std::weak_ptr<RelayControl> relay_;
+};
+
+// What the relay tells its owner and asks of it: one object per relay, held by the relay until done()
+// returned (the gateway's holds the session, the principal and the connection ticket, so that an open relay
+// costs one allocation for all of them). Called on the relay's executor.
+class RelayObserver {
+ public:
+  virtual ~RelayObserver() = default;
+  // Asked every auth_check_interval; false closes both sides with 1008. Must be cheap and must not block.
+  virtual bool still_authorised() { return true; }
+  // Both handshakes done, relaying starts.
+  virtual void on_open(RelayStop /*stop*/) {}
+  // Relaying ended (only called after on_open).
+  virtual void on_close() {}
+  // Called once, last, when the relay is over (after on_close) or was refused.
+  virtual void done(RelayOutcome /*outcome*/) {}
+};
 
 // What the relay needs only until both handshakes are done (then it is freed).
 struct RelayRequest {
@@ -114,31 +145,33 @@ struct RelayRequest {
   ForwardInfo forward;
 };
 
-// Starts relaying `client` and returns at once; `done` gets the outcome. Nothing of the caller's is
+// Starts relaying `client` and returns at once; the observer's done() gets the outcome. Nothing of the caller's is
 // referenced afterwards (`options` is copied), so the caller's frame may end: this is how the gateway runs
 // relays, detached from the request loop that read the upgrade request.
-void start_relay(http::ClientStream&& client, RelayRequest request, const RelayOptions& options, RelayHooks hooks,
-                 RelayDone done);
+void start_relay(http::ClientStream&& client, RelayRequest request, const RelayOptions& options,
+                 std::shared_ptr<RelayObserver> observer);
 
 // Relays one browser WebSocket and completes with the outcome (start_relay, awaited). `client` is taken over; `upgrade_request` must be the request read from it
 // (no bytes beyond it read). References must outlive the awaitable (co_await it directly).
 template <class Stream>
 boost::asio::awaitable<RelayOutcome> relay(Stream client, const http::Request& upgrade_request,
                                            const BackendTarget& target, const Identity& identity,
-                                           const ForwardInfo& forward, const RelayOptions& options, RelayHooks hooks);
+                                           const ForwardInfo& forward, const RelayOptions& options,
+                                           std::shared_ptr<RelayObserver> observer = nullptr);
 
 // The same for the router's stream variant (plain or TLS).
 boost::asio::awaitable<RelayOutcome> relay(http::ClientStream client, const http::Request& upgrade_request,
                                            const BackendTarget& target, const Identity& identity,
-                                           const ForwardInfo& forward, const RelayOptions& options, RelayHooks hooks);
+                                           const ForwardInfo& forward, const RelayOptions& options,
+                                           std::shared_ptr<RelayObserver> observer = nullptr);
 
 extern template boost::asio::awaitable<RelayOutcome> relay<http::PlainStream>(http::PlainStream, const http::Request&,
                                                                               const BackendTarget&, const Identity&,
                                                                               const ForwardInfo&, const RelayOptions&,
-                                                                              RelayHooks);
+                                                                              std::shared_ptr<RelayObserver>);
 extern template boost::asio::awaitable<RelayOutcome> relay<http::TlsStream>(http::TlsStream, const http::Request&,
                                                                             const BackendTarget&, const Identity&,
                                                                             const ForwardInfo&, const RelayOptions&,
-                                                                            RelayHooks);
+                                                                            std::shared_ptr<RelayObserver>);
 
 }  // namespace webstream::proxy

@@ -173,19 +173,25 @@ class Gateway {
     }
   }
 
-  RelayHooks hooks() {
-    RelayHooks h;
-    h.still_authorised = [this] {
-      ++auth_checks;
-      return authorised;
-    };
-    h.on_open = [this](RelayStop s) {
-      ++opened;
-      stop = std::move(s);
-    };
-    h.on_close = [this] { ++closed; };
-    return h;
-  }
+  // Counts what the relay asks and tells, on the Gateway's fields.
+  class Observer final : public RelayObserver {
+   public:
+    explicit Observer(Gateway& gw) : gw_(gw) {}
+    bool still_authorised() override {
+      ++gw_.auth_checks;
+      return gw_.authorised;
+    }
+    void on_open(RelayStop s) override {
+      ++gw_.opened;
+      gw_.stop = std::move(s);
+    }
+    void on_close() override { ++gw_.closed; }
+
+   private:
+    Gateway& gw_;
+  };
+
+  std::shared_ptr<RelayObserver> hooks() { return std::make_shared<Observer>(*this); }
 
   template <class Stream>
   net::awaitable<void> read_and_relay(Stream stream) {
