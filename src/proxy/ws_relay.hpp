@@ -31,10 +31,12 @@
 //   other side 1009 for a message over the limit (else as if the sender had gone: 1001 or 1011), nothing of
 //   the bad frame is passed on, and the sender is drained (not reset) until it answers, so it reads the close.
 //   The gateway's own close frames go only at a frame boundary of what it writes to that side. still_authorised()
-//   is asked every auth_check_interval (the watchdog: a timer on RelayOptions::timers, the clock seam, so a
-//   test drives it with FakeTimers); false → both sides get 1008. stop(code) (handed to on_open, e.g. for
-//   graceful shutdown with 1001) closes both sides with `code`. Once any close has started, both closing
-//   handshakes must end within 2 × close_timeout or both connections are dropped.
+//   is asked every auth_check_interval (the watchdog: the thread's RelayWatch, one timer on
+//   RelayOptions::timers, the clock seam, so a test drives it with FakeTimers); false → both sides get 1008.
+//   stop(code) (RelayStop, handed to on_open) closes both sides with `code`; RelayOptions::lifecycle's stop
+//   closes them with 1001. Once any close has started, both closing handshakes must end within 2 ×
+//   close_timeout (counted in watchdog ticks, so the first may come up to one interval sooner) or both
+//   connections are dropped.
 // Dead peers: TCP keep-alive on both sockets (probes after idle_timeout/2 of silence, dropped after about
 //   idle_timeout) and TCP_USER_TIMEOUT for data that is never acknowledged: no ping timer per relay.
 // Metrics (relaxed atomics, looked up once per process): webstream_websocket_relayed_bytes_total (data
