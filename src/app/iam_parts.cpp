@@ -138,6 +138,14 @@ class BuiltinIam final : public IamParts {
     auto* a = authenticator_.get();
     return [a](std::string_view jwt) { return a->authenticate_token(jwt); };
   }
+  std::function<Result<std::shared_ptr<const core::Principal>>(const http::RequestContext&)> bearer_shared() override {
+    auto* a = authenticator_.get();
+    return [a](const http::RequestContext& ctx) { return a->authenticate_bearer_shared(ctx); };
+  }
+  std::function<Result<std::shared_ptr<const core::Principal>>(std::string_view)> token_shared() override {
+    auto* a = authenticator_.get();
+    return [a](std::string_view jwt) { return a->authenticate_token_shared(jwt); };
+  }
   std::function<bool(const core::Principal&)> still_valid() override {
     auto* a = authenticator_.get();
     return [a](const core::Principal& p) { return a->still_valid(p); };

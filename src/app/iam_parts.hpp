@@ -25,6 +25,10 @@ class IamParts {
   virtual std::function<Result<core::Principal>(const http::RequestContext&)> bearer() = 0;
   // A JWT given as ?token= → principal, or 401.
   virtual std::function<Result<core::Principal>(std::string_view)> token() = 0;
+  // The same two, answering the token cache's principal without copying it (the proxied routes' hot path).
+  virtual std::function<Result<std::shared_ptr<const core::Principal>>(const http::RequestContext&)>
+  bearer_shared() = 0;
+  virtual std::function<Result<std::shared_ptr<const core::Principal>>(std::string_view)> token_shared() = 0;
   // The cheap re-check open WebSockets make every second.
   virtual std::function<bool(const core::Principal&)> still_valid() = 0;
   // Signs X-WebStream-Assertion tokens (builtin: the IAM's keys; remote: the gateway's own keys).

@@ -123,6 +123,22 @@ class RemoteIam final : public IamParts {
       return a->authenticate_token(jwt);
     };
   }
+  std::function<Result<std::shared_ptr<const core::Principal>>(const http::RequestContext&)> bearer_shared() override {
+    auto* a = authenticator_.get();
+    auto* p = poller_.get();
+    return [a, p](const http::RequestContext& ctx) -> Result<std::shared_ptr<const core::Principal>> {
+      if (!ctx.preauthenticated && !p->fresh()) return unavailable();
+      return a->authenticate_bearer_shared(ctx);
+    };
+  }
+  std::function<Result<std::shared_ptr<const core::Principal>>(std::string_view)> token_shared() override {
+    auto* a = authenticator_.get();
+    auto* p = poller_.get();
+    return [a, p](std::string_view jwt) -> Result<std::shared_ptr<const core::Principal>> {
+      if (!p->fresh()) return unavailable();
+      return a->authenticate_token_shared(jwt);
+    };
+  }
   std::function<bool(const core::Principal&)> still_valid() override {
     auto* a = authenticator_.get();
     return [a](const core::Principal& p) { return a->still_valid(p); };

@@ -94,7 +94,7 @@ void build_proxy(WiringContext& ctx, Components& c, http::Lifecycle& lifecycle) 
   c.forwarder =
       std::make_unique<proxy::HttpForwarder>(proxy::ForwarderOptions::from_limits(limits), SystemClock::instance());
   c.assertions = std::make_unique<proxy::AssertionCache>(c.iam->assertion_signer(), SystemClock::instance());
-  edge::EdgeAuth auth{c.iam->bearer(), c.iam->token(), c.iam->still_valid()};
+  edge::EdgeAuth auth{c.iam->bearer_shared(), c.iam->token_shared(), c.iam->still_valid()};
   auto* stores = &ctx.stores;
   edge::ProxyRoutesDeps proxy_deps{.sessions = *c.sessions,
                                    .routing = *c.routing,

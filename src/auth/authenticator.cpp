@@ -63,7 +63,20 @@ Status Authenticator::load() {
 }
 
 Result<core::Principal> Authenticator::authenticate_bearer(const http::RequestContext& ctx) {
-  if (ctx.preauthenticated) return *ctx.preauthenticated;
+  auto shared = authenticate_bearer_shared(ctx);
+  if (!shared) return shared.error();
+  return core::Principal(*shared.value());
+}
+
+Result<core::Principal> Authenticator::authenticate_token(std::string_view jwt) {
+  auto shared = authenticate_token_shared(jwt);
+  if (!shared) return shared.error();
+  return core::Principal(*shared.value());
+}
+
+Result<std::shared_ptr<const core::Principal>> Authenticator::authenticate_bearer_shared(
+    const http::RequestContext& ctx) {
+  if (ctx.preauthenticated) return ctx.preauthenticated;
   const std::string_view header = ctx.header("Authorization");
   if (header.empty()) {
     rejected_.inc();
@@ -74,7 +87,7 @@ Result<core::Principal> Authenticator::authenticate_bearer(const http::RequestCo
     rejected_.inc();
     return unauthorized("the Authorization header must be 'Bearer <token>'");
   }
-  return authenticate_token(token);
+  return authenticate_token_shared(token);
 }
 
 Authenticator::Shard& Authenticator::shard_for(std::string_view key) {
@@ -82,14 +95,14 @@ Authenticator::Shard& Authenticator::shard_for(std::string_view key) {
   return shards_[static_cast<unsigned char>(key[0]) % kShards];
 }
 
-Result<core::Principal> Authenticator::authenticate_token(std::string_view jwt) {
+Result<std::shared_ptr<const core::Principal>> Authenticator::authenticate_token_shared(std::string_view jwt) {
   if (jwt.empty() || jwt.size() > kMaxTokenBytes) {
     rejected_.inc();
     return unauthorized("the token is malformed");
   }
   const std::int64_t now = clock_.now_s();
   const std::string key = sha256(jwt);
-  std::optional<core::Principal> cached;
+  std::shared_ptr<const core::Principal> cached;
   {
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
@@ -108,7 +121,7 @@ Result<core::Principal> Authenticator::authenticate_token(std::string_view jwt) 
       rejected_.inc();
       return unauthorized("the token has been revoked");
     }
-    return std::move(*cached);
+    return cached;
   }
 
   cache_misses_.inc();
@@ -127,8 +140,9 @@ Result<core::Principal> Authenticator::authenticate_token(std::string_view jwt) 
       return s.error();
     }
   }
-  remember(key, *principal, now);
-  return principal;
+  auto shared = std::make_shared<const core::Principal>(std::move(principal.value()));
+  remember(key, shared, now);
+  return shared;
 }
 
 Status Authenticator::check_user(const core::Principal& p) const {
@@ -144,7 +158,8 @@ Status Authenticator::check_user(const core::Principal& p) const {
   return Status::success();
 }
 
-void Authenticator::remember(const std::string& key, const core::Principal& principal, std::int64_t now_s) {
+void Authenticator::remember(const std::string& key, const std::shared_ptr<const core::Principal>& principal,
+                             std::int64_t now_s) {
   const std::size_t per_shard = std::max<std::size_t>(1, options_.max_cached_tokens / kShards);
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
@@ -153,7 +168,7 @@ void Authenticator::remember(const std::string& key, const core::Principal& prin
     // Still full: drop arbitrary entries (they are re-verified on their next use, nothing is lost but time).
     while (shard.entries.size() >= per_shard) shard.entries.erase(shard.entries.begin());
   }
-  shard.entries[key] = Entry{principal, principal.expires_at + verifier_.leeway_s()};
+  shard.entries[key] = Entry{principal, principal->expires_at + verifier_.leeway_s()};
 }
 
 bool Authenticator::still_valid(const core::Principal& p) const {
@@ -198,7 +213,7 @@ std::int64_t Authenticator::on_user_changed(const std::string& user_id) {
   // pruned, an old token meets the store check (credentials_changed_at) again instead of a stale cache entry.
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    std::erase_if(shard.entries, [&](const auto& kv) { return kv.second.principal.user_id == user_id; });
+    std::erase_if(shard.entries, [&](const auto& kv) { return kv.second.principal->user_id == user_id; });
   }
   if (now - last_prune_s_.load(std::memory_order_relaxed) >= options_.prune_interval_s) prune_memory(now);
   return cutoff;
@@ -236,7 +251,7 @@ void Authenticator::apply_cutoff(const std::string& user_id, std::int64_t not_be
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mutex);
     std::erase_if(shard.entries, [&](const auto& kv) {
-      return kv.second.principal.user_id == user_id && kv.second.principal.issued_at < not_before;
+      return kv.second.principal->user_id == user_id && kv.second.principal->issued_at < not_before;
     });
   }
   const std::int64_t now = clock_.now_s();

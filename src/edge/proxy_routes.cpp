@@ -38,7 +38,7 @@ proxy::ForwardInfo forward_info(const http::RequestContext& ctx) {
 // WebSocket that cannot set headers, from ?sessionId=&token= (a JWT or the session's connect token).
 struct Caller {
   std::shared_ptr<sessions::LiveSession> session;
-  std::optional<core::Principal> principal;  // unset when a connect token was used
+  std::shared_ptr<const core::Principal> principal;  // null when a connect token was used
 };
 
 // What find_caller did not find in memory but the shared store may have: a session id this gateway does not
@@ -76,10 +76,11 @@ Result<Caller> find_caller(const http::RequestContext& ctx, const ProxyRoutesDep
   }
   auto principal = has_bearer ? deps.auth.bearer(ctx) : deps.auth.token(token);
   if (!principal) return principal.error();  // no store read for a token that did not verify
-  caller.session = deps.sessions.lookup(session_id, principal->user_id);
+  const core::Principal& who = *principal.value();
+  caller.session = deps.sessions.lookup(session_id, who.user_id);
   if (!caller.session) {
     if (miss && !deps.sessions.knows(session_id)) {
-      *miss = Miss{.session_id = session_id, .user_id = principal->user_id, .connect_token = false};
+      *miss = Miss{.session_id = session_id, .user_id = who.user_id, .connect_token = false};
     }
     return Error::not_found("session_not_found", "no live session with this id");
   }
@@ -268,11 +269,13 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
   // The relay runs detached from this request loop: a WebSocket can stay open for hours, and the loop's
   // frame (parser, buffers, request) would otherwise stay with it (docs/proxy.md, "Memory"). The
   // connection ticket rides along in the observer, keeping the connection counted against the listener caps.
+  std::optional<core::Principal> principal_copy;
+  if (caller->principal) principal_copy = *caller->principal;
   auto observer =
       std::make_shared<WebSocketObserver>(WebSocketObserver::Parts{.sessions = deps.sessions,
                                                                    .auth = deps.auth,
                                                                    .session = caller->session,
-                                                                   .principal = std::move(caller->principal),
+                                                                   .principal = std::move(principal_copy),
                                                                    .connection_ticket = ctx.connection_ticket,
                                                                    .path = std::move(path)});
   proxy::start_relay(std::move(stream), std::move(request), deps.relay_options, std::move(observer));

@@ -22,10 +22,10 @@
 namespace webstream::edge {
 
 struct EdgeAuth {
-  // Authorization: Bearer … → the principal, or 401.
-  std::function<Result<core::Principal>(const http::RequestContext&)> bearer;
+  // Authorization: Bearer … → the principal (shared with the token cache, not copied), or 401.
+  std::function<Result<std::shared_ptr<const core::Principal>>(const http::RequestContext&)> bearer;
   // A JWT from ?token= → the principal, or 401.
-  std::function<Result<core::Principal>(std::string_view jwt)> token;
+  std::function<Result<std::shared_ptr<const core::Principal>>(std::string_view jwt)> token;
   // Cheap re-check for open WebSockets (logout, user disabled or deleted): false closes with 1008.
   std::function<bool(const core::Principal&)> still_valid;
 };
