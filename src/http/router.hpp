@@ -5,6 +5,10 @@
 // Each route says which listeners serve it. A path that matches no route answers 404; a path that matches
 // with another method answers 405 with Allow.
 //
+// Cost: a literal path ("/getConnection") is one hash lookup — the routes whose pattern is that path, in the
+// order they were added — unless a {} pattern could also match it (then, and for every other path, the
+// route list is scanned as the rules above say; the answer is the same either way, router_test.cpp).
+//
 // Thread rules: built once at start-up, then read-only (lookups from every worker, no lock).
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -15,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -65,9 +70,26 @@ class Router {
   // `dev_mode`: no HTTPS listener, so the HTTP listener serves public routes too.
   Match match(std::string_view method, std::string_view path, ListenerKind listener, bool dev_mode) const;
   const std::vector<Route>& routes() const { return routes_; }
+  // The scan of the route list alone, without the exact-path table (tests hold the two equal).
+  Match scan_for_test(std::string_view method, std::string_view path, ListenerKind listener, bool dev_mode) const {
+    return scan(method, path, listener, dev_mode);
+  }
 
  private:
+  void index(std::size_t i);
+  Match scan(std::string_view method, std::string_view path, ListenerKind listener, bool dev_mode) const;
+
+  struct Exact {
+    std::vector<std::size_t> routes;  // indexes into routes_ of the literal patterns equal to this path
+    bool shadowed = false;            // a {} pattern matches this path too: scan instead
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
+  };
   std::vector<Route> routes_;
+  std::unordered_map<std::string, Exact, StringHash, std::equal_to<>> exact_;
+  std::vector<std::size_t> templates_;  // routes_ indexes of the patterns with a {} segment
 };
 
 // Writes a whole response on a client stream (for upgrade handlers answering an error).
