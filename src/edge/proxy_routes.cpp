@@ -238,6 +238,16 @@ net::awaitable<http::Response> get_connection(http::RequestContext& ctx, const P
   if (!wire) co_return http::error_response(wire.error(), ctx.req);
   deps.sessions.mark_used(caller->session);
   const std::shared_ptr<const proxy::BackendUrl> backend = url.value();  // kept alive across the await
+  if (ctx.wire_answer) {
+    // The backend's answer goes back in wire form, filtered as it is parsed (docs/proxy.md "Hot path").
+    auto done = co_await deps.forwarder.forward_answer(*backend, std::move(wire.value()), *ctx.wire_answer);
+    if (!done) co_return http::error_response(done.error(), ctx.req);
+    http::Response res;
+    res.result(ctx.wire_answer->status);
+    res.version(ctx.req.version());
+    res.keep_alive(ctx.req.keep_alive());
+    co_return res;
+  }
   auto answer = co_await deps.forwarder.forward_wire(*backend, std::move(wire.value()));
   if (!answer) co_return http::error_response(answer.error(), ctx.req);
   http::Response res = std::move(answer.value());

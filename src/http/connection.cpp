@@ -147,6 +147,32 @@ net::awaitable<bool> write_with_deadline(Stream& stream, SocketDeadline& dog, Re
   co_return !ec;
 }
 
+// Writes a handler's wire-form answer (http/types.hpp WireAnswer): its head with the client's version, then
+// what the connection adds to every answer — Connection as Beast's keep_alive() would set it on an answer
+// without one (the backend's was filtered out), Strict-Transport-Security on TLS (replacing the backend's,
+// as Response::set does) — the blank line and the body: one gather write.
+template <class Stream>
+net::awaitable<bool> write_wire_answer(Stream& stream, SocketDeadline& dog, WireAnswer& answer, unsigned version,
+                                       bool keep, bool tls, bool head_only, std::string& scratch) {
+  if (tls && answer.has_hsts) erase_field_lines(answer.head, "Strict-Transport-Security");
+  answer.head[5] = static_cast<char>('0' + version / 10);
+  answer.head[7] = static_cast<char>('0' + version % 10);
+  scratch.clear();
+  if (version < 11) {
+    if (keep) scratch.append("Connection: keep-alive\r\n");
+  } else if (!keep) {
+    scratch.append("Connection: close\r\n");
+  }
+  if (tls) scratch.append("Strict-Transport-Security: max-age=31536000\r\n");
+  scratch.append("\r\n", 2);
+  dog.arm(std::chrono::seconds(30));
+  const std::array<net::const_buffer, 3> buffers{net::buffer(answer.head), net::buffer(scratch),
+                                                 head_only ? net::const_buffer{} : net::buffer(answer.body)};
+  auto [ec, n] = co_await net::async_write(stream, buffers, kNoThrow);
+  dog.disarm();
+  co_return !ec;
+}
+
 // Lingering close, after an error answer (413, 431, 400, 408) on a connection whose client may still be
 // sending: half-close, then read and throw away what arrives until the client closes, for at most
 // kLingerTime and kLingerBytes. Closing at once with unread bytes in the kernel's receive queue makes it
@@ -196,6 +222,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
   const auto& limits = *env.limits;
   SocketDeadline dog(co_await net::this_coro::executor, socket);
   std::string scratch;  // the response head, reused across requests
+  WireAnswer wire;      // a handler's wire-form answer, reused across requests
   bool idle = true;
   auto registration = env.lifecycle->add(co_await net::this_coro::executor, [&idle, &socket] {
     if (idle) {
@@ -321,6 +348,8 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
     ctx.remote_ip = remote_ip;
     ctx.tls = tls;
     ctx.listener = env.listener;
+    wire.reset();
+    ctx.wire_answer = &wire;
     const auto started = std::chrono::steady_clock::now();
     auto match = env.router->match(std::string_view(req.method_string()), ctx.path, env.listener, env.dev_mode);
     Response res;
@@ -341,6 +370,7 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
           // request, before our 101, were never part of the tunnel.
           buffer = beast::flat_buffer();
           scratch = std::string();
+          wire = WireAnswer();
           ctx.connection_ticket = env.ticket;
           taken = true;
           co_await match.route->upgrade(ctx, std::move(holder));
@@ -361,7 +391,14 @@ net::awaitable<void> request_loop(ClientStream& holder, std::string remote_ip, C
         .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     const bool keep = res.keep_alive() && !upgrade;
     if (!keep) res.keep_alive(false);
-    if (!co_await write_with_deadline(stream, dog, res, head_request, scratch)) co_return;
+    if (wire.used) {
+      const bool written =
+          co_await write_wire_answer(stream, dog, wire, res.version(), keep, tls, head_request, scratch);
+      if (wire.body.capacity() > kMaxKeptScratch || wire.head.capacity() > kMaxKeptScratch) wire = WireAnswer();
+      if (!written) co_return;
+    } else if (!co_await write_with_deadline(stream, dog, res, head_request, scratch)) {
+      co_return;
+    }
     if (!keep) co_return;
   }
 }

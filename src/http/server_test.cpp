@@ -27,6 +27,30 @@ class ServerTest : public ::testing::Test {
     router_.add("POST", "/echo", Exposure::kPublic, [](RequestContext& ctx) -> net::awaitable<Response> {
       co_return text_response(200, ctx.req.body(), "text/plain", ctx.req);
     });
+    // The same answer twice: built as a Response, and written into the connection's wire-form slot.
+    router_.add("GET", "/as-response", Exposure::kPublic, [](RequestContext& ctx) -> net::awaitable<Response> {
+      Response res{bhttp::status::non_authoritative_information, ctx.req.version()};
+      res.set("X-A", "1");
+      res.set(bhttp::field::content_length, "4");
+      res.body() = "wire";
+      res.keep_alive(ctx.req.keep_alive());
+      co_return res;
+    });
+    router_.add("GET", "/as-wire", Exposure::kPublic, [](RequestContext& ctx) -> net::awaitable<Response> {
+      EXPECT_TRUE(ctx.wire_answer);
+      WireAnswer& w = *ctx.wire_answer;
+      EXPECT_FALSE(w.used);
+      EXPECT_TRUE(w.head.empty() && w.body.empty());
+      w.head = "HTTP/1.1 203 Non-Authoritative Information\r\nX-A: 1\r\nContent-Length: 4\r\n";
+      w.body = "wire";
+      w.status = 203;
+      w.used = true;
+      Response res;
+      res.result(203);
+      res.version(ctx.req.version());
+      res.keep_alive(ctx.req.keep_alive());
+      co_return res;
+    });
     workers_ = std::make_unique<runtime::Workers>(2);
     server_ = std::make_unique<Server>(router_, limits_, *workers_, true);
     ASSERT_TRUE(server_->listen(ListenerKind::kInternal, "127.0.0.1", 0, nullptr));
@@ -74,6 +98,27 @@ TEST_F(ServerTest, HealthAndKeepAlive) {
   EXPECT_EQ(out.find("HTTP/1.1 200 OK"), 0u);
   EXPECT_NE(out.find("OK", 20), std::string::npos);
   EXPECT_NE(out.find("HTTP/1.1 200 OK", 10), std::string::npos);  // the second request on the same connection
+}
+
+// A handler's wire-form answer reaches the client byte for byte as the same answer built as a Response:
+// HTTP/1.1 kept alive and closed, HTTP/1.0 kept alive and not, HEAD, and pipelined after another request.
+TEST_F(ServerTest, WireFormAnswerIsWrittenAsTheResponseWouldBe) {
+  const std::vector<std::string> forms = {
+      "GET @ HTTP/1.1\r\nHost: x\r\n\r\nGET @ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      "GET @ HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET @ HTTP/1.0\r\n\r\n",
+      "HEAD @ HTTP/1.1\r\nHost: x\r\n\r\nGET /gateway/health HTTP/1.1\r\nHost: x\r\n\r\nGET @ HTTP/1.1\r\nHost: "
+      "x\r\nConnection: close\r\n\r\n",
+  };
+  for (const auto& form : forms) {
+    auto with = [&form](const std::string& path) {
+      std::string bytes = form;
+      for (auto at = bytes.find('@'); at != std::string::npos; at = bytes.find('@')) bytes.replace(at, 1, path);
+      return bytes;
+    };
+    const std::string expected = exchange(with("/as-response"));
+    EXPECT_NE(expected.find("203 Non-Authoritative Information"), std::string::npos) << expected;
+    EXPECT_EQ(exchange(with("/as-wire")), expected) << form;
+  }
 }
 
 TEST_F(ServerTest, UnknownPathIs404WithErrorBody) {

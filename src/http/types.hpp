@@ -19,6 +19,28 @@ namespace bhttp = boost::beast::http;
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
+// A handler's answer already in wire form, in a slot the connection owns and reuses (no allocation once its
+// strings have grown): the /getConnection hot path writes the backend's answer head into it as it parses it,
+// filtered, instead of building a Response that the connection would serialise again (docs/proxy.md "Hot
+// path"; proxy/http_forwarder.hpp forward_answer).
+struct WireAnswer {
+  bool used = false;  // set by the handler that filled it: its returned Response then only carries the status
+  unsigned status = 0;
+  // "HTTP/1.1 <code> <reason>\r\n", then every field the answer keeps as "Name: value\r\n" (a Content-Length
+  // among them), no blank line. The connection adds Connection and Strict-Transport-Security as it would to a
+  // Response, the blank line, and writes 1.0 for a 1.0 client.
+  std::string head;
+  std::string body;
+  bool has_hsts = false;  // head holds a Strict-Transport-Security field (the connection replaces it on TLS)
+  void reset() {
+    used = false;
+    status = 0;
+    head.clear();
+    body.clear();
+    has_hsts = false;
+  }
+};
+
 // Which listener a request arrived on. kPublic: the browser-facing one (HTTPS, or the HTTP port in
 // development mode); kInternal: the HTTP port when HTTPS is on.
 enum class ListenerKind { kPublic, kInternal };
@@ -40,6 +62,9 @@ struct RequestContext {
   // Set on a WebSocket upgrade: work that takes the connection over and outlives the request (a detached
   // relay) holds it, so the connection still counts against the listener's caps.
   std::shared_ptr<void> connection_ticket{};
+  // The connection's wire-form answer slot (null: answer with the returned Response only). A handler may fill
+  // it and set `used` instead of building the answer's fields into the Response.
+  WireAnswer* wire_answer = nullptr;
 
   // The decoded value of query parameter `name`, or "" when absent.
   std::string query_param(std::string_view name) const;

@@ -1,5 +1,6 @@
 #include "http/wire.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 
 namespace webstream::http {
@@ -16,6 +17,23 @@ void append_version(unsigned version, std::string& out) {
 
 void append_fields(const bhttp::fields& fields, std::string& out) {
   for (const auto& f : fields) append_field(out, f.name_string(), f.value());
+}
+
+void erase_field_lines(std::string& head, std::string_view name) {
+  std::size_t at = head.find("\r\n");
+  if (at == std::string::npos) return;
+  at += 2;
+  while (at < head.size()) {
+    const std::size_t end = head.find("\r\n", at);
+    const std::size_t next = end == std::string::npos ? head.size() : end + 2;
+    const std::string_view field_line(head.data() + at, next - at);
+    const std::size_t colon = field_line.find(':');
+    if (colon != std::string_view::npos && boost::beast::iequals(field_line.substr(0, colon), name)) {
+      head.erase(at, next - at);
+    } else {
+      at = next;
+    }
+  }
 }
 
 void append_response_head(const Response& response, std::string& out) {

@@ -35,6 +35,10 @@ inline void append_field(std::string& out, std::string_view name, std::string_vi
   out.append("\r\n", 2);
 }
 
+// Removes every "name: value\r\n" line of `head` (a status or request line, then field lines) whose name is
+// `name` (case-insensitive).
+void erase_field_lines(std::string& head, std::string_view name);
+
 // Appends every field of `fields` as field lines.
 void append_fields(const bhttp::fields& fields, std::string& out);
 

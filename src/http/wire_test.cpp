@@ -99,5 +99,16 @@ TEST(Wire, AppendsWithoutClearing) {
   EXPECT_EQ(wire, "prefixHTTP/1.1 204 No Content\r\n\r\n");
 }
 
+TEST(Wire, EraseFieldLinesRemovesEveryLineOfThatName) {
+  std::string head =
+      "HTTP/1.1 200 OK\r\nStrict-Transport-Security: a\r\nX-A: 1\r\nstrict-transport-security: b\r\n"
+      "X-Strict-Transport-Security: c\r\nStrict-Transport-Security: d\r\n";
+  erase_field_lines(head, "Strict-Transport-Security");
+  EXPECT_EQ(head, "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-Strict-Transport-Security: c\r\n");
+  std::string only_status = "HTTP/1.1 204 No Content\r\n";
+  erase_field_lines(only_status, "X-A");
+  EXPECT_EQ(only_status, "HTTP/1.1 204 No Content\r\n");
+}
+
 }  // namespace
 }  // namespace webstream::http

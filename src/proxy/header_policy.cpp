@@ -262,6 +262,12 @@ Status append_forward_lines(const ForwardInfo& fwd, std::string& out) {
   return Status::success();
 }
 
+bool is_stripped_response_header(std::string_view name) { return in(kStrippedResponseNames, name); }
+
+bool named_by_connection_tokens(std::string_view tokens, std::string_view name) {
+  return named_by_connection(tokens, name);
+}
+
 void filter_response(bhttp::fields& headers) {
   const std::string tokens = connection_tokens(headers);
   for (auto it = headers.begin(); it != headers.end();) {

@@ -97,6 +97,10 @@ Status append_forward_lines(const ForwardInfo& forward, std::string& out);
 // A backend's answer: removes the hop-by-hop headers, every header its Connection header names, and
 // Set-Cookie / Set-Cookie2 (the browser's cookies belong to the gateway's origin).
 void filter_response(bhttp::fields& headers);
+// The same rule one field at a time (the forwarder's wire-form answer): a name always removed from an
+// answer, and whether `tokens` (every Connection value of the answer, joined by commas) names `name`.
+bool is_stripped_response_header(std::string_view name);
+bool named_by_connection_tokens(std::string_view tokens, std::string_view name);
 
 // A raw query string (no '?') without every parameter called `name` (e.g. "token", which must never reach
 // a backend). Other parameters keep their order and encoding.

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -140,6 +141,156 @@ void normalise(http::Response& res, bhttp::verb method) {
   if (has_body && res.find(bhttp::field::content_length) == res.end()) res.content_length(res.body().size());
 }
 
+// Beast's response parser (its grammar, limits and framing) writing straight into a WireAnswer: each field
+// the filter keeps is appended to the head as it is parsed, the body to the body, and nothing else is kept —
+// no field list to allocate and no Response to serialise again (docs/proxy.md "Hot path"). The filter is
+// filter_response's, field by field: the fixed names at once, the ones a Connection header names (it may
+// come after them) by a pass over the head once the answer is complete, which only an answer with a
+// Connection header pays.
+class AnswerParser final : public bhttp::basic_parser<false> {
+ public:
+  explicit AnswerParser(http::WireAnswer& out) : out_(out) {}
+  unsigned status() const { return status_; }
+  bool has_content_length() const { return content_length_fields_ > 0; }
+  // Once the answer is complete (its trailer fields too, which Beast's Response also gets): removes the
+  // fields a Connection header named.
+  void finish_filter() {
+    if (!tokens_.empty()) drop_named_fields();
+  }
+
+ private:
+  using error_code = boost::system::error_code;
+
+  static std::string_view trim(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  }
+
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int, error_code& ec) override {
+    ec = bhttp::error::bad_version;  // never called: this parses answers
+  }
+
+  void on_response_impl(int code, beast::string_view reason, int, error_code&) override {
+    status_ = static_cast<unsigned>(code);
+    out_.head.clear();
+    out_.body.clear();
+    out_.has_hsts = false;
+    tokens_.clear();
+    content_length_fields_ = 0;
+    // Beast's Response keeps the reason it read and writes obsolete_reason() for an empty one.
+    if (reason.empty()) reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
+    const char digits[3] = {static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10),
+                            static_cast<char>('0' + code % 10)};
+    out_.head.append("HTTP/1.1 ", 9);
+    out_.head.append(digits, 3);
+    out_.head.push_back(' ');
+    out_.head.append(reason.data(), reason.size());
+    out_.head.append("\r\n", 2);
+  }
+
+  void on_field_impl(bhttp::field f, beast::string_view name, beast::string_view value, error_code&) override {
+    const std::string_view v = trim(std::string_view(value.data(), value.size()));
+    const std::string_view n(name.data(), name.size());
+    if (f == bhttp::field::connection) {
+      if (!tokens_.empty()) tokens_.push_back(',');
+      tokens_.append(v);
+    }
+    if (is_stripped_response_header(n)) return;
+    if (f == bhttp::field::content_length) ++content_length_fields_;
+    if (f == bhttp::field::strict_transport_security) out_.has_hsts = true;
+    http::append_field(out_.head, n, v);
+  }
+
+  void on_header_impl(error_code&) override {}
+
+  // Removes the field lines the Connection tokens name (and recounts what they may have removed).
+  void drop_named_fields() {
+    std::string kept;
+    kept.reserve(out_.head.size());
+    const std::size_t status_end = out_.head.find("\r\n") + 2;
+    kept.append(out_.head, 0, status_end);
+    content_length_fields_ = 0;
+    out_.has_hsts = false;
+    for (std::size_t at = status_end; at < out_.head.size();) {
+      const std::size_t end = out_.head.find("\r\n", at) + 2;
+      const std::string_view field_line(out_.head.data() + at, end - at);
+      const std::string_view name = field_line.substr(0, field_line.find(':'));
+      if (!named_by_connection_tokens(tokens_, name)) {
+        const auto f = bhttp::string_to_field(name);
+        if (f == bhttp::field::content_length) ++content_length_fields_;
+        if (f == bhttp::field::strict_transport_security) out_.has_hsts = true;
+        kept.append(field_line);
+      }
+      at = end;
+    }
+    out_.head = std::move(kept);
+  }
+
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (length) out_.body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+    out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+    out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  http::WireAnswer& out_;
+  unsigned status_ = 0;
+  std::string tokens_;  // every Connection value, joined by commas
+  int content_length_fields_ = 0;
+};
+
+// exchange() for the wire form: the answer goes into `out` (filtered, Content-Length added where normalise()
+// adds it); Exchange::response stays empty, no error says it worked.
+net::awaitable<Exchange> exchange_wire(UpstreamConnection& conn, const WireRequest& request,
+                                       const ForwarderOptions& options, http::WireAnswer& out) {
+  conn.deadline.arm(options.response_timeout);
+  const std::array<net::const_buffer, 2> buffers{net::buffer(request.head), net::buffer(request.body)};
+  auto [wec, written] = co_await net::async_write(conn.socket, buffers, kNoThrow);
+  if (wec) {
+    const auto ec = conn.deadline.fired() ? beast::error::timeout : wec;
+    conn.deadline.disarm();
+    co_return fail(ec, false);
+  }
+  for (int interim = 0;; ++interim) {
+    AnswerParser parser(out);
+    parser.header_limit(static_cast<std::uint32_t>(options.max_response_header));
+    parser.body_limit(options.max_response_body);
+    if (request.method == bhttp::verb::head) parser.skip(true);
+    auto [rec, read] = co_await bhttp::async_read(conn.socket, conn.buffer, parser, kNoThrow);
+    if (rec) {
+      const auto ec = conn.deadline.fired() ? beast::error::timeout : rec;
+      conn.deadline.disarm();
+      co_return fail(ec, parser.got_some() || interim > 0);
+    }
+    const unsigned status = parser.status();
+    if (status == 101 || (status >= 100 && status < 200 && interim >= kMaxInterimResponses)) {
+      conn.deadline.disarm();
+      Exchange bad;
+      bad.error = bad_response("the session host answered with an unexpected interim status");
+      co_return bad;
+    }
+    if (status >= 100 && status < 200) continue;
+    conn.deadline.disarm();
+    parser.finish_filter();
+    Exchange x;
+    x.reusable = parser.keep_alive() && !parser.need_eof() && conn.buffer.size() == 0;
+    out.status = status;
+    const bool has_body = request.method != bhttp::verb::head && status >= 200 && status != 204 && status != 304;
+    if (has_body && !parser.has_content_length()) {
+      http::append_field(out.head, "Content-Length", std::to_string(out.body.size()));
+    }
+    co_return x;
+  }
+}
+
 }  // namespace
 
 Result<BackendUrl> parse_backend_url(std::string_view text) {
@@ -207,9 +358,14 @@ net::awaitable<Result<http::Response>> HttpForwarder::forward(const BackendUrl& 
   co_return co_await forward_wire(backend, std::move(wire));
 }
 
-net::awaitable<Result<http::Response>> HttpForwarder::forward_wire(const BackendUrl& backend,
-                                                                   WireRequest request) const {
-  const auto method = request.method;
+namespace {
+
+// Takes a pooled connection (or connects), runs `run(connection)` (one exchange), gives the connection back
+// when it may serve another request, and retries a GET or HEAD once on a fresh connection when a pooled one
+// turned out dead before any byte of an answer. Answers the last exchange's error, or success.
+template <class RunExchange>
+net::awaitable<Status> with_connection(const BackendUrl& backend, bhttp::verb method, const ForwarderOptions& options,
+                                       const Clock& clock, RunExchange run) {
   auto executor = co_await net::this_coro::executor;
   UpstreamPool& pool = UpstreamPool::of(executor);
   auto& stats = forwarder_metrics();
@@ -217,27 +373,26 @@ net::awaitable<Result<http::Response>> HttpForwarder::forward_wire(const Backend
   // that was busy within the last second; a POST always gets the check.
   const Millis check_after_ms = retry_safe(method) ? 1000 : 0;
   std::unique_ptr<UpstreamConnection> conn =
-      pool.take(backend.authority, clock_.now_ms(), options_.idle_timeout_ms, check_after_ms);
+      pool.take(backend.authority, clock.now_ms(), options.idle_timeout_ms, check_after_ms);
   bool reused = conn != nullptr;
 
   for (int attempt = 0;; ++attempt) {
     if (!conn) {
-      auto connected = co_await connect(backend, options_.connect_timeout);
+      auto connected = co_await connect(backend, options.connect_timeout);
       if (!connected) co_return connected.error();
       conn = std::move(connected.value());
       reused = false;
     } else {
       stats.reuses.inc();
     }
-    Exchange x = co_await exchange(*conn, request, options_);
-    if (x.response) {
+    Exchange x = co_await run(*conn);
+    if (!x.error) {
       ++conn->requests;
       if (x.reusable) {
-        pool.put(backend.authority, std::move(conn), clock_.now_ms(), options_.max_idle_per_backend,
-                 options_.idle_timeout_ms);
+        pool.put(backend.authority, std::move(conn), clock.now_ms(), options.max_idle_per_backend,
+                 options.idle_timeout_ms);
       }
-      normalise(*x.response, method);
-      co_return std::move(*x.response);
+      co_return Status::success();
     }
     conn.reset();
     if (x.stale && reused && attempt == 0 && retry_safe(method)) {
@@ -246,6 +401,37 @@ net::awaitable<Result<http::Response>> HttpForwarder::forward_wire(const Backend
     }
     co_return std::move(*x.error);
   }
+}
+
+}  // namespace
+
+net::awaitable<Result<http::Response>> HttpForwarder::forward_wire(const BackendUrl& backend,
+                                                                   WireRequest request) const {
+  const auto method = request.method;
+  std::optional<http::Response> answer;
+  const ForwarderOptions& options = options_;
+  auto run = [&request, &options, &answer](UpstreamConnection& conn) -> net::awaitable<Exchange> {
+    Exchange x = co_await exchange(conn, request, options);
+    if (x.response) answer = std::move(x.response);
+    co_return x;
+  };
+  auto done = co_await with_connection(backend, method, options_, clock_, run);
+  if (!done) co_return done.error();
+  normalise(*answer, method);
+  co_return std::move(*answer);
+}
+
+net::awaitable<Status> HttpForwarder::forward_answer(const BackendUrl& backend, WireRequest request,
+                                                     http::WireAnswer& answer) const {
+  answer.used = false;
+  const ForwarderOptions& options = options_;
+  auto run = [&request, &options, &answer](UpstreamConnection& conn) -> net::awaitable<Exchange> {
+    co_return co_await exchange_wire(conn, request, options, answer);
+  };
+  auto done = co_await with_connection(backend, request.method, options_, clock_, run);
+  if (!done) co_return done.error();
+  answer.used = true;
+  co_return Status::success();
 }
 
 }  // namespace webstream::proxy

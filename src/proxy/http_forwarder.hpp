@@ -81,6 +81,13 @@ class HttpForwarder {
   // The same for a request the caller has already written out (Host, Content-Length and header policy
   // included). `backend` and `request.body` must outlive the returned awaitable.
   boost::asio::awaitable<Result<http::Response>> forward_wire(const BackendUrl& backend, WireRequest request) const;
+  // The same exchange, the answer written into `answer` in wire form (http::WireAnswer) as Beast's parser
+  // reads it: no field list, no Response (the /getConnection hot path, docs/proxy.md "Hot path"). Kept and
+  // added exactly as forward_wire's Response would be: the same filter (filter_response), a Content-Length
+  // where that one gets one, the same errors; `answer.used` is set on success only. `backend`, `request.body`
+  // and `answer` must outlive the returned awaitable.
+  boost::asio::awaitable<Status> forward_answer(const BackendUrl& backend, WireRequest request,
+                                                http::WireAnswer& answer) const;
 
   const ForwarderOptions& options() const { return options_; }
 

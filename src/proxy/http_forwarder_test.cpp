@@ -29,9 +29,9 @@ using Clock = std::chrono::steady_clock;
 
 // What the test backend does with one request.
 struct Action {
-  enum Kind { kRespond, kHang, kDrop, kRaw } kind = kRespond;
+  enum Kind { kRespond, kHang, kDrop, kRaw, kRawThenClose } kind = kRespond;
   http::Response response;
-  std::string raw;  // kRaw: bytes written as they are, then the connection stays open
+  std::string raw;  // kRaw: bytes written as they are, then the connection stays open (kRawThenClose: closes)
 };
 using Handler = std::function<Action(const http::Request&, int nth_on_connection)>;
 
@@ -72,8 +72,9 @@ class HttpBackend {
         co_return;
       }
       if (action.kind == Action::kDrop) co_return;
-      if (action.kind == Action::kRaw) {
+      if (action.kind == Action::kRaw || action.kind == Action::kRawThenClose) {
         [[maybe_unused]] auto [wec, w] = co_await net::async_write(stream, net::buffer(action.raw), kNoThrow);
+        if (action.kind == Action::kRawThenClose) co_return;
         continue;
       }
       [[maybe_unused]] auto [wec, w] = co_await bhttp::async_write(stream, action.response, kNoThrow);
@@ -337,6 +338,132 @@ TEST(HttpForwarder, InterimAnswersAreSkippedAndHeadKeepsItsLength) {
   EXPECT_EQ((*h)[bhttp::field::content_length], "100");
   EXPECT_TRUE(h->body().empty());
   EXPECT_EQ(backend.accepted, 1);  // both on one connection
+}
+
+// What a client would read of an answer: status, reason, fields in order, body.
+struct Seen {
+  unsigned status = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string body;
+  bool operator==(const Seen&) const = default;
+};
+
+Seen seen_of(const http::Response& r) {
+  Seen s{r.result_int(), std::string(r.reason()), {}, r.body()};
+  for (const auto& f : r) s.fields.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  return s;
+}
+
+std::ostream& operator<<(std::ostream& os, const Seen& s) {
+  os << s.status << " '" << s.reason << "'";
+  for (const auto& [n, v] : s.fields) os << " [" << n << ": " << v << "]";
+  return os << " body '" << s.body << "'";
+}
+
+// The forwarder's two answer forms — the Response (forward_wire) and the wire form written as the answer is
+// parsed (forward_answer, the /getConnection hot path) — keep, drop and add the same fields, the same body
+// and status, and fail alike, over a table of backend answers: hop-by-hop and Set-Cookie, fields named by a
+// Connection header before and after it (and in a chunked answer's trailer), chunked and close-delimited
+// bodies, HEAD, 1xx before the answer, 204/304, empty and unknown reasons, padded and folded values, and
+// answers each must refuse (101, duplicate Content-Length, a bad head, over the size limits).
+TEST(HttpForwarder, WireFormAnswerEqualsTheResponseForm) {
+  struct Case {
+    const char* name;
+    std::string raw;
+    bool close_after = false;
+    bhttp::verb method = bhttp::verb::get;
+  };
+  const std::string big_body(300, 'b');
+  const std::vector<Case> cases = {
+      {"plain", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"},
+      {"hop-by-hop and cookies",
+       "HTTP/1.1 201 Created\r\nX-A: 1\r\nSet-Cookie: a=1\r\nKeep-Alive: timeout=5\r\nset-cookie2: b\r\n"
+       "Proxy-Authenticate: Basic\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: h2c\r\nX-B: 2\r\n"
+       "Content-Length: 3\r\n\r\nabc"},
+      {"named by Connection, before and after it",
+       "HTTP/1.1 200 OK\r\nX-Early: 1\r\nX-Keep: k\r\nConnection: keep-alive, x-early ,X_Late\r\n"
+       "X-Late: 2\r\nContent-Length: 0\r\n\r\n"},
+      {"Connection names Content-Length and HSTS",
+       "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=1\r\nContent-Length: 2\r\n"
+       "Connection: content-length, strict-transport-security\r\n\r\nok"},
+      {"HSTS kept", "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=5\r\nContent-Length: 0\r\n\r\n"},
+      {"chunked",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"},
+      {"chunked with trailer",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: X-Named\r\n\r\n1\r\na\r\n0\r\n"
+       "X-Trailer: t\r\nX-Named: n\r\n\r\n"},
+      {"close-delimited", "HTTP/1.1 200 OK\r\nConnection: close\r\nX-A: 1\r\n\r\nuntil the end", true},
+      {"HTTP/1.0 answer", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nz", true},
+      {"HEAD keeps its length", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-A: 1\r\n\r\n", false, bhttp::verb::head},
+      {"HEAD without a length", "HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n", false, bhttp::verb::head},
+      {"interim answers first",
+       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+      {"204", "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"},
+      {"304", "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n"},
+      {"empty reason", "HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n"},
+      {"unknown status, empty reason", "HTTP/1.1 299 \r\nContent-Length: 0\r\n\r\n"},
+      {"padded and folded values",
+       "HTTP/1.1 200 OK\r\nX-Pad:   v  \t\r\nX-Fold: a\r\n b\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n"},
+      {"larger body", "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n" + big_body},
+      {"101 is refused", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"},
+      {"duplicate Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"},
+      {"bad head", "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n", true},
+      {"head over the limit", "HTTP/1.1 200 OK\r\nX-Big: " + std::string(2000, 'h') + "\r\nContent-Length: 0\r\n\r\n"},
+      {"body over the limit", "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x')},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    net::io_context ioc;
+    HttpBackend backend(ioc, [&c](const http::Request&, int) {
+      Action a;
+      a.kind = c.close_after ? Action::kRawThenClose : Action::kRaw;
+      a.raw = c.raw;
+      return a;
+    });
+    ForwarderOptions options = fast_options();
+    options.max_response_header = 1024;
+    options.max_response_body = 4096;
+    HttpForwarder fwd(options, SystemClock::instance());
+    auto url = parse_backend_url(backend.url());
+    ASSERT_TRUE(url.ok());
+    auto wire_request = [&c] {
+      WireRequest w;
+      w.method = c.method;
+      w.head = std::string(bhttp::to_string(c.method)) + " /x HTTP/1.1\r\nHost: b\r\n\r\n";
+      return w;
+    };
+    auto as_response = testing::run(ioc, [&]() -> net::awaitable<Result<http::Response>> {
+      co_return co_await fwd.forward_wire(*url, wire_request());
+    }());
+    ASSERT_TRUE(as_response.has_value());
+    http::WireAnswer answer;
+    auto as_wire = testing::run(ioc, [&]() -> net::awaitable<Status> {
+      co_return co_await fwd.forward_answer(*url, wire_request(), answer);
+    }());
+    ASSERT_TRUE(as_wire.has_value());
+    ASSERT_EQ(as_response->ok(), as_wire->ok());
+    if (!as_wire->ok()) {
+      EXPECT_FALSE(answer.used);
+      EXPECT_EQ(as_response->error().status, as_wire->error().status);
+      EXPECT_EQ(as_response->error().code, as_wire->error().code);
+      continue;
+    }
+    ASSERT_TRUE(answer.used);
+    EXPECT_EQ(answer.status, (*as_response)->result_int());
+    // The wire form read back as a client would.
+    bhttp::response_parser<bhttp::string_body> reader;
+    if (c.method == bhttp::verb::head) reader.skip(true);
+    reader.eager(true);
+    boost::system::error_code ec;
+    const std::string bytes = answer.head + "\r\n" + answer.body;
+    reader.put(net::buffer(bytes), ec);
+    ASSERT_FALSE(ec) << ec.message() << "\n" << bytes;
+    ASSERT_TRUE(reader.is_done()) << bytes;
+    EXPECT_EQ(seen_of(reader.get()), seen_of(**as_response));
+    EXPECT_EQ(answer.has_hsts, (*as_response)->count(bhttp::field::strict_transport_security) > 0);
+  }
 }
 
 TEST(HttpForwarder, OptionsFromLimits) {
