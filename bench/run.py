@@ -100,12 +100,13 @@ def ws_bench(binary, mode, url, seconds, connections, extra=()):
 ADMIN_PW = "bench-admin-password-1"
 
 
-def start_stack(build, work, procs, tls=None, conf=("nginx.conf", "haproxy.cfg")):
+def start_stack(build, work, procs, tls=None, conf=("nginx.conf", "haproxy.cfg"), gw_bin=None):
     """The gateway, one simulated session host, nginx and HAProxy in front of that host, and a bench user with
     a selected session on the gateway. tls: None, or {"pfx", "secret"} to run the gateway with its HTTPS
     listener (browser traffic then goes there; the host still registers on the HTTP port). `conf`: the nginx and
-    HAProxy templates. Returns the ports, processes and the session's headers."""
-    gw_bin = os.path.join(build, "src/app/webstream")
+    HAProxy templates; `gw_bin`: another gateway binary than the build's. Returns the ports, processes and the
+    session's headers."""
+    gw_bin = gw_bin or os.path.join(build, "src/app/webstream")
     sim_bin = os.path.join(build, "tools/sim/webstream-sim")
     p_gw, p_sim, p_nginx, p_haproxy = free_port(), free_port(), free_port(), free_port()
     p_https = free_port() if tls else None
@@ -334,6 +335,67 @@ def relay(args, build):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def http_table(args, build):
+    """Only the plain-HTTP `GET /getConnection` rows, for A/B work on the HTTP hot path: direct, nginx, HAProxy
+    and one gateway per `--gateway-bin` (each with its own simulated host; nginx and HAProxy front the first
+    one), rounds interleaved, each target's CPU from /proc over its wrk run."""
+    secs = 3 if args.quick else args.seconds
+    rounds = args.rounds or (1 if args.quick else 3)
+    raise_fd_limit()
+    bins = args.gateway_bin or [os.path.join(build, "src/app/webstream")]
+    works, procs, stacks = [], [], []
+    try:
+        for b in bins:
+            works.append(tempfile.mkdtemp(prefix="webstream-bench-http-"))
+            stacks.append(start_stack(build, works[-1], procs, gw_bin=b))
+        st = stacks[0]
+        sim, nginx, haproxy = st["sim"], st["nginx"], st["haproxy"]
+        targets = [("direct", st["p_sim"], st["auth"], lambda: [sim.pid]),
+                   ("nginx", st["p_nginx"], st["auth"], lambda: [nginx.pid] + children(nginx.pid)),
+                   ("haproxy", st["p_haproxy"], st["auth"], lambda: [haproxy.pid])]
+        for i, s in enumerate(stacks):
+            name = "gateway" if len(stacks) == 1 else f"gw{i + 1}"
+            targets.append((name, s["p_gw"], s["auth"], lambda g=s["gw"]: [g.pid]))
+        runs = {t[0]: [] for t in targets}
+        for rnd in range(rounds):
+            for name, port, auth, pids in targets:
+                before = cpu_s(pids())
+                r = wrk(f"http://127.0.0.1:{port}/getConnection", auth, secs, 64)
+                r["cpu_us"] = (cpu_s(pids()) - before) * 1e6 / max(1.0, r["rps"] * secs)
+                runs[name].append(r)
+                print(f"  round {rnd + 1}/{rounds}: {name} {r['rps']:.0f} req/s {r['cpu_us']:.1f} µs/req",
+                      file=sys.stderr, flush=True)
+        print()
+        print(f"GET /getConnection, plain HTTP, wrk -t2 -c64 {secs} s, {rounds} interleaved round(s), medians "
+              f"(min-max); {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
+        for i, b in enumerate(bins):
+            if len(bins) > 1:
+                print(f"  gw{i + 1} = {b}")
+        names = [t[0] for t in targets]
+        print(f"| {'measure':<34} | " + " | ".join(f"{n:>19}" for n in names) + " |")
+        print("|" + "-" * 36 + "|" + "|".join("-" * 21 for _ in names) + "|")
+        for label, key, fmt in (("req/s", "rps", "{:.0f}"), ("p99 ms", "p99_ms", "{:.2f}"),
+                                ("proxy CPU µs/request", "cpu_us", "{:.1f}")):
+            cells = []
+            for n in names:
+                vals = [r[key] for r in runs[n]]
+                cell = fmt.format(median(vals))
+                if rounds > 1:
+                    cell += f" ({fmt.format(min(vals))}-{fmt.format(max(vals))})"
+                cells.append(cell)
+            print(f"| {label:<34} | " + " | ".join(f"{c:>19}" for c in cells) + " |")
+        for n in names[3:]:
+            per_round = [runs[n][k]["rps"] / max(runs["nginx"][k]["rps"], runs["haproxy"][k]["rps"])
+                         for k in range(rounds)]
+            print(f"{n} / best of nginx and HAProxy, req/s: median {median(per_round):.2f} (rounds: "
+                  + " ".join(f"{x:.2f}" for x in per_round) + ")")
+        print("non-2xx answers during wrk:", {k: sum(r["non2xx"] for r in v) for k, v in runs.items()})
+    finally:
+        stop_all(procs)
+        for w in works:
+            shutil.rmtree(w, ignore_errors=True)
+
+
 def cpu_s(pids):
     total = 0
     for pid in pids:
@@ -467,8 +529,16 @@ def main():
     ap.add_argument("--tls-key", choices=("rsa", "ec"), default="rsa",
                     help="certificate key: RSA 2048 (default) or ECDSA P-256")
     ap.add_argument("--handshake-threads", type=int, default=4, help="handshake client threads (default 4)")
+    ap.add_argument("--http-only", action="store_true",
+                    help="only the plain-HTTP GET /getConnection rows (A/B work on the HTTP hot path)")
+    ap.add_argument("--gateway-bin", action="append", default=[],
+                    help="with --http-only: a gateway binary to measure (repeat to compare builds in one run)")
+    ap.add_argument("--seconds", type=int, default=10, help="with --http-only: seconds per wrk run (default 10)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
+    if args.http_only:
+        http_table(args, build)
+        return
     if not args.tls_only:
         relay(args, build)
     if args.tls or args.tls_only:
