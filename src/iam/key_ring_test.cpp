@@ -17,7 +17,7 @@ TEST(KeyRingTest, ThumbprintMatchesRfc8037Example) {
 }
 
 TEST(KeyRingTest, FirstOpenGeneratesAndStoresAKeyLaterOpensReuseIt) {
-  testing::FakeClock clock;
+  webstream::testing::FakeClock clock;
   auto db = store::SqliteDb::open(":memory:").value();
   auto keys = store::SqliteKeyStore::open(*db).value();
   auto first = KeyRing::open(*keys, clock);
@@ -60,7 +60,7 @@ TEST(KeyRingTest, TwoRingsHaveDifferentKeys) {
 }
 
 TEST(KeyRingTest, ACorruptStoredKeyIsAnError) {
-  testing::FakeClock clock;
+  webstream::testing::FakeClock clock;
   auto db = store::SqliteDb::open(":memory:").value();
   auto keys = store::SqliteKeyStore::open(*db).value();
   store::SigningKeyRow bad;

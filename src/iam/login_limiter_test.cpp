@@ -28,7 +28,7 @@ class LoginLimiterTest : public ::testing::Test {
     return 0;
   }
 
-  testing::FakeClock clock_;
+  webstream::testing::FakeClock clock_;
   LoginLimiter limiter_{clock_};
 };
 

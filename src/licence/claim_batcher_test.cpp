@@ -21,7 +21,7 @@ namespace {
 namespace net = boost::asio;
 using namespace webstream::licence::testing;
 
-std::string guid(int i) {
+std::string claim_guid(int i) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", i);
   return buf;
@@ -60,7 +60,7 @@ TEST_F(ClaimBatcherTest, QueuedClaimsShareOneTransactionAndNeverExceedTheLicence
     net::co_spawn(
         io,
         [&, i]() -> net::awaitable<void> {
-          Result<CheckinAnswer> r = co_await batcher->checkin(guid(i));
+          Result<CheckinAnswer> r = co_await batcher->checkin(claim_guid(i));
           if (r.ok()) {
             ++granted;
             max_active = std::max(max_active, r->active);
@@ -93,9 +93,9 @@ TEST_F(ClaimBatcherTest, AnswersLikeCheckinIncludingRefreshesAndDuplicates) {
   net::co_spawn(
       io,
       [&]() -> net::awaitable<void> {
-        answers.push_back(co_await batcher->checkin(guid(1)));
-        answers.push_back(co_await batcher->checkin(guid(1)));  // already holds a seat
-        answers.push_back(co_await batcher->checkin(guid(2)));
+        answers.push_back(co_await batcher->checkin(claim_guid(1)));
+        answers.push_back(co_await batcher->checkin(claim_guid(1)));  // already holds a seat
+        answers.push_back(co_await batcher->checkin(claim_guid(2)));
       },
       net::detached);
   io.run();
@@ -115,7 +115,7 @@ TEST_F(ClaimBatcherTest, AnswerResumesOnTheCallersThread) {
       io,
       [&]() -> net::awaitable<void> {
         before = std::this_thread::get_id();
-        auto r = co_await batcher->checkin(guid(7));
+        auto r = co_await batcher->checkin(claim_guid(7));
         EXPECT_TRUE(r.ok());
         after = std::this_thread::get_id();
       },
