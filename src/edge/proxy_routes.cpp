@@ -279,13 +279,11 @@ net::awaitable<void> websocket(http::RequestContext& ctx, http::ClientStream&& s
   // The relay runs detached from this request loop: a WebSocket can stay open for hours, and the loop's
   // frame (parser, buffers, request) would otherwise stay with it (docs/proxy.md, "Memory"). The
   // connection ticket rides along in the observer, keeping the connection counted against the listener caps.
-  std::optional<core::Principal> principal_copy;
-  if (caller->principal) principal_copy = *caller->principal;
   auto observer =
       std::make_shared<WebSocketObserver>(WebSocketObserver::Parts{.sessions = deps.sessions,
                                                                    .auth = deps.auth,
                                                                    .session = caller->session,
-                                                                   .principal = std::move(principal_copy),
+                                                                   .principal = std::move(caller->principal),
                                                                    .connection_ticket = ctx.connection_ticket,
                                                                    .path = std::move(path)});
   proxy::start_relay(std::move(stream), std::move(request), deps.relay_options, std::move(observer));

@@ -5,7 +5,6 @@
 // of a closure per hook (docs/proxy.md, "Memory of an idle relay"). The graceful stop (1001) is not here: the
 // relays of a thread register with the Lifecycle once, through RelayOptions::lifecycle.
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "core/principal.hpp"
@@ -22,9 +21,9 @@ class WebSocketObserver final : public proxy::RelayObserver {
     sessions::SessionService& sessions;
     const EdgeAuth& auth;
     std::shared_ptr<sessions::LiveSession> session;
-    std::optional<core::Principal> principal;  // unset for a connect token: the selector's check reaches it
-    std::shared_ptr<void> connection_ticket;   // keeps the connection counted against the listener caps
-    std::string path;                          // for the log line
+    std::shared_ptr<const core::Principal> principal;  // null for a connect token: the selector's check reaches it
+    std::shared_ptr<void> connection_ticket;           // keeps the connection counted against the listener caps
+    std::string path;                                  // for the log line
   };
   explicit WebSocketObserver(Parts parts) : parts_(std::move(parts)) {}
 
