@@ -19,7 +19,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 preset="${FUZZ_PRESET:-fuzz}"
 build="$root/build/$preset"
 
-targets() { (cd "$root/fuzz" && ls -1 *.cpp | sed 's/\.cpp$//'); }
+# fuzz/replay_main.cpp is the asan preset's driver, not a target.
+targets() { (cd "$root/fuzz" && ls -1 *.cpp | sed 's/\.cpp$//' | grep -vx replay_main); }
 
 is_target() { targets | grep -qx -- "$1"; }
 
