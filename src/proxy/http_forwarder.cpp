@@ -92,17 +92,24 @@ net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect(const Backen
   co_return std::move(conn);
 }
 
+// Arms the response deadline and writes the request (head and body in one gather write); on failure the
+// deadline is disarmed and the error says whether it was the deadline. exchange() and exchange_wire() both start
+// with it.
+net::awaitable<boost::system::error_code> send_request(UpstreamConnection& conn, const WireRequest& request,
+                                                       const ForwarderOptions& options) {
+  conn.deadline.arm(options.response_timeout);
+  const std::array<net::const_buffer, 2> out{net::buffer(request.head), net::buffer(request.body)};
+  auto [ec, written] = co_await net::async_write(conn.socket, out, kNoThrow);
+  if (!ec) co_return ec;
+  const boost::system::error_code result = conn.deadline.fired() ? beast::error::timeout : ec;
+  conn.deadline.disarm();
+  co_return result;
+}
+
 // One request/response exchange, all of it under the response deadline.
 net::awaitable<Exchange> exchange(UpstreamConnection& conn, const WireRequest& request,
                                   const ForwarderOptions& options) {
-  conn.deadline.arm(options.response_timeout);
-  const std::array<net::const_buffer, 2> out{net::buffer(request.head), net::buffer(request.body)};
-  auto [wec, written] = co_await net::async_write(conn.socket, out, kNoThrow);
-  if (wec) {
-    const auto ec = conn.deadline.fired() ? beast::error::timeout : wec;
-    conn.deadline.disarm();
-    co_return fail(ec, false);
-  }
+  if (const auto ec = co_await send_request(conn, request, options)) co_return fail(ec, false);
 
   for (int interim = 0;; ++interim) {
     bhttp::response_parser<bhttp::string_body> parser;
@@ -251,14 +258,7 @@ class AnswerParser final : public bhttp::basic_parser<false> {
 // adds it); Exchange::response stays empty, no error says it worked.
 net::awaitable<Exchange> exchange_wire(UpstreamConnection& conn, const WireRequest& request,
                                        const ForwarderOptions& options, http::WireAnswer& out) {
-  conn.deadline.arm(options.response_timeout);
-  const std::array<net::const_buffer, 2> buffers{net::buffer(request.head), net::buffer(request.body)};
-  auto [wec, written] = co_await net::async_write(conn.socket, buffers, kNoThrow);
-  if (wec) {
-    const auto ec = conn.deadline.fired() ? beast::error::timeout : wec;
-    conn.deadline.disarm();
-    co_return fail(ec, false);
-  }
+  if (const auto ec = co_await send_request(conn, request, options)) co_return fail(ec, false);
   for (int interim = 0;; ++interim) {
     AnswerParser parser(out);
     parser.header_limit(static_cast<std::uint32_t>(options.max_response_header));
