@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -14,12 +15,28 @@ namespace webstream::http {
 namespace {
 
 // PFX files exported by Windows tools often use RC2/3DES (legacy algorithms): OpenSSL 3 only reads them
-// with the legacy provider loaded (and the default one kept).
+// with the legacy provider loaded (and the default one kept). Loaded once for the life of the process and
+// unloaded at exit, before OpenSSL's own exit-time cleanup (atexit runs handlers in reverse order, and OpenSSL
+// registered its cleanup when the first load initialised it): without the unload, OpenSSL's cleanup left the
+// legacy provider's child library context behind, which LeakSanitizer reported whenever the process returned
+// from main after reading a PFX (`webstream config check`, a gateway refusing its PFX: e2e test_config_check,
+// test_tls and test_example_config on the asan build).
+OSSL_PROVIDER* g_legacy_provider = nullptr;
+OSSL_PROVIDER* g_default_provider = nullptr;
+
+void unload_providers() {
+  if (g_legacy_provider) OSSL_PROVIDER_unload(g_legacy_provider);
+  if (g_default_provider) OSSL_PROVIDER_unload(g_default_provider);
+  g_legacy_provider = nullptr;
+  g_default_provider = nullptr;
+}
+
 void load_legacy_provider_once() {
   static const bool loaded = [] {
-    OSSL_PROVIDER_load(nullptr, "legacy");
-    OSSL_PROVIDER_load(nullptr, "default");
+    g_legacy_provider = OSSL_PROVIDER_load(nullptr, "legacy");
+    g_default_provider = OSSL_PROVIDER_load(nullptr, "default");
     ERR_clear_error();
+    std::atexit(unload_providers);
     return true;
   }();
   (void)loaded;
