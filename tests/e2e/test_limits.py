@@ -1,4 +1,5 @@
 """End to end: chunk extensions and trailers count against the header limits (CONTRACT §11, §11a)."""
+import os
 import socket
 import time
 import unittest
@@ -51,8 +52,12 @@ class ChunkedLimits(McpGatewayFixture, unittest.TestCase):
             except (ConnectionResetError, socket.timeout):
                 pass
         self.assertEqual(status_of(data), 431, data[:300])
-        self.assertLess(peak - before, 2048, "RSS grew from %d KiB to %d KiB for %d bytes of trailers"
-                        % (before, peak, sent))
+        # Not on a sanitizer build (scripts/asan-test.sh sets WEBSTREAM_SANITIZERS): ASan keeps freed blocks in
+        # quarantine instead of reusing them, so there the RSS measures the sanitizer (3.7 MiB for 8 MiB sent on
+        # 2026-12-04), not the gateway. The README's test command (the unsanitized ci build) holds the bound.
+        if not os.environ.get("WEBSTREAM_SANITIZERS"):
+            self.assertLess(peak - before, 2048, "RSS grew from %d KiB to %d KiB for %d bytes of trailers"
+                            % (before, peak, sent))
         self.assertEqual(self.gw.request("GET", "/gateway/health").status, 200)
 
     def test_too_many_trailer_fields_are_431(self):
