@@ -22,16 +22,22 @@ mapfile -t files < <(git ls-files --cached --others --exclude-standard -- \
   'bench/*.cpp' 'bench/*.hpp' 'fuzz/*.cpp' 'fuzz/*.hpp' | sort -u)
 ((${#files[@]})) || { echo "format.sh: no C++ files found" >&2; exit 0; }
 if ((check)); then
-  differ=0
-  for f in "${files[@]}"; do
-    [[ -f "$f" ]] || continue
-    if ! "$formatter" --style=file "$f" | cmp -s - "$f"; then
-      echo "$f"
-      differ=$((differ + 1))
-    fi
-  done
-  if ((differ)); then
-    echo "format.sh: $differ of ${#files[@]} files differ from .clang-format (run scripts/format.sh)" >&2
+  # One clang-format process per 50 files, one per core (a process per file took 52 s of the test run):
+  # --dry-run names each file that formatting would change, on stderr.
+  existing=()
+  for f in "${files[@]}"; do [[ -f "$f" ]] && existing+=("$f"); done
+  rc=0
+  report=$(printf '%s\0' "${existing[@]}" |
+    xargs -0 -r -n 50 -P "$(nproc)" "$formatter" --style=file --dry-run 2>&1 >/dev/null) || rc=$?
+  mapfile -t differing < <(grep -- '-Wclang-format-violations' <<<"$report" | cut -d: -f1 | sort -u)
+  if ((rc != 0)); then
+    echo "$report" >&2
+    echo "format.sh: $formatter failed (exit $rc)" >&2
+    exit 2
+  fi
+  if ((${#differing[@]})); then
+    printf '%s\n' "${differing[@]}"
+    echo "format.sh: ${#differing[@]} of ${#files[@]} files differ from .clang-format (run scripts/format.sh)" >&2
     exit 1
   fi
   echo "format.sh: ${#files[@]} files match .clang-format"
