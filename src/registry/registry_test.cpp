@@ -441,6 +441,9 @@ TEST_F(RegistryTest, ConcurrentHeartbeatsAndLockFreeReaders) {
       ++reads;
     }
   });
+  // The writers start once the reader is reading: on a loaded machine the reader thread could otherwise be
+  // scheduled only after every write (the test then failed with no read at all, 2026-12-04 under ctest -j 4).
+  while (reads.load() == 0) std::this_thread::yield();
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
@@ -459,7 +462,6 @@ TEST_F(RegistryTest, ConcurrentHeartbeatsAndLockFreeReaders) {
   for (auto& w : writers) w.join();
   done = true;
   reader.join();
-  EXPECT_GT(reads.load(), 0);
   ASSERT_TRUE(registry_.flush());
   EXPECT_EQ(store_.size(), 8u);
 }
