@@ -18,6 +18,7 @@ struct Error {
   static Error invalid(std::string message) { return {400, "invalid_request", std::move(message)}; }
   static Error not_found(std::string code, std::string message) { return {404, std::move(code), std::move(message)}; }
   static Error internal(std::string message) { return {500, "internal_error", std::move(message)}; }
+  static Error conflict(std::string message) { return {409, "conflict", std::move(message)}; }
 };
 
 // Result<T>: either a T or an Error. Small on purpose; GCC 12 has no std::expected in C++20.

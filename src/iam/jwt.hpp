@@ -17,6 +17,9 @@
 namespace webstream::iam::jwt {
 
 inline constexpr std::size_t kMaxTokenBytes = 8192;
+// The one JWS algorithm our tokens are signed with and accepted in (Ed25519, RFC 8037); the key ring's keys are
+// of it too.
+inline constexpr std::string_view kAlgorithm = "EdDSA";
 
 struct Parsed {
   boost::json::object header;

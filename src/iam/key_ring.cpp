@@ -8,13 +8,14 @@
 #include <stdexcept>
 
 #include "core/encoding.hpp"
+#include "iam/jwt.hpp"
 #include "iam/sodium_init.hpp"
 #include "observability/log.hpp"
 
 namespace webstream::iam {
 namespace {
 
-constexpr const char* kAlgorithm = "EdDSA";
+using jwt::kAlgorithm;
 
 void wipe(std::string& s) {
   if (!s.empty()) sodium_memzero(s.data(), s.size());

@@ -14,8 +14,6 @@ namespace {
 namespace json = boost::json;
 using jwt::unauthorized;
 
-constexpr std::string_view kAlgorithm = "EdDSA";
-
 }  // namespace
 
 TokenService::TokenService(const KeyRing& keys, const Clock& clock, TokenOptions options)
@@ -23,7 +21,7 @@ TokenService::TokenService(const KeyRing& keys, const Clock& clock, TokenOptions
       leeway_s_(std::clamp<std::int64_t>(options_.leeway_s, 0, kMaxLeewayS)) {}
 
 std::string TokenService::sign_with_header(const json::object& claims, std::string_view typ) const {
-  json::object header{{"alg", kAlgorithm}, {"typ", typ}, {"kid", keys_.signing_kid()}};
+  json::object header{{"alg", jwt::kAlgorithm}, {"typ", typ}, {"kid", keys_.signing_kid()}};
   const std::string input = jwt::signing_input(header, claims);
   return jwt::assemble(input, keys_.sign(input));
 }

@@ -12,8 +12,6 @@ namespace {
 namespace json = boost::json;
 using jwt::unauthorized;
 
-constexpr std::string_view kAlgorithm = "EdDSA";
-
 std::optional<std::string_view> string_member(const json::object& o, std::string_view name) {
   auto it = o.find(name);
   if (it == o.end() || !it->value().is_string()) return std::nullopt;
@@ -38,7 +36,7 @@ Result<CheckedHeader> check_user_token_header(std::string_view token) {
   if (!parsed) return parsed.error();
   const json::object& header = parsed->header;
   auto alg = string_member(header, "alg");
-  if (!alg || *alg != kAlgorithm) return unauthorized("the token's algorithm is not accepted");
+  if (!alg || *alg != jwt::kAlgorithm) return unauthorized("the token's algorithm is not accepted");
   auto typ = string_member(header, "typ");
   if (!typ || *typ != kUserTokenTyp) return unauthorized("the token is not a user token");
   if (header.contains("crit")) return unauthorized("the token has critical header parameters");

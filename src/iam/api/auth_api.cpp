@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/json_fields.hpp"
+#include "iam/field_rules.hpp"
 #include "observability/metrics.hpp"
 
 namespace webstream::iam {
@@ -17,7 +18,6 @@ namespace json = boost::json;
 namespace jf = json_fields;
 
 constexpr std::size_t kMaxUsernameBytes = 256;
-constexpr std::size_t kMaxPasswordBytes = 1024;
 
 json::object user_summary(const std::string& id, const std::string& username, const std::string& org_id,
                           const std::vector<std::string>& roles) {

@@ -32,7 +32,8 @@ std::optional<Error> check_mcp_call(std::string_view method, std::string_view pa
   return std::nullopt;
 }
 
-constexpr std::size_t kMaxIdBytes = 256;
+// Ids in the internal API are another service's references, longer than the IAM's own (iam::kMaxIdBytes).
+constexpr std::size_t kMaxReferenceBytes = 256;
 
 std::optional<std::int64_t> parse_since(std::string_view text) {
   if (text.empty()) return 0;
@@ -71,11 +72,11 @@ void register_internal_routes(http::Router& router, InternalApiDeps deps_in) {
                }
                auto body = jf::parse_object(ctx.req.body());
                if (!body) co_return http::error_response(body.error(), ctx.req);
-               auto user = jf::required_string(*body, "userId", kMaxIdBytes);
+               auto user = jf::required_string(*body, "userId", kMaxReferenceBytes);
                if (!user) co_return http::error_response(user.error(), ctx.req);
-               auto workspace = jf::required_string(*body, "workspaceId", kMaxIdBytes);
+               auto workspace = jf::required_string(*body, "workspaceId", kMaxReferenceBytes);
                if (!workspace) co_return http::error_response(workspace.error(), ctx.req);
-               auto app = jf::optional_string(*body, "appId", kMaxIdBytes);
+               auto app = jf::optional_string(*body, "appId", kMaxReferenceBytes);
                if (!app) co_return http::error_response(app.error(), ctx.req);
                auto work = [deps, u = std::move(user.value()), w = std::move(workspace.value()),
                             a = std::move(app.value())] { return deps->resolver.resolve(u, w, a); };
@@ -109,7 +110,7 @@ void register_internal_routes(http::Router& router, InternalApiDeps deps_in) {
                }
                auto body = jf::parse_object(ctx.req.body());
                if (!body) co_return http::error_response(body.error(), ctx.req);
-               auto key = jf::required_string(*body, "keyName", kMaxIdBytes);
+               auto key = jf::required_string(*body, "keyName", kMaxReferenceBytes);
                if (!key) co_return http::error_response(key.error(), ctx.req);
                auto method = jf::required_string(*body, "method", 16);
                if (!method) co_return http::error_response(method.error(), ctx.req);

@@ -41,9 +41,6 @@ EntitlementRow read_entitlement(const PgResult& q, int i) {
   return e;
 }
 
-bool exists(PgConnection& c, const char* sql, const Params& p) { return !c.exec(sql, p).empty(); }
-Error conflict(std::string message) { return Error{409, "conflict", std::move(message)}; }
-
 bool object_name_taken(PgConnection& c, const ObjectRow& o) {
   return exists(c, "SELECT 1 FROM iam_objects WHERE type=$1 AND org_id=$2 AND name=$3 AND id<>$4",
                 Params().add(o.type).add(o.org_id).add(o.name).add(o.id));
@@ -90,9 +87,9 @@ Status PgIamStore::create_object(const ObjectRow& o, const AuditRow& audit) {
     if (!exists(c, "SELECT 1 FROM iam_orgs WHERE id=$1 FOR SHARE", Params().add(o.org_id))) {
       return Error::not_found("not_found", "org not found");
     }
-    if (object_name_taken(c, o)) return conflict("a " + o.type + " named '" + o.name + "' exists in this org");
+    if (object_name_taken(c, o)) return Error::conflict("a " + o.type + " named '" + o.name + "' exists in this org");
     if (exists(c, "SELECT 1 FROM iam_objects WHERE id=$1", Params().add(o.id))) {
-      return conflict("an object with this id exists");
+      return Error::conflict("an object with this id exists");
     }
     c.exec("INSERT INTO iam_objects(type,id,org_id,name,doc,created_at,updated_at) VALUES($1,$2,$3,$4,$5::jsonb,$6,$7)",
            Params()
@@ -137,7 +134,7 @@ Status PgIamStore::update_object(const ObjectRow& o, const AuditRow& audit) {
     if (!exists(c, "SELECT 1 FROM iam_objects WHERE type=$1 AND id=$2 FOR UPDATE", Params().add(o.type).add(o.id))) {
       return Error::not_found("not_found", o.type + " not found");
     }
-    if (object_name_taken(c, o)) return conflict("a " + o.type + " named '" + o.name + "' exists in this org");
+    if (object_name_taken(c, o)) return Error::conflict("a " + o.type + " named '" + o.name + "' exists in this org");
     c.exec("UPDATE iam_objects SET name=$1, doc=$2::jsonb, updated_at=$3 WHERE type=$4 AND id=$5",
            Params().add(o.name).add(json::serialize(o.doc)).add(o.updated_at).add(o.type).add(o.id));
     write_audit(c, audit);
@@ -152,11 +149,11 @@ Status PgIamStore::delete_object(const std::string& type, const std::string& id,
     }
     if (type == kApp) {
       if (exists(c, "SELECT 1 FROM iam_objects WHERE type='workspace' AND doc->'apps' ? $1", Params().add(id))) {
-        return conflict("the app is listed by a workspace; remove it there first");
+        return Error::conflict("the app is listed by a workspace; remove it there first");
       }
     } else if (type == kPolicy) {
       if (exists(c, "SELECT 1 FROM iam_entitlements WHERE policy_id=$1", Params().add(id))) {
-        return conflict("the policy is used by an entitlement; change or delete that first");
+        return Error::conflict("the policy is used by an entitlement; change or delete that first");
       }
     } else if (type == kGroup) {
       c.exec("DELETE FROM iam_entitlements WHERE subject_type='group' AND subject_id=$1", Params().add(id));
@@ -181,7 +178,7 @@ Status PgIamStore::add_member(const std::string& group_id, const std::string& us
     }
     if (exists(c, "SELECT 1 FROM iam_group_members WHERE group_id=$1 AND user_id=$2",
                Params().add(group_id).add(user_id))) {
-      return conflict("the user is already a member of the group");
+      return Error::conflict("the user is already a member of the group");
     }
     c.exec("INSERT INTO iam_group_members(group_id,user_id,added_at) VALUES($1,$2,$3)",
            Params().add(group_id).add(user_id).add(at));
@@ -231,9 +228,9 @@ Result<std::vector<std::string>> PgIamStore::groups_of(const std::string& user_i
 Status PgIamStore::create_entitlement(const EntitlementRow& e, const AuditRow& audit) {
   return pool_.transaction([&](PgConnection& c) -> Status {
     if (auto s = check_entitlement_refs(c, e); !s) return s;
-    if (entitlement_taken(c, e)) return conflict("this subject already has an entitlement to the workspace");
+    if (entitlement_taken(c, e)) return Error::conflict("this subject already has an entitlement to the workspace");
     if (exists(c, "SELECT 1 FROM iam_entitlements WHERE id=$1", Params().add(e.id))) {
-      return conflict("an entitlement with this id exists");
+      return Error::conflict("an entitlement with this id exists");
     }
     c.exec(std::string("INSERT INTO iam_entitlements(") + kEntitlementColumns + ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
            entitlement_params(e));
@@ -272,7 +269,7 @@ Status PgIamStore::update_entitlement(const EntitlementRow& e, const AuditRow& a
       return Error::not_found("not_found", "entitlement not found");
     }
     if (auto s = check_entitlement_refs(c, e); !s) return s;
-    if (entitlement_taken(c, e)) return conflict("this subject already has an entitlement to the workspace");
+    if (entitlement_taken(c, e)) return Error::conflict("this subject already has an entitlement to the workspace");
     c.exec(
         "UPDATE iam_entitlements SET org_id=$2,subject_type=$3,subject_id=$4,workspace_id=$5,app_ids=$6,policy_id=$7,"
         "updated_at=$8 WHERE id=$1",

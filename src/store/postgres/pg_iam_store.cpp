@@ -54,10 +54,6 @@ Params user_params(const UserRow& u) {
       .add(u.updated_at);
 }
 
-bool exists(PgConnection& c, const char* sql, const Params& p) { return !c.exec(sql, p).empty(); }
-
-Error conflict(std::string message) { return Error{409, "conflict", std::move(message)}; }
-
 }  // namespace
 
 void write_audit(PgConnection& c, const AuditRow& a) {
@@ -86,10 +82,10 @@ Result<bool> PgIamStore::is_empty() {
 Status PgIamStore::create_org(const OrgRow& org, const AuditRow& audit) {
   return pool_.transaction([&](PgConnection& c) -> Status {
     if (exists(c, "SELECT 1 FROM iam_orgs WHERE name=$1 AND id<>$2", Params().add(org.name).add(org.id))) {
-      return conflict("an org named '" + org.name + "' exists");
+      return Error::conflict("an org named '" + org.name + "' exists");
     }
     if (exists(c, "SELECT 1 FROM iam_orgs WHERE id=$1", Params().add(org.id)))
-      return conflict("an org with this id exists");
+      return Error::conflict("an org with this id exists");
     c.exec("INSERT INTO iam_orgs(id,name,max_sessions,created_at,updated_at) VALUES($1,$2,$3,$4,$5)",
            Params().add(org.id).add(org.name).add(org.max_concurrent_sessions).add(org.created_at).add(org.updated_at));
     write_audit(c, audit);
@@ -132,7 +128,7 @@ Status PgIamStore::update_org(const OrgRow& org, const AuditRow& audit) {
       return Error::not_found("not_found", "org not found");
     }
     if (exists(c, "SELECT 1 FROM iam_orgs WHERE name=$1 AND id<>$2", Params().add(org.name).add(org.id))) {
-      return conflict("an org named '" + org.name + "' exists");
+      return Error::conflict("an org named '" + org.name + "' exists");
     }
     c.exec("UPDATE iam_orgs SET name=$1, max_sessions=$2, updated_at=$3 WHERE id=$4",
            Params().add(org.name).add(org.max_concurrent_sessions).add(org.updated_at).add(org.id));
@@ -152,7 +148,7 @@ Status PgIamStore::delete_org(const std::string& id, const AuditRow& audit) {
                            " EXISTS(SELECT 1 FROM iam_entitlements WHERE org_id=$1)",
                            Params().add(id))
                           .boolean(0, 0);
-    if (held) return conflict("the org still holds users or resources; delete them first");
+    if (held) return Error::conflict("the org still holds users or resources; delete them first");
     c.exec("DELETE FROM iam_orgs WHERE id=$1", Params().add(id));
     write_audit(c, audit);
     return Status::success();
@@ -169,10 +165,10 @@ Status PgIamStore::create_user(const UserRow& user, const AuditRow& audit) {
     }
     if (exists(c, "SELECT 1 FROM iam_users WHERE lower(username)=lower($1) AND id<>$2",
                Params().add(user.username).add(user.id))) {
-      return conflict("the username '" + user.username + "' is taken");
+      return Error::conflict("the username '" + user.username + "' is taken");
     }
     if (exists(c, "SELECT 1 FROM iam_users WHERE id=$1", Params().add(user.id)))
-      return conflict("a user with this id exists");
+      return Error::conflict("a user with this id exists");
     c.exec(std::string("INSERT INTO iam_users(") + kUserColumns + ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
            user_params(user));
     write_audit(c, audit);
@@ -218,7 +214,7 @@ namespace {
 Status write_user(PgConnection& c, const UserRow& user, const AuditRow& audit) {
   if (exists(c, "SELECT 1 FROM iam_users WHERE lower(username)=lower($1) AND id<>$2",
              Params().add(user.username).add(user.id))) {
-    return conflict("the username '" + user.username + "' is taken");
+    return Error::conflict("the username '" + user.username + "' is taken");
   }
   c.exec(
       "UPDATE iam_users SET org_id=$2,username=$3,password_hash=$4,roles=$5,display_name=$6,email=$7,disabled=$8,"

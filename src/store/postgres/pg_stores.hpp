@@ -205,5 +205,7 @@ class PgIamStore final : public IamStore {
 
 // Shared by the store files.
 void write_audit(PgConnection& c, const AuditRow& audit);
+// Whether `sql` returns a row.
+inline bool exists(PgConnection& c, const char* sql, const Params& p) { return !c.exec(sql, p).empty(); }
 
 }  // namespace webstream::store::pg

@@ -107,10 +107,10 @@ Status SqliteIamStore::create_object(const ObjectRow& o, const AuditRow& audit) 
       return Error::not_found("not_found", "org not found");
     }
     if (object_name_taken(db, o)) {
-      return iam_sql::conflict("a " + type_label(o.type) + " named '" + o.name + "' exists in this org");
+      return Error::conflict("a " + type_label(o.type) + " named '" + o.name + "' exists in this org");
     }
     if (db.count("SELECT COUNT(*) FROM iam_objects WHERE id=?", o.id) > 0) {
-      return iam_sql::conflict("an object with this id exists");
+      return Error::conflict("an object with this id exists");
     }
     db.prepare(std::string("INSERT INTO iam_objects(") + kObjectColumns + ") VALUES(?,?,?,?,?,?,?)")
         .bind(1, o.type)
@@ -159,7 +159,7 @@ Status SqliteIamStore::update_object(const ObjectRow& o, const AuditRow& audit) 
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (!object_exists(db, o.type, o.id)) return Error::not_found("not_found", type_label(o.type) + " not found");
     if (object_name_taken(db, o)) {
-      return iam_sql::conflict("a " + type_label(o.type) + " named '" + o.name + "' exists in this org");
+      return Error::conflict("a " + type_label(o.type) + " named '" + o.name + "' exists in this org");
     }
     db.prepare("UPDATE iam_objects SET name=?,doc=?,updated_at=? WHERE type=? AND id=?")
         .bind(1, o.name)
@@ -181,10 +181,10 @@ Status SqliteIamStore::delete_object(const std::string& type, const std::string&
           "SELECT COUNT(*) FROM iam_objects o, json_each(o.doc, '$.apps') a"
           " WHERE o.type='workspace' AND a.value=?",
           id);
-      if (users > 0) return iam_sql::conflict("the app is listed by a workspace; remove it there first");
+      if (users > 0) return Error::conflict("the app is listed by a workspace; remove it there first");
     } else if (type == kPolicy) {
       if (db.count("SELECT COUNT(*) FROM iam_entitlements WHERE policy_id=?", id) > 0) {
-        return iam_sql::conflict("the policy is used by an entitlement; change or delete that first");
+        return Error::conflict("the policy is used by an entitlement; change or delete that first");
       }
     } else if (type == kGroup) {
       db.prepare("DELETE FROM iam_entitlements WHERE subject_type='group' AND subject_id=?").bind(1, id).run();
@@ -215,7 +215,7 @@ Status SqliteIamStore::add_member(const std::string& group_id, const std::string
     m.bind(1, group_id).bind(2, user_id);
     const bool already = m.step();
     m.reset();
-    if (already) return iam_sql::conflict("the user is already a member of the group");
+    if (already) return Error::conflict("the user is already a member of the group");
     db.prepare("INSERT INTO iam_group_members(group_id,user_id,added_at) VALUES(?,?,?)")
         .bind(1, group_id)
         .bind(2, user_id)
@@ -269,9 +269,9 @@ Result<std::vector<std::string>> SqliteIamStore::groups_of(const std::string& us
 Status SqliteIamStore::create_entitlement(const EntitlementRow& e, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (auto s = check_entitlement_refs(db, e); !s) return s;
-    if (entitlement_taken(db, e)) return iam_sql::conflict("this subject already has an entitlement to the workspace");
+    if (entitlement_taken(db, e)) return Error::conflict("this subject already has an entitlement to the workspace");
     if (db.count("SELECT COUNT(*) FROM iam_entitlements WHERE id=?", e.id) > 0) {
-      return iam_sql::conflict("an entitlement with this id exists");
+      return Error::conflict("an entitlement with this id exists");
     }
     auto& q =
         db.prepare(std::string("INSERT INTO iam_entitlements(") + kEntitlementColumns + ") VALUES(?,?,?,?,?,?,?,?,?)");
@@ -317,7 +317,7 @@ Status SqliteIamStore::update_entitlement(const EntitlementRow& e, const AuditRo
       return Error::not_found("not_found", "entitlement not found");
     }
     if (auto s = check_entitlement_refs(db, e); !s) return s;
-    if (entitlement_taken(db, e)) return iam_sql::conflict("this subject already has an entitlement to the workspace");
+    if (entitlement_taken(db, e)) return Error::conflict("this subject already has an entitlement to the workspace");
     auto& q = db.prepare(
         "UPDATE iam_entitlements SET org_id=?2,subject_type=?3,subject_id=?4,workspace_id=?5,app_ids=?6,policy_id=?7,"
         "updated_at=?9 WHERE id=?1");

@@ -8,7 +8,7 @@ namespace {
 
 namespace json = boost::json;
 
-const std::vector<std::string> kMigrations = {
+const std::vector<std::string> kIamMigrations = {
     "CREATE TABLE iam_orgs("
     " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, max_sessions INTEGER,"
     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
@@ -150,12 +150,10 @@ void write_audit(SqliteDb& db, const AuditRow& a) {
       .run();
 }
 
-Error conflict(std::string message) { return Error{409, "conflict", std::move(message)}; }
-
 }  // namespace iam_sql
 
 Result<std::unique_ptr<SqliteIamStore>> SqliteIamStore::open(SqliteDb& db) {
-  if (auto s = db.migrate("iam", kMigrations); !s) return s.error();
+  if (auto s = db.migrate("iam", kIamMigrations); !s) return s.error();
   return std::unique_ptr<SqliteIamStore>(new SqliteIamStore(db));
 }
 
@@ -173,8 +171,8 @@ Result<bool> SqliteIamStore::is_empty() {
 
 Status SqliteIamStore::create_org(const OrgRow& org, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
-    if (org_name_taken(db, org.name, org.id)) return iam_sql::conflict("an org named '" + org.name + "' exists");
-    if (org_exists(db, org.id)) return iam_sql::conflict("an org with this id exists");
+    if (org_name_taken(db, org.name, org.id)) return Error::conflict("an org named '" + org.name + "' exists");
+    if (org_exists(db, org.id)) return Error::conflict("an org with this id exists");
     auto& q = db.prepare("INSERT INTO iam_orgs(id,name,max_sessions,created_at,updated_at) VALUES(?,?,?,?,?)");
     q.bind(1, org.id).bind(2, org.name);
     bind_max(q, 3, org.max_concurrent_sessions).bind(4, org.created_at).bind(5, org.updated_at).run();
@@ -206,7 +204,7 @@ Result<PageOf<OrgRow>> SqliteIamStore::list_orgs(const ListQuery& query) {
 Status SqliteIamStore::update_org(const OrgRow& org, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (!org_exists(db, org.id)) return Error::not_found("not_found", "org not found");
-    if (org_name_taken(db, org.name, org.id)) return iam_sql::conflict("an org named '" + org.name + "' exists");
+    if (org_name_taken(db, org.name, org.id)) return Error::conflict("an org named '" + org.name + "' exists");
     auto& q = db.prepare("UPDATE iam_orgs SET name=?,max_sessions=?,updated_at=? WHERE id=?");
     q.bind(1, org.name);
     bind_max(q, 2, org.max_concurrent_sessions).bind(3, org.updated_at).bind(4, org.id).run();
@@ -221,7 +219,7 @@ Status SqliteIamStore::delete_org(const std::string& id, const AuditRow& audit) 
     const auto held = db.count("SELECT COUNT(*) FROM iam_users WHERE org_id=?", id) +
                       db.count("SELECT COUNT(*) FROM iam_objects WHERE org_id=?", id) +
                       db.count("SELECT COUNT(*) FROM iam_entitlements WHERE org_id=?", id);
-    if (held > 0) return iam_sql::conflict("the org still holds users or resources; delete them first");
+    if (held > 0) return Error::conflict("the org still holds users or resources; delete them first");
     db.prepare("DELETE FROM iam_orgs WHERE id=?").bind(1, id).run();
     iam_sql::write_audit(db, audit);
     return Status::success();
@@ -234,10 +232,10 @@ Status SqliteIamStore::create_user(const UserRow& user, const AuditRow& audit) {
   return db_.transaction([&](SqliteDb& db) -> Status {
     if (!org_exists(db, user.org_id)) return Error::not_found("not_found", "org not found");
     if (username_taken(db, user.username, user.id)) {
-      return iam_sql::conflict("the username '" + user.username + "' is taken");
+      return Error::conflict("the username '" + user.username + "' is taken");
     }
     if (db.count("SELECT COUNT(*) FROM iam_users WHERE id=?", user.id) > 0) {
-      return iam_sql::conflict("a user with this id exists");
+      return Error::conflict("a user with this id exists");
     }
     auto& q = db.prepare(std::string("INSERT INTO iam_users(") + kUserColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     bind_user(q, user);
@@ -275,7 +273,7 @@ namespace {
 // Writes an existing user's row (every field but created_at) and its audit entry, inside the caller's transaction.
 Status write_user(SqliteDb& db, const UserRow& user, const AuditRow& audit) {
   if (username_taken(db, user.username, user.id)) {
-    return iam_sql::conflict("the username '" + user.username + "' is taken");
+    return Error::conflict("the username '" + user.username + "' is taken");
   }
   auto& q = db.prepare(
       "UPDATE iam_users SET org_id=?2,username=?3,password_hash=?4,roles=?5,display_name=?6,email=?7,disabled=?8,"

@@ -75,7 +75,6 @@ Result<T> read(SqliteDb& db, F&& fn) {
 }
 
 void write_audit(SqliteDb& db, const AuditRow& audit);
-Error conflict(std::string message);
 
 }  // namespace iam_sql
 

@@ -5,7 +5,7 @@
 namespace webstream::store {
 namespace {
 
-const std::vector<std::string> kMigrations = {
+const std::vector<std::string> kKeyMigrations = {
     "CREATE TABLE signing_keys("
     " kid TEXT PRIMARY KEY, algorithm TEXT NOT NULL, public_key TEXT NOT NULL, secret_key TEXT NOT NULL,"
     " created_at INTEGER NOT NULL);",
@@ -14,7 +14,7 @@ const std::vector<std::string> kMigrations = {
 }  // namespace
 
 Result<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::open(SqliteDb& db) {
-  if (auto s = db.migrate("keys", kMigrations); !s) return s.error();
+  if (auto s = db.migrate("keys", kKeyMigrations); !s) return s.error();
   return std::unique_ptr<SqliteKeyStore>(new SqliteKeyStore(db));
 }
 

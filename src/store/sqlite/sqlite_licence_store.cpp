@@ -3,7 +3,7 @@
 namespace webstream::store {
 namespace {
 
-const std::vector<std::string> kMigrations = {
+const std::vector<std::string> kLicenceMigrations = {
     "CREATE TABLE licence_seats("
     " guid TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX licence_seats_last_seen ON licence_seats(last_seen);",
@@ -59,7 +59,7 @@ void touch(SqliteDb& db, const std::string& guid, Millis seen, int* changed = nu
 }  // namespace
 
 Result<std::unique_ptr<SqliteLicenceStore>> SqliteLicenceStore::open(SqliteDb& db) {
-  if (auto s = db.migrate("licence", kMigrations); !s) return s.error();
+  if (auto s = db.migrate("licence", kLicenceMigrations); !s) return s.error();
   return std::unique_ptr<SqliteLicenceStore>(new SqliteLicenceStore(db));
 }
 

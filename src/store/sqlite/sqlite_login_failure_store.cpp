@@ -3,7 +3,7 @@
 namespace webstream::store {
 namespace {
 
-const std::vector<std::string> kMigrations = {
+const std::vector<std::string> kLoginFailureMigrations = {
     "CREATE TABLE login_failures(scope TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL);"
     "CREATE INDEX login_failures_at ON login_failures(at);"
     "CREATE INDEX login_failures_key ON login_failures(scope, key);",
@@ -12,7 +12,7 @@ const std::vector<std::string> kMigrations = {
 }  // namespace
 
 Result<std::unique_ptr<SqliteLoginFailureStore>> SqliteLoginFailureStore::open(SqliteDb& db) {
-  if (auto s = db.migrate("logins", kMigrations); !s) return s.error();
+  if (auto s = db.migrate("logins", kLoginFailureMigrations); !s) return s.error();
   return std::unique_ptr<SqliteLoginFailureStore>(new SqliteLoginFailureStore(db));
 }
 

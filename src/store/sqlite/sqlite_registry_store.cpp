@@ -5,7 +5,7 @@
 namespace webstream::store {
 namespace {
 
-const std::vector<std::string> kMigrations = {
+const std::vector<std::string> kRegistryMigrations = {
     "CREATE TABLE backends("
     " id TEXT PRIMARY KEY, server_url TEXT NOT NULL UNIQUE, max_sessions INTEGER NOT NULL,"
     " instance_type TEXT NOT NULL, ec2_instance_id TEXT NOT NULL, tags TEXT NOT NULL, capabilities TEXT NOT NULL,"
@@ -35,7 +35,7 @@ std::vector<std::string> from_json(const std::string& text) {
 }  // namespace
 
 Result<std::unique_ptr<SqliteRegistryStore>> SqliteRegistryStore::open(SqliteDb& db) {
-  if (auto s = db.migrate("registry", kMigrations); !s) return s.error();
+  if (auto s = db.migrate("registry", kRegistryMigrations); !s) return s.error();
   return std::unique_ptr<SqliteRegistryStore>(new SqliteRegistryStore(db));
 }
 

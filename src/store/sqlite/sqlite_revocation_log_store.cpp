@@ -5,7 +5,7 @@
 namespace webstream::store {
 namespace {
 
-const std::vector<std::string> kMigrations = {
+const std::vector<std::string> kRevocationLogMigrations = {
     "CREATE TABLE revocation_log("
     " kind INTEGER NOT NULL, subject TEXT NOT NULL, value INTEGER NOT NULL, relevant_until INTEGER NOT NULL,"
     " at_ms INTEGER NOT NULL, PRIMARY KEY(kind, subject)) WITHOUT ROWID;"
@@ -18,7 +18,7 @@ int kind_code(RevocationKind kind) { return kind == RevocationKind::kToken ? 1 :
 }  // namespace
 
 Result<std::unique_ptr<SqliteRevocationLogStore>> SqliteRevocationLogStore::open(SqliteDb& db, const Clock& clock) {
-  if (auto s = db.migrate("revocation_log", kMigrations); !s) return s.error();
+  if (auto s = db.migrate("revocation_log", kRevocationLogMigrations); !s) return s.error();
   return std::unique_ptr<SqliteRevocationLogStore>(new SqliteRevocationLogStore(db, clock));
 }
 

@@ -10,7 +10,7 @@
 namespace webstream::store {
 namespace {
 
-const std::vector<std::string> kMigrations = {
+const std::vector<std::string> kSessionMigrations = {
     "CREATE TABLE sessions("
     " id TEXT PRIMARY KEY, user_id TEXT NOT NULL, username TEXT NOT NULL, org_id TEXT NOT NULL,"
     " workspace_id TEXT NOT NULL, workspace_name TEXT NOT NULL, workspace_type TEXT NOT NULL,"
@@ -60,7 +60,7 @@ std::optional<SessionRecord> get_unlocked(SqliteDb& db, const std::string& id) {
 }  // namespace
 
 Result<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::open(SqliteDb& db) {
-  if (auto s = db.migrate("sessions", kMigrations); !s) return s.error();
+  if (auto s = db.migrate("sessions", kSessionMigrations); !s) return s.error();
   return std::unique_ptr<SqliteSessionStore>(new SqliteSessionStore(db));
 }
 

@@ -3,7 +3,7 @@
 namespace webstream::store {
 namespace {
 
-const std::vector<std::string> kMigrations = {
+const std::vector<std::string> kTokenMigrations = {
     "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_at);",
 };
@@ -11,7 +11,7 @@ const std::vector<std::string> kMigrations = {
 }  // namespace
 
 Result<std::unique_ptr<SqliteTokenStore>> SqliteTokenStore::open(SqliteDb& db) {
-  if (auto s = db.migrate("tokens", kMigrations); !s) return s.error();
+  if (auto s = db.migrate("tokens", kTokenMigrations); !s) return s.error();
   return std::unique_ptr<SqliteTokenStore>(new SqliteTokenStore(db));
 }
 
