@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build ccache pkg-config make
+  g++ cmake ninja-build ccache mold pkg-config make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl libsodium-dev libsqlite3-dev sqlite3 libpugixml-dev libmimalloc-dev
   postgresql libpq-dev
