@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "core/testing/fake_clock.hpp"
+#include "store/postgres/pg_connection.hpp"
+#include "store/postgres/pg_stores.hpp"
 #include "store/postgres/testing/pg_test_server.hpp"
 #include "store/store_provider.hpp"
 
@@ -21,6 +23,7 @@ class PgLoginAttemptsTest : public ::testing::Test {
   void SetUp() override {
     auto db = pg::testing::fresh_database();
     ASSERT_TRUE(db.ok()) << db.error().message;
+    conninfo_ = *db;
     for (int g = 0; g < 3; ++g) {
       auto p = open_postgres_provider(*db, clock_, 4);
       ASSERT_TRUE(p.ok()) << p.error().message;
@@ -54,6 +57,7 @@ class PgLoginAttemptsTest : public ::testing::Test {
   }
 
   webstream::testing::FakeClock clock_{1'700'000'000'000};
+  std::string conninfo_;
   std::vector<std::unique_ptr<StoreProvider>> providers_;
   std::vector<std::unique_ptr<LoginFailureStore>> stores_;
 };
@@ -115,6 +119,35 @@ TEST_F(PgLoginAttemptsTest, SqliteDoesNotAdmitAttemptsForSeveralGateways) {
   auto c = failures->claim_attempt("u", "ip", 0, 5, 50, 1);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().status, 500);
+}
+
+// A claim counts the failures and the attempts in flight under the username's and the address's locks, in two
+// statements; a settle that moved an attempt from one to the other between them made it invisible to both (one
+// attempt too many admitted). Settling therefore takes the same locks: while another transaction holds the
+// username's lock (as a claim does), the settle waits.
+TEST_F(PgLoginAttemptsTest, SettlingWaitsForAClaimHoldingTheUsernamesLock) {
+  auto claimed = claim(0, "bob", "10.0.0.9");
+  ASSERT_TRUE(claimed.ok()) << claimed.error().message;
+  ASSERT_TRUE(claimed->admitted);
+  auto holder = pg::PgConnection::open(conninfo_, "test");
+  ASSERT_TRUE(holder.ok()) << holder.error().message;
+  holder.value()->exec_script("BEGIN");
+  holder.value()->exec("SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                       pg::Params().add(pg::kLockLogin).add(std::string("user:bob")));
+  std::atomic<bool> settled{false};
+  std::thread settler([&] {
+    EXPECT_TRUE(stores_[1]->settle_attempt(claimed->id, "bob", "10.0.0.9", true, clock_.now_ms()));
+    settled = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(settled.load()) << "the settle did not wait for the username's lock";
+  holder.value()->exec_script("COMMIT");
+  settler.join();
+  EXPECT_TRUE(settled.load());
+  // Settled as failed: it counts as one failure of the username, and no longer in flight.
+  auto next = claim(2, "bob", "10.0.0.9");
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->user_failures.size(), 1u);
 }
 
 }  // namespace
