@@ -118,10 +118,12 @@ TEST_F(PgChangeListenerTest, RegistryAndIamWritesBumpTheirTopics) {
 
 TEST_F(PgChangeListenerTest, ATerminatedListenerReconnectsListensAgainAndReadsWhatChangedInTheGap) {
   const std::string name_like =
-      "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name LIKE 'webstream-listen:%'";
+      "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE "
+      "'webstream-listen:%'";
   ASSERT_EQ(scalar(name_like), 1);
-  const std::int64_t old_pid =
-      scalar("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'webstream-listen:%'");
+  const std::int64_t old_pid = scalar(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE "
+      "'webstream-listen:%'");
   const int before = count("revocations");
   ASSERT_TRUE(sql_->read([&](pg::PgConnection& c) -> Status {
     c.exec("SELECT pg_terminate_backend($1::int)", pg::Params().add(old_pid));
@@ -132,7 +134,9 @@ TEST_F(PgChangeListenerTest, ATerminatedListenerReconnectsListensAgainAndReadsWh
   ASSERT_TRUE(webstream::testing::eventually([&] { return count("revocations") > before; }, 5s));
   ASSERT_TRUE(webstream::testing::eventually([&] { return count("iam") == 2 && count("registry") == 2; }, 5s));
   EXPECT_EQ(scalar(name_like), 1);
-  EXPECT_NE(scalar("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'webstream-listen:%'"), old_pid);
+  EXPECT_NE(scalar("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE "
+                   "'webstream-listen:%'"),
+            old_pid);
   // And the new connection is LISTENing: the next change comes by notification again.
   const int now = count("revocations");
   revoke("jti-after");

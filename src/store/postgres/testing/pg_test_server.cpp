@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -67,11 +68,15 @@ std::mutex g_mutex;
 std::unique_ptr<PgTestServer> g_server;  // GUARDED_BY(g_mutex)
 std::optional<Error> g_error;            // GUARDED_BY(g_mutex)
 
+// With a server of the CTest fixture, the databases this process made are dropped and the server stays.
 class StopSharedServer final : public ::testing::Environment {
  public:
   void TearDown() override {
     std::lock_guard lock(g_mutex);
-    if (g_server) g_server->stop();
+    if (g_server) {
+      if (!g_server->owned()) g_server->drop_created_databases();  // an owned server goes whole
+      g_server->stop();
+    }
     g_server.reset();
   }
 };
@@ -110,11 +115,13 @@ Result<std::unique_ptr<PgTestServer>> PgTestServer::start(bool durable) {
     s->stop();
     return Error::internal("initdb failed: " + why);
   }
+  // max_connections 400: under CTest the test processes running side by side share one server, each with
+  // its pools (some tests open a few gateways' worth).
   for (int attempt = 0; attempt < 3; ++attempt) {
     s->port_ = free_port();
     const std::string options =
         "-p " + std::to_string(s->port_) + " -k " + s->dir_ +
-        " -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB" +
+        " -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=32MB" +
         std::string(durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
     const std::string start = run + s->bindir_ + "/pg_ctl -D " + s->dir_ + "/data -l " + s->dir_ +
                               "/server.log -w -t 60 -o '" + options + "' start >" + log + " 2>&1";
@@ -132,13 +139,70 @@ Result<PgTestServer*> PgTestServer::shared() {
   std::lock_guard lock(g_mutex);
   if (g_server) return g_server.get();
   if (g_error) return *g_error;
-  auto started = start();
+  const char* state = std::getenv("WEBSTREAM_TEST_PG_SERVER");
+  auto started = state != nullptr && *state != '\0' ? attach(state) : start();
   if (!started) {
     g_error = started.error();
     return started.error();
   }
   g_server = std::move(started.value());
   return g_server.get();
+}
+
+Result<std::unique_ptr<PgTestServer>> PgTestServer::attach(const std::string& state_file) {
+  std::ifstream in(state_file);
+  if (!in) {
+    return Error::internal("no test PostgreSQL state in " + state_file +
+                           " (is the CTest fixture pg_test_server.start run?)");
+  }
+  std::unique_ptr<PgTestServer> s(new PgTestServer());
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const auto key = line.substr(0, eq);
+    const auto value = line.substr(eq + 1);
+    if (key == "dir") s->dir_ = value;
+    if (key == "bindir") s->bindir_ = value;
+    if (key == "port") s->port_ = std::atoi(value.c_str());
+    if (key == "as_nobody") s->as_nobody_ = value == "1";
+  }
+  if (s->dir_.empty() || s->bindir_.empty() || s->port_ <= 0 || s->port_ > 65535) {
+    s->dir_.clear();  // nothing of ours to remove
+    return Error::internal("malformed test PostgreSQL state in " + state_file);
+  }
+  s->running_ = true;
+  s->owned_ = false;
+  return s;
+}
+
+Status PgTestServer::write_state(const std::string& state_file) {
+  const auto partial = state_file + ".partial";
+  {
+    std::ofstream out(partial, std::ios::trunc);
+    out << "dir=" << dir_ << "\nbindir=" << bindir_ << "\nport=" << port_ << "\nas_nobody=" << (as_nobody_ ? 1 : 0)
+        << "\n";
+    if (!out.flush()) return Error::internal("cannot write " + partial);
+  }
+  std::error_code ec;
+  fs::rename(partial, state_file, ec);  // a reader sees the whole file or none
+  if (ec) return Error::internal("cannot rename " + partial + ": " + ec.message());
+  owned_ = false;
+  return {};
+}
+
+void PgTestServer::drop_created_databases() {
+  if (!running_ || created_.empty()) return;
+  auto admin = PgConnection::open(conninfo("postgres"), "test server");
+  if (!admin) return;  // the server is gone: nothing left to drop
+  for (const auto& name : created_) {
+    try {
+      (*admin)->exec_script("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    } catch (const PgError&) {
+      // Best effort: the fixture's stop step removes the whole server anyway.
+    }
+  }
+  created_.clear();
 }
 
 PgTestServer::~PgTestServer() { stop(); }
@@ -152,11 +216,15 @@ std::string PgTestServer::tcp_conninfo(const std::string& dbname) const {
 }
 
 Result<std::string> PgTestServer::create_database() {
-  const std::string name = "t" + std::to_string(::getpid()) + "_" + std::to_string(++next_db_);
+  // Numbered per process, not per object: two objects on one server (a test attached beside the shared one) must
+  // not make the same name.
+  static std::atomic<int> next_db{0};
+  const std::string name = "t" + std::to_string(::getpid()) + "_" + std::to_string(++next_db);
   auto admin = PgConnection::open(conninfo("postgres"), "test server");
   if (!admin) return admin.error();
   try {
     (*admin)->exec_script("CREATE DATABASE " + name + " TEMPLATE template0");
+    created_.push_back(name);
   } catch (const PgError& e) {
     return Error::internal("CREATE DATABASE failed: " + e.message);
   }
@@ -165,6 +233,10 @@ Result<std::string> PgTestServer::create_database() {
 
 void PgTestServer::stop() {
   if (dir_.empty()) return;
+  if (!owned_) {  // another process's server (attached) or one handed over by write_state(): leave it up
+    dir_.clear();
+    return;
+  }
   if (running_) {
     std::string run = "cd " + dir_ + " && ";
     if (as_nobody_) run += "runuser -u nobody -- ";
