@@ -193,6 +193,15 @@ std::vector<Millis> failure_times(PgConnection& c, const char* scope, const std:
   return out;
 }
 
+// The transaction's locks on a login's scopes, taken by claiming and by settling alike: always the username (when
+// there is one) before the address, so two attempts never wait on each other in a cycle. Held to COMMIT.
+void lock_login_scopes(PgConnection& c, const std::string& user_key, const std::string& ip_key) {
+  if (!user_key.empty()) {
+    c.exec("SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockLogin).add("user:" + user_key));
+  }
+  c.exec("SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockLogin).add("ip:" + ip_key));
+}
+
 }  // namespace
 
 Result<AttemptClaim> PgLoginFailureStore::claim_attempt(const std::string& user_key, const std::string& ip_key,
@@ -200,12 +209,8 @@ Result<AttemptClaim> PgLoginFailureStore::claim_attempt(const std::string& user_
   const std::string id = random_id("la-");  // the same on a retry: the rolled-back insert is gone
   return pool_.transaction([&](PgConnection& c) -> Result<AttemptClaim> {
     const Millis skew = timeline_.skew(c);
-    // Always the username before the address: two attempts never wait on each other in a cycle. Held to
-    // COMMIT, so no other gateway counts either scope until this attempt is in flight or refused.
-    if (!user_key.empty()) {
-      c.exec("SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockLogin).add("user:" + user_key));
-    }
-    c.exec("SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockLogin).add("ip:" + ip_key));
+    // Held to COMMIT, so no other gateway counts either scope until this attempt is in flight or refused.
+    lock_login_scopes(c, user_key, ip_key);
     c.exec("DELETE FROM login_attempts WHERE started_at < $1", Params().add(at + skew - kLoginAttemptInFlightMs));
     AttemptClaim claim;
     claim.ip_failures = failure_times(c, "ip", ip_key, since + skew, skew);
@@ -235,10 +240,7 @@ Status PgLoginFailureStore::settle_attempt(const std::string& id, const std::str
     // in two statements, each with its own snapshot (READ COMMITTED): a settle committing between them moved this
     // attempt from in flight to failed where neither count saw it, and one attempt too many was admitted (e2e
     // test_cluster_lockout let 6 password checks through for a limit of 5 on the asan build, 2026-12-04 15:30 UTC).
-    if (!user_key.empty()) {
-      c.exec("SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockLogin).add("user:" + user_key));
-    }
-    c.exec("SELECT pg_advisory_xact_lock($1, hashtext($2))", Params().add(kLockLogin).add("ip:" + ip_key));
+    lock_login_scopes(c, user_key, ip_key);
     const Millis skew = timeline_.skew(c);
     c.exec("DELETE FROM login_attempts WHERE id=$1", Params().add(id));
     if (failed) {

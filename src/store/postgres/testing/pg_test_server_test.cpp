@@ -17,8 +17,9 @@ namespace fs = std::filesystem;
 class PgTestServerStateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/wspg-state-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    // mkdtemp's template: it replaces the trailing six X's with a unique name.
+    std::string tmpl = (fs::temp_directory_path() / "wspg-state-").string() + std::string(6, 'X');
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
   }
   void TearDown() override {
