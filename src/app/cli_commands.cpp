@@ -35,7 +35,9 @@ int run_iam_command(int argc, char** argv) {
   }
   if (c.storage.provider == "sqlite") {
     rest.push_back(nullptr);
-    return iam::run_iam_cli(static_cast<int>(rest.size() - 1), rest.data(), c.storage.path);
+    return iam::run_iam_cli(
+        static_cast<int>(rest.size() - 1), rest.data(), c.storage.path,
+        iam::PasswordParams::from_settings(c.access.password_hash_memory_kib, c.access.password_hash_passes));
   }
   // PostgreSQL: the same commands on the shared database (every gateway sees the change).
   std::vector<std::string> args;
@@ -54,7 +56,8 @@ int run_iam_command(int argc, char** argv) {
     std::fprintf(stderr, "webstream iam: %s\n", iam_store.error().message.c_str());
     return 1;
   }
-  iam::PasswordHasher passwords;
+  iam::PasswordHasher passwords(
+      iam::PasswordParams::from_settings(c.access.password_hash_memory_kib, c.access.password_hash_passes));
   return iam::run_iam_command(args, **iam_store, passwords, SystemClock::instance(), std::cin, std::cout, std::cerr);
 }
 

@@ -81,7 +81,8 @@ class BuiltinIam final : public IamParts {
           iam::RevocationFollower::Options{
               .period = std::chrono::seconds(5), .overlap_ms = 2000, .page_entries = 10000});
     }
-    passwords_ = std::make_unique<iam::PasswordHasher>();
+    passwords_ = std::make_unique<iam::PasswordHasher>(iam::PasswordParams::from_settings(
+        ctx_.config.access.password_hash_memory_kib, ctx_.config.access.password_hash_passes));
     limiter_ = std::make_unique<iam::LoginLimiter>(clock);
     login_ = std::make_unique<iam::LoginService>(*users_, *passwords_, *tokens_, *authenticator_, *limiter_,
                                                  *failure_store_, clock);

@@ -86,6 +86,13 @@ struct AccessManagementConfig {
   // Shared secret between gateways and the -am service (internal API, proxied /iam/* calls). Required by a
   // gateway in standalone/external mode; an -am process without one refuses every internal call (401).
   std::string service_key;
+  // argon2id cost of new password hashes (builtin IAM and the -am service). The default is RFC 9106's second
+  // recommended option; a machine that cannot spend 64 MiB and ~0.2 s of CPU per login may go down to
+  // OWASP's minimum (load_xml refuses anything below it). A stored hash keeps the parameters it was made with
+  // (verification reads them from it) until its password is changed; the unknown-user dummy verification runs
+  // at the configured cost, so the setting is best chosen before users are created (docs/configuration.md).
+  std::size_t password_hash_memory_kib = 64 * 1024;
+  int password_hash_passes = 3;
 };
 
 struct StorageConfig {

@@ -126,6 +126,20 @@ std::string resolve_path(const std::string& value, const std::string& base_dir) 
   return (fs::path(base_dir) / p).lexically_normal().string();
 }
 
+// OWASP Password Storage Cheat Sheet, argon2id: the five equivalent minimum configurations (memory in KiB,
+// passes), p=1. A setting passes when it has at least the memory and the passes of one of them.
+bool meets_owasp_argon2id_minimum(std::size_t memory_kib, int passes) {
+  struct Line {
+    std::size_t memory_kib;
+    int passes;
+  };
+  constexpr Line kLines[] = {{47104, 1}, {19456, 2}, {12288, 3}, {9216, 4}, {7168, 5}};
+  for (const auto& line : kLines) {
+    if (memory_kib >= line.memory_kib && passes >= line.passes) return true;
+  }
+  return false;
+}
+
 bool is_ip_address(const std::string& s) {
   // Accept dotted IPv4 and any text with ':' as IPv6 (the listener reports a bad one naming the setting).
   if (s.find(':') != std::string::npos) return true;
@@ -287,6 +301,16 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
   c.access.service_key = am.secret("serviceKey");
   if (!c.access.service_key.empty() && c.access.service_key.size() < 16) {
     am.fail("serviceKey", "must be at least 16 characters");  // never echo the value
+  }
+  c.access.password_hash_memory_kib = static_cast<std::size_t>(
+      am.integer("passwordHashMemory", static_cast<long>(c.access.password_hash_memory_kib), 7 * 1024, 4L << 20));
+  c.access.password_hash_passes =
+      static_cast<int>(am.integer("passwordHashPasses", c.access.password_hash_passes, 1, 16));
+  if (!meets_owasp_argon2id_minimum(c.access.password_hash_memory_kib, c.access.password_hash_passes)) {
+    am.fail("passwordHashMemory",
+            "with passwordHashPasses=" + std::to_string(c.access.password_hash_passes) +
+                " is below OWASP's argon2id minimum (memory KiB x passes: 47104 x 1, 19456 x 2, 12288 x 3, "
+                "9216 x 4 or 7168 x 5)");
   }
   am.warn_unknown();
 

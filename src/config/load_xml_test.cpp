@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
+#include <utility>
 
 #include "config/config.hpp"
 
@@ -42,6 +44,8 @@ TEST(LoadXml, DefaultsMatchTheContract) {
   EXPECT_EQ(c.gateway.limits.max_connections_per_ip, 256u);
   EXPECT_EQ(c.access.mode, AccessMode::kBuiltin);
   EXPECT_EQ(c.access.token_lifetime_s, 3600);
+  EXPECT_EQ(c.access.password_hash_memory_kib, 65536u);
+  EXPECT_EQ(c.access.password_hash_passes, 3);
   EXPECT_EQ(c.storage.provider, "sqlite");
   EXPECT_EQ(c.storage.path, "/etc/ws/data/webstream.db");
   EXPECT_EQ(c.license.file, "");
@@ -65,7 +69,8 @@ TEST(LoadXml, EverySettingAsAttributes) {
               maxConnectionsPerListener="100" maxConnectionsPerIp="10" />
       <backendKeys><add name="hosts-eu" key="0123456789abcdef0123" /></backendKeys>
     </gateway>
-    <accessManagement mode="standalone" url="http://127.0.0.1:9500" tokenLifetime="600" serviceKey="am-service-key-0123456789" />
+    <accessManagement mode="standalone" url="http://127.0.0.1:9500" tokenLifetime="600" serviceKey="am-service-key-0123456789"
+                      passwordHashMemory="19456" passwordHashPasses="2" />
     <storage provider="SQLite" path="/var/lib/ws.db" />
     <license file="lic/webstream.lic" streamerTimeout="20" />
     <mcp metricsEngineUrl="http://127.0.0.1:9009" />
@@ -108,6 +113,8 @@ TEST(LoadXml, EverySettingAsAttributes) {
   EXPECT_EQ(c.access.url, "http://127.0.0.1:9500");
   EXPECT_EQ(c.access.token_lifetime_s, 600);
   EXPECT_EQ(c.access.service_key, "am-service-key-0123456789");
+  EXPECT_EQ(c.access.password_hash_memory_kib, 19456u);
+  EXPECT_EQ(c.access.password_hash_passes, 2);
   EXPECT_EQ(c.storage.path, "/var/lib/ws.db");
   EXPECT_EQ(c.license.file, "/etc/ws/lic/webstream.lic");
   EXPECT_EQ(c.license.streamer_timeout_s, 20);
@@ -145,6 +152,20 @@ TEST(LoadXml, RiskyHealthCheckTuningWarnsAndNamesTheSetting) {
   ASSERT_EQ(c.warnings.size(), 2u);
   EXPECT_NE(c.warnings[0].find("gateway.healthCheck.timeout"), std::string::npos);
   EXPECT_NE(c.warnings[1].find("gateway.healthCheck.failureThreshold"), std::string::npos);
+}
+
+TEST(LoadXml, PasswordHashCostDownToEachOfOwaspsFiveMinimums) {
+  const std::pair<std::size_t, int> minimums[] = {{47104, 1}, {19456, 2}, {12288, 3}, {9216, 4}, {7168, 5}};
+  for (const auto& [memory, passes] : minimums) {
+    auto c = load("<accessManagement passwordHashMemory=\"" + std::to_string(memory) + "\" passwordHashPasses=\"" +
+                  std::to_string(passes) + "\" />");
+    EXPECT_EQ(c.access.password_hash_memory_kib, memory);
+    EXPECT_EQ(c.access.password_hash_passes, passes);
+    EXPECT_TRUE(c.warnings.empty());
+  }
+  // More memory than a line asks for makes up for fewer passes only down to that line's passes.
+  EXPECT_EQ(
+      load(R"(<accessManagement passwordHashMemory="19456" passwordHashPasses="9" />)").access.password_hash_passes, 9);
 }
 
 TEST(LoadXml, UnknownElementsWarn) {
@@ -195,6 +216,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"(<accessManagement mode="standalone"/>)", "accessManagement.url"},
         BadCase{R"(<accessManagement tokenLifetime="1"/>)", "accessManagement.tokenLifetime"},
         BadCase{R"(<accessManagement serviceKey="short"/>)", "accessManagement.serviceKey"},
+        // Below OWASP's argon2id minimum: each line's memory one KiB short, and too few passes for the memory.
+        BadCase{R"(<accessManagement passwordHashMemory="47103" passwordHashPasses="1"/>)",
+                "accessManagement.passwordHashMemory"},
+        BadCase{R"(<accessManagement passwordHashMemory="19455" passwordHashPasses="2"/>)", "OWASP"},
+        BadCase{R"(<accessManagement passwordHashMemory="12287" passwordHashPasses="3"/>)", "OWASP"},
+        BadCase{R"(<accessManagement passwordHashMemory="9215" passwordHashPasses="4"/>)", "OWASP"},
+        BadCase{R"(<accessManagement passwordHashMemory="7167" passwordHashPasses="5"/>)", "passwordHashMemory"},
+        BadCase{R"(<accessManagement passwordHashMemory="8192" passwordHashPasses="4"/>)", "OWASP"},
+        BadCase{R"(<accessManagement passwordHashPasses="0"/>)", "accessManagement.passwordHashPasses"},
+        BadCase{R"(<accessManagement passwordHashPasses="17"/>)", "accessManagement.passwordHashPasses"},
+        BadCase{R"(<accessManagement passwordHashMemory="64MB"/>)", "accessManagement.passwordHashMemory"},
+        BadCase{R"(<accessManagement passwordHashMemory="99999999999"/>)", "accessManagement.passwordHashMemory"},
         BadCase{R"(<storage provider="oracle"/>)", "storage.provider"},
         BadCase{R"(<storage path=""/>)", "storage.path"},
         BadCase{R"(<storage provider="postgresql"/>)", "storage.connection"},

@@ -203,7 +203,7 @@ int run_iam_command(const std::vector<std::string>& args, store::IamStore& store
   return kUsage;
 }
 
-int run_iam_cli(int argc, char** argv, const std::string& store_path) {
+int run_iam_cli(int argc, char** argv, const std::string& store_path, PasswordParams params) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     (args.empty() ? std::cerr : std::cout) << kUsageText;  // no store needed
@@ -219,7 +219,7 @@ int run_iam_cli(int argc, char** argv, const std::string& store_path) {
     std::cerr << "webstream iam: " << store.error().message << "\n";
     return kFailed;
   }
-  PasswordHasher passwords;
+  PasswordHasher passwords(params);
   return run_iam_command(args, **store, passwords, SystemClock::instance(), std::cin, std::cout, std::cerr);
 }
 

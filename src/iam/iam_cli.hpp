@@ -28,7 +28,8 @@ namespace webstream::iam {
 
 // argv[0] is "iam" (as main passes it: run_iam_cli(argc - 1, argv + 1, path)). Opens the SQLite store at
 // `store_path` (creating it), applies the IAM migrations and runs the command on stdin/stdout/stderr.
-int run_iam_cli(int argc, char** argv, const std::string& store_path);
+int run_iam_cli(int argc, char** argv, const std::string& store_path,
+                PasswordParams passwords = PasswordParams::production());
 
 // The command itself: `args` are the words after "iam".
 int run_iam_command(const std::vector<std::string>& args, store::IamStore& store, const PasswordHasher& passwords,

@@ -5,7 +5,9 @@ file and setting of every error (never a secret), and start nothing: no listener
 pass on the configuration of a gateway that is running (a reload runs it first, with the ports held)."""
 
 import os
+import re
 import shutil
+import sqlite3
 import tempfile
 import unittest
 
@@ -98,6 +100,44 @@ class ConfigCheckTest(unittest.TestCase):
             self.assertNotIn("does not exist yet", out)
             self.assertEqual(gw.request("GET", "/gateway/health").status, 200)
             self.assertTrue(gw.process.running())
+
+    def test_password_hash_cost_below_owasps_minimum_exits_2(self):
+        for memory, passes in (("19455", "2"), ("47103", "1"), ("8192", "4")):
+            path = write_config(self.dir, free_port(), extra_xml='<accessManagement passwordHashMemory="%s" '
+                                'passwordHashPasses="%s" />' % (memory, passes))
+            code, _, err = config_check(path)
+            self.assertEqual(code, 2, err)
+            self.assertIn("accessManagement.passwordHashMemory", err)
+            self.assertIn("OWASP", err)
+
+
+class PasswordHashCostTest(unittest.TestCase):
+    """accessManagement.passwordHashMemory/passwordHashPasses reach the hasher: the stored hash names the cost that
+    made it (argon2id's own "$m=…,t=…,p=…$" field)."""
+
+    def hash_cost_of(self, gw, username):
+        with sqlite3.connect("file:%s?mode=ro" % os.path.join(gw.dir, "webstream.db"), uri=True) as db:
+            row = db.execute("SELECT password_hash FROM iam_users WHERE username = ?", (username,)).fetchone()
+        self.assertIsNotNone(row, username)
+        return re.search(r"\$m=(\d+),t=(\d+),p=(\d+)\$", row[0]).groups()
+
+    def test_new_hashes_take_the_configured_cost(self):
+        gw = Gateway()  # the tests' cost: OWASP's 19456 KiB x 2
+        self.addCleanup(gw.cleanup)
+        gw.start()
+        self.assertEqual(self.hash_cost_of(gw, harness.ADMIN_USER), ("19456", "2", "1"))
+        gw.stop()
+        # The default cost (the element written out, as an operator who copied the example config would).
+        gw.config_kwargs = {"extra_xml": '<accessManagement passwordHashMemory="65536" passwordHashPasses="3" />'}
+        write_config(gw.dir, gw.port, **gw.config_kwargs)
+        gw.start()
+        token = gw.admin_token()  # the admin's 19456 x 2 hash still verifies at its own cost
+        status, _, r = harness.json_request(gw.port, "POST", "/iam/users", token=token,
+                                            body={"username": "costly", "password": "Costly-Pa55word!"})
+        self.assertEqual(status, 201, r.text[:300])
+        self.assertEqual(self.hash_cost_of(gw, "costly"), ("65536", "3", "1"))
+        self.assertEqual(self.hash_cost_of(gw, harness.ADMIN_USER), ("19456", "2", "1"))
+        self.assertTrue(harness.login(gw.port, "costly", "Costly-Pa55word!"))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,8 @@ async function freePortRange(count) {
   throw new Error("no range of " + count + " free ports found");
 }
 
+// Passwords are hashed at OWASP's minimum argon2id cost (19 MiB x 2), the lowest accessManagement allows, as in
+// tests/e2e/harness.py: the tests' logins need no more, and the default (64 MiB x 3) costs ~0.25 s of CPU each.
 function writeConfig(dir, port) {
   const xml = `<?xml version="1.0" encoding="utf-8"?>
 <configuration>
@@ -88,7 +90,7 @@ function writeConfig(dir, port) {
     <healthCheck interval="1" unstableInterval="1" timeout="2" failureThreshold="3" successThreshold="1" />
     <sessions reservationTimeout="120" disconnectGrace="300" />
   </gateway>
-  <accessManagement mode="builtin" tokenLifetime="3600" />
+  <accessManagement mode="builtin" tokenLifetime="3600" passwordHashMemory="19456" passwordHashPasses="2" />
   <storage provider="sqlite" path="webstream.db" />
   <logging level="info" />
 </configuration>
