@@ -236,15 +236,21 @@ def relay(args, build):
         runs = {name: [] for name, _, _ in targets}
 
         def timed(pids, fn):
-            before = cpu_s(pids)
+            # The proxy's own CPU, the session host's (the one behind every proxy) and the whole machine's
+            # (every process, /proc/stat), over the same run.
+            before, sim_before, busy_before, t0 = cpu_s(pids), cpu_s([sim.pid]), machine_busy_s(), time.monotonic()
             out = fn()
             out["cpu_s"] = cpu_s(pids) - before
+            out["sim_cpu_s"] = cpu_s([sim.pid]) - sim_before
+            out["machine_cpu_s"] = machine_busy_s() - busy_before
+            out["wall_s"] = time.monotonic() - t0
             return out
 
         for rnd in range(rounds):
             for name, port, pids in targets:
                 r = {}
                 r["http"] = timed(pids(), lambda: wrk(f"http://127.0.0.1:{port}/getConnection", auth, secs, 64))
+                r["http"]["requests"] = r["http"]["rps"] * secs
                 r["echo"] = ws_bench(ws_bin, "echo", f"ws://127.0.0.1:{port}/control{q}", ws_secs, 50,
                                      ["--rate", "200"])
                 r["cap1"] = timed(pids(), lambda: ws_bench(ws_bin, "capture", f"ws://127.0.0.1:{port}/capture{q}",
@@ -302,6 +308,11 @@ def relay(args, build):
         row("GET /getConnection p99 ms", lambda r: r["http"]["p99_ms"], "{:.2f}")
         row("GET /getConnection proxy CPU µs/request", lambda r: r["http"]["cpu_s"] * 1e6 / (r["http"]["rps"] * secs),
             "{:.1f}")
+        row("  session host CPU µs/request", lambda r: r["http"]["sim_cpu_s"] * 1e6 / r["http"]["requests"], "{:.1f}")
+        row("  machine CPU µs/request (every process)",
+            lambda r: r["http"]["machine_cpu_s"] * 1e6 / r["http"]["requests"], "{:.1f}")
+        row("  machine busy, % of its cores",
+            lambda r: 100 * r["http"]["machine_cpu_s"] / (r["http"]["wall_s"] * os.cpu_count()), "{:.0f}")
         row("/control echo p50 µs (50 conns x 200/s)", lambda r: r["echo"]["rtt_p50_us"])
         row("/control echo p99 µs", lambda r: r["echo"]["rtt_p99_us"])
         row("/control echo p99.9 µs", lambda r: r["echo"]["rtt_p999_us"])
@@ -309,6 +320,11 @@ def relay(args, build):
         row("/capture MB/s, 16 conns", lambda r: r["cap16"]["MBps"])
         row("/capture proxy CPU µs/MiB, 16 conns",
             lambda r: r["cap16"]["cpu_s"] * 1e6 / (r["cap16"]["MBps"] * 1e6 * r["cap16"]["seconds"] / mib), "{:.0f}")
+        for key, label in (("cap1", "1 conn"), ("cap16", "16 conns")):
+            row(f"  machine CPU µs/MiB, {label}",
+                lambda r, k=key: r[k]["machine_cpu_s"] * 1e6 / (r[k]["MBps"] * 1e6 * r[k]["seconds"] / mib), "{:.0f}")
+            row(f"  machine busy, % of its cores, {label}",
+                lambda r, k=key: 100 * r[k]["machine_cpu_s"] / (r[k]["wall_s"] * os.cpu_count()), "{:.0f}")
         cells = [f"{idle[n]['kib_each']:.2f}" if n in idle else "n/a" for n, _, _ in targets]
         print(f"| {'RSS KiB per idle WebSocket':<42} | " + " | ".join(f"{c:>19}" for c in cells) + " |")
         cells = [f"{idle[n]['kept_kib']:.0f}" if n in idle else "n/a" for n, _, _ in targets]
@@ -323,6 +339,17 @@ def relay(args, build):
         print()
         print("gateway / best of nginx and HAProxy, GET /getConnection req/s:",
               ratio(m("gateway", lambda r: r["http"]["rps"]), best_peer_rps))
+        # When the machine is saturated, req/s = busy cores / machine CPU per request (load generator, session
+        # host and proxy together). 1.25x the best peer's req/s at the same saturation needs the whole machine's
+        # CPU per request at 0.8x that peer's; with the rest (wrk, the session host) unchanged, this is the
+        # gateway's own CPU per request that would give it.
+        best = max(("nginx", "haproxy"), key=lambda n: m(n, lambda r: r["http"]["rps"]))
+        per_req = {n: {k: m(n, lambda r, k=k: r["http"][k] * 1e6 / r["http"]["requests"])
+                       for k in ("cpu_s", "machine_cpu_s")} for n in ("gateway", best)}
+        rest = per_req["gateway"]["machine_cpu_s"] - per_req["gateway"]["cpu_s"]
+        print(f"gateway CPU µs/request that 1.25x {best}'s req/s would need (machine {per_req[best]['machine_cpu_s']:.1f}"
+              f" x 0.8 minus the gateway run's other {rest:.1f}): {0.8 * per_req[best]['machine_cpu_s'] - rest:.1f}"
+              f" (it used {per_req['gateway']['cpu_s']:.1f}; {best} {per_req[best]['cpu_s']:.1f})")
         for key, label in (("cap1", "capture 1 conn"), ("cap16", "capture 16 conns")):
             print(f"gateway / direct, {label}:", ratio(m("gateway", lambda r, k=key: r[k]["MBps"]),
                                                        m("direct", lambda r, k=key: r[k]["MBps"])))
@@ -394,6 +421,16 @@ def http_table(args, build):
         stop_all(procs)
         for w in works:
             shutil.rmtree(w, ignore_errors=True)
+
+
+def machine_busy_s():
+    """Seconds of CPU the whole machine spent busy (every core, every process and the kernel) since boot."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...: busy is user, nice, system, irq and softirq (steal is
+    # time the hypervisor gave to other machines)
+    busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6]
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_s(pids):
