@@ -13,7 +13,7 @@
 namespace webstream::auth {
 namespace {
 
-UserRecord user(const std::string& id) {
+UserRecord subject_user(const std::string& id) {
   UserRecord u;
   u.id = id;
   u.username = id + "-name";
@@ -41,7 +41,7 @@ class RemoteRevocationTest : public ::testing::Test {
 };
 
 TEST_F(RemoteRevocationTest, VerifiedClaimsAreTrustedWithoutReadingADirectory) {
-  const auto issued = tokens_.issue(user("u-1"));
+  const auto issued = tokens_.issue(subject_user("u-1"));
   auto p = auth_->authenticate_token(issued.jwt);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->user_id, "u-1");
@@ -50,7 +50,7 @@ TEST_F(RemoteRevocationTest, VerifiedClaimsAreTrustedWithoutReadingADirectory) {
 }
 
 TEST_F(RemoteRevocationTest, ARevokedTokenIdIsRefusedAtOnceEvenFromTheCache) {
-  const auto issued = tokens_.issue(user("u-1"));
+  const auto issued = tokens_.issue(subject_user("u-1"));
   auto p = auth_->authenticate_token(issued.jwt);
   ASSERT_TRUE(p.ok());
   auth_->revoke_token_id(issued.jti, issued.expires_at);
@@ -59,13 +59,13 @@ TEST_F(RemoteRevocationTest, ARevokedTokenIdIsRefusedAtOnceEvenFromTheCache) {
   auth_->revoke_token_id(issued.jti, issued.expires_at);  // the feed repeats itself: harmless
   EXPECT_FALSE(auth_->authenticate_token(issued.jwt).ok());
   // Another token of the same user is untouched.
-  EXPECT_TRUE(auth_->authenticate_token(tokens_.issue(user("u-1")).jwt).ok());
+  EXPECT_TRUE(auth_->authenticate_token(tokens_.issue(subject_user("u-1")).jwt).ok());
 }
 
 TEST_F(RemoteRevocationTest, FedRevocationsAreForgottenOnceTheirTokensHaveExpired) {
-  const auto issued = tokens_.issue(user("u-1"));
+  const auto issued = tokens_.issue(subject_user("u-1"));
   auth_->revoke_token_id(issued.jti, issued.expires_at);
-  auto p = auth_->authenticate_token(tokens_.issue(user("u-2")).jwt);
+  auto p = auth_->authenticate_token(tokens_.issue(subject_user("u-2")).jwt);
   ASSERT_TRUE(p.ok());
   core::Principal revoked_one = *p;
   revoked_one.token_id = issued.jti;
@@ -77,8 +77,8 @@ TEST_F(RemoteRevocationTest, FedRevocationsAreForgottenOnceTheirTokensHaveExpire
 }
 
 TEST_F(RemoteRevocationTest, ACutoffRefusesOlderTokensOfThatUserOnly) {
-  const auto old_token = tokens_.issue(user("u-1"));
-  const auto bystander = tokens_.issue(user("u-2"));
+  const auto old_token = tokens_.issue(subject_user("u-1"));
+  const auto bystander = tokens_.issue(subject_user("u-2"));
   auto p = auth_->authenticate_token(old_token.jwt);
   ASSERT_TRUE(p.ok());
   ASSERT_TRUE(auth_->authenticate_token(bystander.jwt).ok());
@@ -88,7 +88,7 @@ TEST_F(RemoteRevocationTest, ACutoffRefusesOlderTokensOfThatUserOnly) {
   EXPECT_FALSE(auth_->still_valid(*p));
   EXPECT_TRUE(auth_->authenticate_token(bystander.jwt).ok());
   // A token issued at the cutoff (the service's login right after the change) passes.
-  const auto fresh = tokens_.issue(user("u-1"), cutoff);
+  const auto fresh = tokens_.issue(subject_user("u-1"), cutoff);
   EXPECT_TRUE(auth_->authenticate_token(fresh.jwt).ok());
   // An older, smaller cutoff arriving late does not lower it.
   auth_->apply_cutoff("u-1", cutoff - 100);

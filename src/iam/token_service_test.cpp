@@ -47,7 +47,7 @@ class TokenServiceTest : public ::testing::Test {
     EXPECT_EQ(r.error().code, "unauthorized") << why;
   }
 
-  testing::FakeClock clock_;
+  webstream::testing::FakeClock clock_;
   std::unique_ptr<KeyRing> ring_;
   TokenService tokens_;
 };
