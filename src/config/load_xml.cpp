@@ -128,16 +128,27 @@ std::string resolve_path(const std::string& value, const std::string& base_dir) 
 
 // OWASP Password Storage Cheat Sheet, argon2id: the five equivalent minimum configurations (memory in KiB,
 // passes), p=1. A setting passes when it has at least the memory and the passes of one of them.
+struct Argon2idMinimum {
+  std::size_t memory_kib;
+  int passes;
+};
+constexpr Argon2idMinimum kOwaspArgon2idMinimums[] = {{47104, 1}, {19456, 2}, {12288, 3}, {9216, 4}, {7168, 5}};
+
 bool meets_owasp_argon2id_minimum(std::size_t memory_kib, int passes) {
-  struct Line {
-    std::size_t memory_kib;
-    int passes;
-  };
-  constexpr Line kLines[] = {{47104, 1}, {19456, 2}, {12288, 3}, {9216, 4}, {7168, 5}};
-  for (const auto& line : kLines) {
+  for (const auto& line : kOwaspArgon2idMinimums) {
     if (memory_kib >= line.memory_kib && passes >= line.passes) return true;
   }
   return false;
+}
+
+// "47104 x 1, 19456 x 2, ...": the minimums as an error message names them.
+std::string owasp_argon2id_minimums_text() {
+  std::string text;
+  for (const auto& line : kOwaspArgon2idMinimums) {
+    if (!text.empty()) text += ", ";
+    text += std::to_string(line.memory_kib) + " x " + std::to_string(line.passes);
+  }
+  return text;
 }
 
 bool is_ip_address(const std::string& s) {
@@ -307,10 +318,9 @@ Config parse(const pugi::xml_document& doc, const std::string& base_dir, const s
   c.access.password_hash_passes =
       static_cast<int>(am.integer("passwordHashPasses", c.access.password_hash_passes, 1, 16));
   if (!meets_owasp_argon2id_minimum(c.access.password_hash_memory_kib, c.access.password_hash_passes)) {
-    am.fail("passwordHashMemory",
-            "with passwordHashPasses=" + std::to_string(c.access.password_hash_passes) +
-                " is below OWASP's argon2id minimum (memory KiB x passes: 47104 x 1, 19456 x 2, 12288 x 3, "
-                "9216 x 4 or 7168 x 5)");
+    am.fail("passwordHashMemory", "with passwordHashPasses=" + std::to_string(c.access.password_hash_passes) +
+                                      " is below OWASP's argon2id minimum (memory KiB x passes, one of: " +
+                                      owasp_argon2id_minimums_text() + ")");
   }
   am.warn_unknown();
 

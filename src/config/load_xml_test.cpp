@@ -224,6 +224,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"(<accessManagement passwordHashMemory="9215" passwordHashPasses="4"/>)", "OWASP"},
         BadCase{R"(<accessManagement passwordHashMemory="7167" passwordHashPasses="5"/>)", "passwordHashMemory"},
         BadCase{R"(<accessManagement passwordHashMemory="8192" passwordHashPasses="4"/>)", "OWASP"},
+        BadCase{R"(<accessManagement passwordHashMemory="8192" passwordHashPasses="1"/>)",
+                "47104 x 1, 19456 x 2, 12288 x 3, 9216 x 4, 7168 x 5"},
         BadCase{R"(<accessManagement passwordHashPasses="0"/>)", "accessManagement.passwordHashPasses"},
         BadCase{R"(<accessManagement passwordHashPasses="17"/>)", "accessManagement.passwordHashPasses"},
         BadCase{R"(<accessManagement passwordHashMemory="64MB"/>)", "accessManagement.passwordHashMemory"},
