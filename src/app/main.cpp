@@ -15,6 +15,11 @@
 #if WEBSTREAM_MIMALLOC
 #include <mimalloc.h>
 #endif
+// Set on the command line by -DWEBSTREAM_IO_URING=ON (CMakeLists.txt).
+#if defined(BOOST_ASIO_HAS_IO_URING) && defined(BOOST_ASIO_DISABLE_EPOLL)
+#define WEBSTREAM_IO_URING 1
+#include <liburing.h>
+#endif
 
 #include "app/cli_commands.hpp"
 #include "app/gateway.hpp"
@@ -44,6 +49,21 @@ constexpr const char* kUsage =
 int fail(const std::string& message) {
   std::fprintf(stderr, "webstream: %s\n", message.c_str());
   return 2;
+}
+
+// A build with Asio's io_uring backend (-DWEBSTREAM_IO_URING=ON, docs/proxy.md "io_uring") has no epoll to
+// fall back to: where the kernel or a seccomp filter refuses io_uring, its first socket would end the process
+// with an uncaught exception. Asked once before anything starts, so the refusal is one clear line instead.
+std::string io_uring_refusal() {
+#if WEBSTREAM_IO_URING
+  io_uring ring;
+  if (const int rc = ::io_uring_queue_init(8, &ring, 0); rc < 0) {
+    return std::string("this build uses io_uring (WEBSTREAM_IO_URING) and the kernel refused it: ") +
+           std::strerror(-rc) + " (kernel.io_uring_disabled or a seccomp filter); run a build without it";
+  }
+  ::io_uring_queue_exit(&ring);
+#endif
+  return {};
 }
 
 }  // namespace
@@ -91,6 +111,7 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  if (auto refusal = io_uring_refusal(); !refusal.empty()) return fail(refusal);
   webstream::config::Config config;
   try {
     config = webstream::config::load_xml(config_path);
