@@ -3,11 +3,12 @@
 `GET /getConnection` or ws_bench drives a 16-connection `/capture` download, then perf's summary.
 
     python3 bench/profile.py --build build/release [--seconds 10] [--load getconnection,capture16]
-                             [--target gateway,nginx,haproxy]
+                             [--target gateway,nginx,haproxy] [--gateway-bin OTHER_BUILD/src/app/webstream]
 
 For each load and target it prints: the load's figure (req/s or MB/s), the target's CPU over the recording
-(/proc), its samples by DSO (kernel, the binary, libc, libssl ...) and its top symbols (perf report --no-children,
-self time). Needs linux-perf (scripts/setup.sh --bench) and perf_event_paranoid allowing it (root here).
+(/proc), its system calls per request or per MiB (`perf stat -e raw_syscalls:sys_enter` over the same
+window), its samples by DSO (kernel, the binary, libc, libssl ...) and its top symbols (perf report
+--no-children, self time). Needs linux-perf (scripts/setup.sh --bench) and perf_event_paranoid allowing it (root here).
 Nothing is asserted; the figures go, with when and how they were taken, in docs/proxy.md.
 """
 import argparse
@@ -77,6 +78,7 @@ def main():
     ap.add_argument("--load", default="getconnection,capture16")
     ap.add_argument("--target", default="gateway,nginx")
     ap.add_argument("--symbols", type=int, default=25, help="top symbols printed per profile")
+    ap.add_argument("--gateway-bin", help="another gateway binary than the build's (an A/B of two builds)")
     args = ap.parse_args()
     if shutil.which("perf") is None:
         sys.exit("perf is not installed: scripts/setup.sh --bench")
@@ -86,7 +88,7 @@ def main():
     work = tempfile.mkdtemp(prefix="webstream-profile-")
     procs = []
     try:
-        st = run.start_stack(build, work, procs)
+        st = run.start_stack(build, work, procs, gw_bin=args.gateway_bin)
         ports = {"gateway": st["p_gw"], "nginx": st["p_nginx"], "haproxy": st["p_haproxy"]}
         pids = {"gateway": lambda: [st["gw"].pid], "nginx": lambda: run.children(st["nginx"].pid),
                 "haproxy": lambda: [st["haproxy"].pid]}
@@ -108,21 +110,37 @@ def main():
                 time.sleep(1)
                 target_pids = pids[target]()
                 cpu0 = run.cpu_s(target_pids)
+                # The target's system calls over the same window (every thread), beside the sampling.
+                stat = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-p",
+                                         ",".join(str(p) for p in target_pids), "--", "sleep", str(args.seconds)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                 subprocess.run(["perf", "record", "-g", "-F", "999", "-o", data, "-p",
                                 ",".join(str(p) for p in target_pids), "--", "sleep", str(args.seconds)],
                                capture_output=True)
                 cpu = run.cpu_s(target_pids) - cpu0
+                _, stat_err = stat.communicate()
+                syscalls = next((float(line.split(",")[0]) for line in stat_err.splitlines()
+                                 if "raw_syscalls:sys_enter" in line and line.split(",")[0].replace(".", "").isdigit()),
+                                float("nan"))
                 out, _ = loader.communicate()
                 if load == "getconnection":
                     figure = next((line.strip() for line in out.splitlines() if "Requests/sec" in line), "?")
+                    try:
+                        units = float(figure.split()[-1]) * args.seconds
+                        per = f"{syscalls / units:.2f} system calls per request"
+                    except (ValueError, IndexError, ZeroDivisionError):
+                        per = "?"
                 else:
                     try:
-                        figure = "%.0f MB/s" % json.loads(out.strip().splitlines()[-1])["MBps"]
-                    except (ValueError, IndexError, KeyError):
-                        figure = "?"
+                        mbps = json.loads(out.strip().splitlines()[-1])["MBps"]
+                        figure = "%.0f MB/s" % mbps
+                        per = f"{syscalls / (mbps * 1e6 * args.seconds / (1024 * 1024)):.1f} system calls per MiB"
+                    except (ValueError, IndexError, KeyError, ZeroDivisionError):
+                        figure, per = "?", "?"
                 dsos, syms = perf_summary(data, target, args.symbols)
                 print(f"\n## {load}, {target}: {figure}; {target} CPU {cpu:.2f} s over the {args.seconds} s recorded "
                       f"({time.strftime('%H:%M:%S', time.gmtime())} UTC)")
+                print(f"system calls: {syscalls:.0f} over the {args.seconds} s, {per}")
                 print("by kind of work (self time, % of the target's samples):")
                 for name, pct in families(data):
                     print(f"  {pct:6.2f}%  {name}")

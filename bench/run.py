@@ -365,11 +365,13 @@ def relay(args, build):
 def http_table(args, build):
     """Only the plain-HTTP `GET /getConnection` rows, for A/B work on the HTTP hot path: direct, nginx, HAProxy
     and one gateway per `--gateway-bin` (each with its own simulated host; nginx and HAProxy front the first
-    one), rounds interleaved, each target's CPU from /proc over its wrk run."""
+    one), rounds interleaved, each target's CPU from /proc over its wrk run. With --capture, each target's
+    /capture download (1 and 16 connections) and its CPU per MiB follow its wrk run in every round."""
     secs = 3 if args.quick else args.seconds
     rounds = args.rounds or (1 if args.quick else 3)
     raise_fd_limit()
     bins = args.gateway_bin or [os.path.join(build, "src/app/webstream")]
+    ws_bin = os.path.join(build, "bench/ws_bench")
     works, procs, stacks = [], [], []
     try:
         for b in bins:
@@ -389,6 +391,16 @@ def http_table(args, build):
                 before = cpu_s(pids())
                 r = wrk(f"http://127.0.0.1:{port}/getConnection", auth, secs, 64)
                 r["cpu_us"] = (cpu_s(pids()) - before) * 1e6 / max(1.0, r["rps"] * secs)
+                if args.capture:
+                    # The same target's /capture download at 1 and 16 connections, its CPU per MiB relayed.
+                    for key, conns in (("cap1", 1), ("cap16", 16)):
+                        c0 = cpu_s(pids())
+                        q = stacks[0]["q"] if name in ("direct", "nginx", "haproxy") else \
+                            next(s["q"] for s in stacks if s["p_gw"] == port)
+                        c = ws_bench(ws_bin, "capture", f"ws://127.0.0.1:{port}/capture{q}", 8, conns)
+                        mib = c.get("MBps", 0) * 1e6 * c.get("seconds", 0) / (1024 * 1024)
+                        r[key + "_MBps"] = c.get("MBps", float("nan"))
+                        r[key + "_cpu_us_per_mib"] = (cpu_s(pids()) - c0) * 1e6 / mib if mib else float("nan")
                 runs[name].append(r)
                 print(f"  round {rnd + 1}/{rounds}: {name} {r['rps']:.0f} req/s {r['cpu_us']:.1f} µs/req",
                       file=sys.stderr, flush=True)
@@ -401,8 +413,14 @@ def http_table(args, build):
         names = [t[0] for t in targets]
         print(f"| {'measure':<34} | " + " | ".join(f"{n:>19}" for n in names) + " |")
         print("|" + "-" * 36 + "|" + "|".join("-" * 21 for _ in names) + "|")
-        for label, key, fmt in (("req/s", "rps", "{:.0f}"), ("p99 ms", "p99_ms", "{:.2f}"),
-                                ("proxy CPU µs/request", "cpu_us", "{:.1f}")):
+        measures = [("req/s", "rps", "{:.0f}"), ("p99 ms", "p99_ms", "{:.2f}"),
+                    ("proxy CPU µs/request", "cpu_us", "{:.1f}")]
+        if args.capture:
+            measures += [("/capture MB/s, 1 conn", "cap1_MBps", "{:.0f}"),
+                         ("/capture MB/s, 16 conns", "cap16_MBps", "{:.0f}"),
+                         ("  proxy CPU µs/MiB, 1 conn", "cap1_cpu_us_per_mib", "{:.0f}"),
+                         ("  proxy CPU µs/MiB, 16 conns", "cap16_cpu_us_per_mib", "{:.0f}")]
+        for label, key, fmt in measures:
             cells = []
             for n in names:
                 vals = [r[key] for r in runs[n]]
@@ -570,6 +588,8 @@ def main():
                     help="only the plain-HTTP GET /getConnection rows (A/B work on the HTTP hot path)")
     ap.add_argument("--gateway-bin", action="append", default=[],
                     help="with --http-only: a gateway binary to measure (repeat to compare builds in one run)")
+    ap.add_argument("--capture", action="store_true",
+                    help="with --http-only: also /capture download at 1 and 16 connections (8 s each) per target")
     ap.add_argument("--seconds", type=int, default=10, help="with --http-only: seconds per wrk run (default 10)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
