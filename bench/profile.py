@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--target", default="gateway,nginx")
     ap.add_argument("--symbols", type=int, default=25, help="top symbols printed per profile")
     ap.add_argument("--gateway-bin", help="another gateway binary than the build's (an A/B of two builds)")
+    ap.add_argument("--tls", action="store_true",
+                    help="every proxy terminates TLS (https:// and wss://, bench/run.py --tls's certificate)")
     args = ap.parse_args()
     if shutil.which("perf") is None:
         sys.exit("perf is not installed: scripts/setup.sh --bench")
@@ -88,8 +90,13 @@ def main():
     work = tempfile.mkdtemp(prefix="webstream-profile-")
     procs = []
     try:
-        st = run.start_stack(build, work, procs, gw_bin=args.gateway_bin)
-        ports = {"gateway": st["p_gw"], "nginx": st["p_nginx"], "haproxy": st["p_haproxy"]}
+        tls, conf, scheme = None, ("nginx.conf", "haproxy.cfg"), ("http", "ws")
+        if args.tls:
+            secret = "bench-pfx-secret-1"
+            tls = {"pfx": run.make_certificate(work, "rsa", secret), "secret": secret}
+            conf, scheme = ("nginx-tls.conf", "haproxy-tls.cfg"), ("https", "wss")
+        st = run.start_stack(build, work, procs, tls=tls, conf=conf, gw_bin=args.gateway_bin)
+        ports = {"gateway": st["p_pub"], "nginx": st["p_nginx"], "haproxy": st["p_haproxy"]}
         pids = {"gateway": lambda: [st["gw"].pid], "nginx": lambda: run.children(st["nginx"].pid),
                 "haproxy": lambda: [st["haproxy"].pid]}
         for load in args.load.split(","):
@@ -99,9 +106,9 @@ def main():
                     cmd = ["wrk", "-t2", "-c64", f"-d{args.seconds + 2}s"]
                     for k, v in st["auth"].items():
                         cmd += ["-H", f"{k}: {v}"]
-                    cmd.append(f"http://127.0.0.1:{port}/getConnection")
+                    cmd.append(f"{scheme[0]}://127.0.0.1:{port}/getConnection")
                 elif load == "capture16":
-                    cmd = [ws_bin, "capture", "--url", f"ws://127.0.0.1:{port}/capture{st['q']}", "--seconds",
+                    cmd = [ws_bin, "capture", "--url", f"{scheme[1]}://127.0.0.1:{port}/capture{st['q']}", "--seconds",
                            str(args.seconds + 2), "--connections", "16"]
                 else:
                     sys.exit("unknown load " + load)
@@ -138,7 +145,7 @@ def main():
                     except (ValueError, IndexError, KeyError, ZeroDivisionError):
                         figure, per = "?", "?"
                 dsos, syms = perf_summary(data, target, args.symbols)
-                print(f"\n## {load}, {target}: {figure}; {target} CPU {cpu:.2f} s over the {args.seconds} s recorded "
+                print(f"\n## {load}{' over TLS' if args.tls else ''}, {target}: {figure}; {target} CPU {cpu:.2f} s over the {args.seconds} s recorded "
                       f"({time.strftime('%H:%M:%S', time.gmtime())} UTC)")
                 print(f"system calls: {syscalls:.0f} over the {args.seconds} s, {per}")
                 print("by kind of work (self time, % of the target's samples):")
