@@ -8,7 +8,8 @@
 For each load and target it prints: the load's figure (req/s or MB/s), the target's CPU over the recording
 (/proc), its system calls per request or per MiB (`perf stat -e raw_syscalls:sys_enter` over the same
 window), its samples by DSO (kernel, the binary, libc, libssl ...) and its top symbols (perf report
---no-children, self time). Needs linux-perf (scripts/setup.sh --bench) and perf_event_paranoid allowing it (root here).
+--no-children, self time). Needs linux-perf (scripts/setup.sh --bench) and perf_event_paranoid allowing it
+(root here).
 Nothing is asserted; the figures go, with when and how they were taken, in docs/proxy.md.
 """
 import argparse
@@ -108,8 +109,8 @@ def main():
                         cmd += ["-H", f"{k}: {v}"]
                     cmd.append(f"{scheme[0]}://127.0.0.1:{port}/getConnection")
                 elif load == "capture16":
-                    cmd = [ws_bin, "capture", "--url", f"{scheme[1]}://127.0.0.1:{port}/capture{st['q']}", "--seconds",
-                           str(args.seconds + 2), "--connections", "16"]
+                    cmd = [ws_bin, "capture", "--url", f"{scheme[1]}://127.0.0.1:{port}/capture{st['q']}",
+                           "--seconds", str(args.seconds + 2), "--connections", "16"]
                 else:
                     sys.exit("unknown load " + load)
                 data = os.path.join(work, f"perf-{load}-{target}.data")
@@ -145,8 +146,9 @@ def main():
                     except (ValueError, IndexError, KeyError, ZeroDivisionError):
                         figure, per = "?", "?"
                 dsos, syms = perf_summary(data, target, args.symbols)
-                print(f"\n## {load}{' over TLS' if args.tls else ''}, {target}: {figure}; {target} CPU {cpu:.2f} s over the {args.seconds} s recorded "
-                      f"({time.strftime('%H:%M:%S', time.gmtime())} UTC)")
+                over = " over TLS" if args.tls else ""
+                print(f"\n## {load}{over}, {target}: {figure}; {target} CPU {cpu:.2f} s over the {args.seconds} s "
+                      f"recorded ({time.strftime('%H:%M:%S', time.gmtime())} UTC)")
                 print(f"system calls: {syscalls:.0f} over the {args.seconds} s, {per}")
                 print("by kind of work (self time, % of the target's samples):")
                 for name, pct in families(data):
