@@ -246,30 +246,15 @@ def relay(args, build):
             out["wall_s"] = time.monotonic() - t0
             return out
 
-        for rnd in range(rounds):
-            for name, port, pids in targets:
-                r = {}
-                r["http"] = timed(pids(), lambda: wrk(f"http://127.0.0.1:{port}/getConnection", auth, secs, 64))
-                r["http"]["requests"] = r["http"]["rps"] * secs
-                r["echo"] = ws_bench(ws_bin, "echo", f"ws://127.0.0.1:{port}/control{q}", ws_secs, 50,
-                                     ["--rate", "200"])
-                r["cap1"] = timed(pids(), lambda: ws_bench(ws_bin, "capture", f"ws://127.0.0.1:{port}/capture{q}",
-                                                           ws_secs, 1))
-                r["cap16"] = timed(pids(), lambda: ws_bench(ws_bin, "capture", f"ws://127.0.0.1:{port}/capture{q}",
-                                                            ws_secs, 16))
-                runs[name].append(r)
-                print(f"  round {rnd + 1}/{rounds}: measured {name}", file=sys.stderr, flush=True)
-
-        # RSS per idle proxied WebSocket, after the throughput runs (every proxy's heap is warm): the proxy's
+        # RSS per idle proxied WebSocket (every proxy's heap warm from the round's throughput runs): the proxy's
         # RSS while idle_n are open minus before; then RSS again once they are closed (does memory come back?).
         # RSS is read every second while they are held: the first reading (6 s + 1 s per 1,000 after the batch
         # began) can still count the handshakes' short-lived buffers that an allocator returns a few seconds
-        # later, so the figure is the settled one (unchanged over 3 s), and the first is printed beside it.
-        idle = {}
+        # later, so the figure is the settled one (unchanged over 3 s), and the first is printed beside it. One
+        # proxy's figure spreads by 2 KiB from batch to batch (bench/README.md), so every round measures it.
         first_s = 6 + idle_n // 1000
-        for name, port, pids in targets:
-            if name == "direct":
-                continue
+
+        def idle_batch(port, pids):
             before = rss_kib(pids())
             holder = subprocess.Popen([ws_bin, "idle", "--url", f"ws://127.0.0.1:{port}/control{q}", "--seconds",
                                        str(first_s + 17), "--connections", str(idle_n)],
@@ -284,8 +269,26 @@ def relay(args, build):
             time.sleep(2)
             after = rss_kib(pids())
             each = (lambda kib: (kib - before) / opened if opened else float("nan"))
-            idle[name] = {"opened": opened, "kib_each": each(readings[-1]), "first_kib_each": each(readings[0]),
-                          "settled_s": first_s + len(readings) - 1, "kept_kib": after - before}
+            return {"opened": opened, "kib_each": each(readings[-1]), "first_kib_each": each(readings[0]),
+                    "settled_s": first_s + len(readings) - 1, "kept_kib": after - before}
+
+        for rnd in range(rounds):
+            for name, port, pids in targets:
+                r = {}
+                r["http"] = timed(pids(), lambda: wrk(f"http://127.0.0.1:{port}/getConnection", auth, secs, 64))
+                r["http"]["requests"] = r["http"]["rps"] * secs
+                r["echo"] = ws_bench(ws_bin, "echo", f"ws://127.0.0.1:{port}/control{q}", ws_secs, 50,
+                                     ["--rate", "200"])
+                r["cap1"] = timed(pids(), lambda: ws_bench(ws_bin, "capture", f"ws://127.0.0.1:{port}/capture{q}",
+                                                           ws_secs, 1))
+                r["cap16"] = timed(pids(), lambda: ws_bench(ws_bin, "capture", f"ws://127.0.0.1:{port}/capture{q}",
+                                                            ws_secs, 16))
+                runs[name].append(r)
+                print(f"  round {rnd + 1}/{rounds}: measured {name}", file=sys.stderr, flush=True)
+            for name, port, pids in targets:
+                if name != "direct":
+                    runs[name][-1]["idle"] = idle_batch(port, pids)
+            print(f"  round {rnd + 1}/{rounds}: idle WebSockets measured", file=sys.stderr, flush=True)
 
         def med(name, fn):
             vals = []
@@ -333,13 +336,10 @@ def relay(args, build):
                 lambda r, k=key: r[k]["machine_cpu_s"] * 1e6 / (r[k]["MBps"] * 1e6 * r[k]["seconds"] / mib), "{:.0f}")
             row(f"  machine busy, % of its cores, {label}",
                 lambda r, k=key: 100 * r[k]["machine_cpu_s"] / (r[k]["wall_s"] * os.cpu_count()), "{:.0f}")
-        cells = [f"{idle[n]['kib_each']:.2f} at {idle[n]['settled_s']} s" if n in idle else "n/a"
-                 for n, _, _ in targets]
-        print(f"| {'RSS KiB per idle WebSocket, settled':<42} | " + " | ".join(f"{c:>19}" for c in cells) + " |")
-        cells = [f"{idle[n]['first_kib_each']:.2f} at {first_s} s" if n in idle else "n/a" for n, _, _ in targets]
-        print(f"|   {'first reading':<40} | " + " | ".join(f"{c:>19}" for c in cells) + " |")
-        cells = [f"{idle[n]['kept_kib']:.0f}" if n in idle else "n/a" for n, _, _ in targets]
-        print(f"| {'RSS KiB kept once they closed':<42} | " + " | ".join(f"{c:>19}" for c in cells) + " |")
+        row("RSS KiB per idle WebSocket, settled", lambda r: r["idle"]["kib_each"], "{:.2f}")
+        row("  first reading", lambda r: r["idle"]["first_kib_each"], "{:.2f}")
+        row("  seconds until settled", lambda r: r["idle"]["settled_s"])
+        row("RSS KiB kept once they closed", lambda r: r["idle"]["kept_kib"])
 
         def m(name, fn):
             return med(name, fn)[0]
@@ -366,7 +366,8 @@ def relay(args, build):
                                                        m("direct", lambda r, k=key: r[k]["MBps"])))
         print("gateway echo p99 minus direct, µs:",
               f"{m('gateway', lambda r: r['echo']['rtt_p99_us']) - m('direct', lambda r: r['echo']['rtt_p99_us']):.0f}")
-        print("idle WebSockets opened:", {k: v["opened"] for k, v in idle.items()})
+        print("idle WebSockets opened:", {name: [r["idle"]["opened"] for r in runs[name]]
+                                          for name, _, _ in targets if name != "direct"})
         print("non-2xx answers during wrk:", {k: sum(r["http"]["non2xx"] for r in v) for k, v in runs.items()})
     finally:
         stop_all(procs)
