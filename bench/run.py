@@ -251,7 +251,7 @@ def relay(args, build):
         # RSS is read every second while they are held: the first reading (6 s + 1 s per 1,000 after the batch
         # began) can still count the handshakes' short-lived buffers that an allocator returns a few seconds
         # later, so the figure is the settled one (unchanged over 3 s), and the first is printed beside it. One
-        # proxy's figure spreads by 2 KiB from batch to batch (bench/README.md), so every round measures it.
+        # proxy's figure spreads by 2 KiB from run to run (bench/README.md), so every round opens a batch.
         first_s = 6 + idle_n // 1000
 
         def idle_batch(port, pids):
@@ -336,10 +336,22 @@ def relay(args, build):
                 lambda r, k=key: r[k]["machine_cpu_s"] * 1e6 / (r[k]["MBps"] * 1e6 * r[k]["seconds"] / mib), "{:.0f}")
             row(f"  machine busy, % of its cores, {label}",
                 lambda r, k=key: 100 * r[k]["machine_cpu_s"] / (r[k]["wall_s"] * os.cpu_count()), "{:.0f}")
-        row("RSS KiB per idle WebSocket, settled", lambda r: r["idle"]["kib_each"], "{:.2f}")
-        row("  first reading", lambda r: r["idle"]["first_kib_each"], "{:.2f}")
-        row("  seconds until settled", lambda r: r["idle"]["settled_s"])
-        row("RSS KiB kept once they closed", lambda r: r["idle"]["kept_kib"])
+        # Round 1's batch is the issue's figure (after throughput runs only); a later round's batch also reuses
+        # what the proxy kept of the batch before it, so those are printed one by one, not folded into a median.
+        def idle_row(label, key, fmt):
+            cells = []
+            for name, _, _ in targets:
+                vals = [r["idle"][key] for r in runs[name] if "idle" in r]
+                cell = fmt.format(vals[0]) if vals else "n/a"
+                if len(vals) > 1:
+                    cell += " (" + ", ".join(fmt.format(v) for v in vals[1:]) + ")"
+                cells.append(cell)
+            print(f"| {label:<42} | " + " | ".join(f"{c:>19}" for c in cells) + " |")
+
+        idle_row("RSS KiB per idle WebSocket (later rounds)", "kib_each", "{:.2f}")
+        idle_row("  first reading", "first_kib_each", "{:.2f}")
+        idle_row("  seconds until settled", "settled_s", "{:.0f}")
+        idle_row("RSS KiB kept once they closed", "kept_kib", "{:.0f}")
 
         def m(name, fn):
             return med(name, fn)[0]
